@@ -1,0 +1,71 @@
+// Shared bits of the CLI: clients from flags, reading event files, exit codes.
+import { readFileSync, existsSync } from 'node:fs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../lib/adapters/dynamo/client.ts';
+import { tableNames, type TableNames } from '../lib/tables.ts';
+import { loadSample } from '../events/samples.ts';
+import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from '../infra/local/constants.ts';
+
+/** A user error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export interface TargetFlags {
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  stage?: string | undefined;
+  cloud?: boolean | undefined;
+  bus?: string | undefined;
+}
+
+/** AWS when asked (--cloud, or --bus without --endpoint, as ops name their bus); the local stack otherwise. */
+const isCloud = (flags: TargetFlags) => !flags.endpoint && (flags.cloud === true || flags.bus !== undefined);
+
+const localBusEndpoint = () => `http://127.0.0.1:${process.env.BATON_BUS_PORT ?? DEFAULT_PORTS.bus}`;
+const localDynamoEndpoint = () => `http://127.0.0.1:${process.env.BATON_DYNAMODB_PORT ?? DEFAULT_PORTS.dynamodb}`;
+
+/** Local by default (dummy credentials); the cloud with --cloud, using the caller's AWS credentials. */
+export function busClient(flags: TargetFlags): EventBridgeClient {
+  if (isCloud(flags)) return new EventBridgeClient(flags.region ? { region: flags.region } : {});
+  return new EventBridgeClient({
+    endpoint: flags.endpoint ?? localBusEndpoint(),
+    region: flags.region ?? LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+}
+
+export function tables(flags: TargetFlags): { db: ReturnType<typeof documentClient>; raw: DynamoDBClient; names: TableNames } {
+  const cloud = isCloud(flags);
+  const config = cloud
+    ? flags.region
+      ? { region: flags.region }
+      : {}
+    : { endpoint: flags.endpoint ?? localDynamoEndpoint(), region: flags.region ?? LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  return { db: documentClient(config), raw: new DynamoDBClient(config), names: tableNames(flags.stage ?? (cloud ? 'dev' : LOCAL_STAGE)) };
+}
+
+/** Events from a file (a JSON object, a JSON array, or JSON lines) or a sample name. */
+export function readEvents(ref: string): unknown[] {
+  if (!existsSync(ref)) {
+    try {
+      return [loadSample(ref)];
+    } catch (err) {
+      throw new UsageError(`"${ref}" is neither a file nor a sample: ${(err as Error).message}`);
+    }
+  }
+  const text = readFileSync(ref, 'utf8').trim();
+  if (text === '') return [];
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value) ? value : [value];
+  } catch {
+    return text.split('\n').filter((l) => l.trim()).map((line, i) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        throw new UsageError(`${ref}: line ${i + 1} is not JSON (expected a JSON array, one JSON object, or one JSON object per line)`);
+      }
+    });
+  }
+}

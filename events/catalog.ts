@@ -1,0 +1,270 @@
+// The event catalog: one zod schema per source and detail-type. Source systems publish
+// EventBridge events whose `detail` matches these schemas; everything else is quarantined.
+import { z } from 'zod';
+
+/** Sources are namespaced `baton.<system>`; SES feedback keeps AWS's own `aws.ses`. */
+export const SOURCES = {
+  crm: 'baton.crm',
+  erp: 'baton.erp',
+  pos: 'baton.pos',
+  device: 'baton.device',
+  ses: 'aws.ses',
+  /** Events Baton itself publishes (ActionRequested); never fed back into evaluate. */
+  baton: 'baton',
+} as const;
+export type Source = (typeof SOURCES)[keyof typeof SOURCES];
+
+/** The source systems that may publish customer events, one IAM role each in the cloud. */
+export const SOURCE_SYSTEMS = ['crm', 'erp', 'pos', 'device'] as const;
+export type SourceSystem = (typeof SOURCE_SYSTEMS)[number];
+
+const text = (max = 256) => z.string().min(1).max(max);
+const timestamp = z.iso.datetime({ offset: true });
+const money = z.number().finite().min(-1e9).max(1e9);
+const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR');
+
+/** The external ids a source knows the customer by. At least one is required. */
+export const ID_KINDS = ['crmId', 'loyaltyCard', 'licenseId', 'deviceId', 'email'] as const;
+export type IdKind = (typeof ID_KINDS)[number];
+const idsShape = {
+  crmId: text(128).optional(),
+  loyaltyCard: text(64).optional(),
+  licenseId: text(128).optional(),
+  deviceId: text(128).optional(),
+  email: z.email().max(254).optional(),
+};
+const ids = (...required: IdKind[]) =>
+  z
+    .object(idsShape)
+    .refine((v) => ID_KINDS.some((k) => v[k] !== undefined), {
+      message: `at least one customer id (${ID_KINDS.join(', ')})`,
+    })
+    .refine((v) => required.every((k) => v[k] !== undefined), {
+      message: required.length ? `ids must include ${required.join(' and ')}` : 'ids',
+    });
+
+/** Fields every Baton source event carries: who (ids) and when it happened (occurredAt). */
+const base = (...required: IdKind[]) => ({ ids: ids(...required), occurredAt: timestamp });
+// Unknown extra fields are kept, so a source can add fields without breaking Baton.
+const detail = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
+
+export const CHANNELS = ['email', 'sms', 'push', 'device'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+const crm = {
+  CustomerUpserted: detail({
+    ...base('crmId'),
+    profile: z.object({
+      firstName: text(100).optional(),
+      lastName: text(100).optional(),
+      email: z.email().max(254).optional(),
+      phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number such as +4915112345678').optional(),
+      locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE').optional(),
+      timeZone: text(64).optional(),
+      country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code').optional(),
+      tier: text(32).optional(),
+      tags: z.array(text(64)).max(50).optional(),
+    }),
+  }),
+  ConsentChanged: detail({
+    ...base(),
+    channel: z.enum(CHANNELS),
+    granted: z.boolean(),
+    /** Where the customer said it: web-form, unsubscribe-link, call-centre, complaint... */
+    via: text(64),
+  }),
+  CustomerErased: detail({ ...base(), requestId: text(128) }),
+};
+
+const erp = {
+  LicensePurchased: detail({
+    ...base('licenseId'),
+    licenseId: text(128),
+    product: text(128),
+    seats: z.number().int().min(1).max(1_000_000),
+    startsAt: timestamp,
+    expiresAt: timestamp,
+    amount: money,
+    currency,
+  }),
+  LicenseRenewalDue: detail({
+    ...base('licenseId'),
+    licenseId: text(128),
+    product: text(128),
+    expiresAt: timestamp,
+    daysLeft: z.number().int().min(-3650).max(3650),
+  }),
+  LicenseRenewed: detail({
+    ...base('licenseId'),
+    licenseId: text(128),
+    product: text(128),
+    expiresAt: timestamp,
+    amount: money,
+    currency,
+  }),
+  LicenseExpired: detail({
+    ...base('licenseId'),
+    licenseId: text(128),
+    product: text(128),
+    expiredAt: timestamp,
+  }),
+};
+
+const pos = {
+  SaleCompleted: detail({
+    ...base(),
+    saleId: text(128),
+    storeId: text(64),
+    items: z
+      .array(
+        z.object({
+          sku: text(64),
+          category: text(64),
+          quantity: z.number().int().min(1).max(10_000),
+          unitPrice: money,
+        }),
+      )
+      .min(1)
+      .max(500),
+    total: money,
+    currency,
+    offerCodes: z.array(text(64)).max(20).optional(),
+  }),
+  SaleRefunded: detail({
+    ...base(),
+    saleId: text(128),
+    refundId: text(128),
+    amount: money,
+    currency,
+    reason: text(256).optional(),
+  }),
+};
+
+const DEVICE_STATUS = ['protected', 'at-risk', 'unprotected'] as const;
+const device = {
+  DeviceRegistered: detail({
+    ...base('deviceId'),
+    deviceId: text(128),
+    platform: z.enum(['windows', 'macos', 'linux', 'android', 'ios']),
+    agentVersion: text(32),
+    /** SNS platform endpoint for mobile push, when the device has one. */
+    pushEndpointArn: z.string().startsWith('arn:').max(512).optional(),
+  }),
+  DeviceStatusReported: detail({
+    ...base('deviceId'),
+    deviceId: text(128),
+    status: z.enum(DEVICE_STATUS),
+    agentVersion: text(32),
+  }),
+  ThreatDetected: detail({
+    ...base('deviceId'),
+    deviceId: text(128),
+    threatId: text(128),
+    threatName: text(256),
+    severity: z.enum(['low', 'medium', 'high', 'critical']),
+    action: z.enum(['quarantined', 'blocked', 'removed', 'none']),
+  }),
+  MessageDisplayed: detail({ ...base('deviceId'), deviceId: text(128), decisionId: text(128) }),
+  MessageClicked: detail({
+    ...base('deviceId'),
+    deviceId: text(128),
+    decisionId: text(128),
+    link: z.url().max(2048).optional(),
+  }),
+};
+
+// SES event publishing format, as SES puts it on the default bus (source aws.ses).
+// Baton tags every send with decisionId and customerId, which is how feedback finds its customer.
+const sesMail = z.looseObject({
+  timestamp,
+  messageId: text(256),
+  destination: z.array(z.string()).min(1),
+  tags: z.record(z.string(), z.array(z.string())).optional(),
+});
+const sesDetail = <T extends z.ZodRawShape>(eventType: string, shape: T) =>
+  z.looseObject({ eventType: z.literal(eventType), mail: sesMail, ...shape });
+const ses = {
+  'Email Sent': sesDetail('Send', { send: z.looseObject({}).optional() }),
+  'Email Delivered': sesDetail('Delivery', { delivery: z.looseObject({ timestamp }) }),
+  'Email Bounced': sesDetail('Bounce', {
+    bounce: z.looseObject({ bounceType: z.enum(['Undetermined', 'Permanent', 'Transient']), timestamp }),
+  }),
+  'Email Complaint Received': sesDetail('Complaint', { complaint: z.looseObject({ timestamp }) }),
+  'Email Opened': sesDetail('Open', { open: z.looseObject({ timestamp }) }),
+  'Email Clicked': sesDetail('Click', { click: z.looseObject({ timestamp, link: z.string() }) }),
+  'Email Rejected': sesDetail('Reject', { reject: z.looseObject({ reason: z.string() }) }),
+  'Email Delivery Delayed': sesDetail('DeliveryDelay', { deliveryDelay: z.looseObject({ timestamp }) }),
+  'Email Rendering Failed': sesDetail('Rendering Failure', { failure: z.looseObject({}) }),
+  'Email Subscribed': sesDetail('Subscription', { subscription: z.looseObject({ timestamp }) }),
+};
+
+const baton = {
+  /** A bus action chosen by a decision, for any subscriber (CRM update, call list, webhook). */
+  ActionRequested: z.looseObject({
+    decisionId: text(128),
+    customerId: text(128),
+    ruleId: text(128),
+    campaignId: text(128),
+    action: text(128),
+    payload: z.record(z.string(), z.unknown()).optional(),
+  }),
+};
+
+/** Every detail schema, by source, then detail-type. */
+export const CATALOG = {
+  [SOURCES.crm]: crm,
+  [SOURCES.erp]: erp,
+  [SOURCES.pos]: pos,
+  [SOURCES.device]: device,
+  [SOURCES.ses]: ses,
+  [SOURCES.baton]: baton,
+} as const;
+
+type Catalog = typeof CATALOG;
+/** An event Baton has validated: the EventBridge envelope with a typed detail. */
+export type BatonEvent = {
+  [S in keyof Catalog]: {
+    [D in keyof Catalog[S]]: Envelope & {
+      source: S;
+      'detail-type': D;
+      detail: z.infer<Catalog[S][D] & z.ZodType>;
+    };
+  }[keyof Catalog[S]];
+}[keyof Catalog];
+export type EventOf<S extends keyof Catalog, D extends keyof Catalog[S]> = Extract<
+  BatonEvent,
+  { source: S; 'detail-type': D }
+>;
+
+/** The EventBridge envelope (what a target receives). */
+export const envelopeSchema = z.object({
+  version: z.string().optional(),
+  id: text(128),
+  source: text(256),
+  'detail-type': text(128),
+  account: z.string().optional(),
+  time: timestamp,
+  region: z.string().optional(),
+  resources: z.array(z.string()).optional(),
+  detail: z.unknown(),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** Every (source, detail-type) pair in the catalog. */
+export function catalogEntries(): { source: string; detailType: string; schema: z.ZodType }[] {
+  return Object.entries(CATALOG).flatMap(([source, types]) =>
+    Object.entries(types).map(([detailType, schema]) => ({ source, detailType, schema: schema as z.ZodType })),
+  );
+}
+
+export function detailSchema(source: string, detailType: string): z.ZodType | undefined {
+  const types = Object.hasOwn(CATALOG, source) ? (CATALOG as Record<string, Record<string, z.ZodType>>)[source] : undefined;
+  return types && Object.hasOwn(types, detailType) ? types[detailType] : undefined;
+}
+
+/** The schema of a whole event (envelope + detail) for one type: what JSON Schema export publishes. */
+export function eventSchema(source: string, detailType: string): z.ZodType {
+  const schema = detailSchema(source, detailType);
+  if (!schema) throw new Error(`no schema for source "${source}" and detail-type "${detailType}"`);
+  return envelopeSchema.extend({ source: z.literal(source), 'detail-type': z.literal(detailType), detail: schema });
+}

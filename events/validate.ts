@@ -1,0 +1,101 @@
+// Turns whatever arrived on the bus into a typed BatonEvent, or a rejection a person can act on.
+// Never throws for bad input: hostile events are data, not faults.
+import type { z } from 'zod';
+import { envelopeSchema, detailSchema, CATALOG, type BatonEvent } from './catalog.ts';
+
+/** EventBridge's own limit for one entry (and one PutEvents request). */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/** Deeper documents are hostile or broken; no catalog type nests past 6 levels. */
+export const MAX_DEPTH = 32;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// C0 controls other than tab, newline and carriage return have no place in business data and
+// break logs, CSV exports and templates downstream.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export type RejectionCode =
+  | 'not-json'
+  | 'too-large'
+  | 'too-deep'
+  | 'forbidden-key'
+  | 'control-character'
+  | 'invalid-envelope'
+  | 'unknown-source'
+  | 'unknown-detail-type'
+  | 'invalid-detail';
+
+export interface Rejection {
+  ok: false;
+  code: RejectionCode;
+  /** What was wrong, where, and what was expected. Never contains field values (they may be personal data). */
+  reason: string;
+}
+export type ParseResult = { ok: true; event: BatonEvent } | Rejection;
+
+const reject = (code: RejectionCode, reason: string): Rejection => ({ ok: false, code, reason });
+
+/** Validate an event given as a JSON string (as SQS delivers it) or as an already parsed value. */
+export function parseEvent(input: string | unknown): ParseResult {
+  let raw: unknown = input;
+  if (typeof input === 'string') {
+    const bytes = Buffer.byteLength(input, 'utf8');
+    if (bytes > MAX_EVENT_BYTES) return reject('too-large', `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`);
+    try {
+      raw = JSON.parse(input);
+    } catch (err) {
+      return reject('not-json', `body is not JSON (${(err as Error).message.replace(/".*"/, '…')})`);
+    }
+  }
+  const shape = inspectShape(raw);
+  if (shape) return shape;
+  const envelope = envelopeSchema.safeParse(raw);
+  if (!envelope.success) return reject('invalid-envelope', describe(envelope.error, ''));
+  const { source } = envelope.data;
+  const detailType = envelope.data['detail-type'];
+  if (!Object.hasOwn(CATALOG, source)) {
+    return reject('unknown-source', `source "${printable(source)}" is not in the catalog; expected one of ${Object.keys(CATALOG).join(', ')}`);
+  }
+  const schema = detailSchema(source, detailType);
+  if (!schema) {
+    const known = Object.keys((CATALOG as Record<string, object>)[source] ?? {}).join(', ');
+    return reject('unknown-detail-type', `detail-type "${printable(detailType)}" is not in the catalog for ${source}; expected one of ${known}`);
+  }
+  const detail = schema.safeParse(envelope.data.detail);
+  if (!detail.success) return reject('invalid-detail', `${source} ${detailType}: ${describe(detail.error, 'detail')}`);
+  return { ok: true, event: { ...envelope.data, detail: detail.data } as BatonEvent };
+}
+
+/** Walks the document once, without recursion, for structural attacks zod would not flag. */
+function inspectShape(root: unknown): Rejection | undefined {
+  const stack: [unknown, number, string][] = [[root, 0, '$']];
+  while (stack.length) {
+    const [value, depth, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (CONTROL_CHARS.test(value)) return reject('control-character', `${path} contains a control character`);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) return reject('too-deep', `document nests deeper than ${MAX_DEPTH} levels at ${path}`);
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${path} has the key "${key}", which is never allowed`);
+      if (CONTROL_CHARS.test(key)) return reject('control-character', `${path} has a key with a control character`);
+      stack.push([(value as Record<string, unknown>)[key], depth + 1, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`]);
+    }
+  }
+  return undefined;
+}
+
+function describe(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Source and detail-type names are echoed back, but cut short and stripped of anything odd. */
+function printable(value: string): string {
+  return value.replace(/[^\w .:/-]/g, '?').slice(0, 64);
+}

@@ -1,0 +1,256 @@
+// The outbound channels: the dispatch function reading the decisions outbox (DynamoDB stream),
+// the SES configuration set whose events land on the default bus, the rule that forwards them to
+// the Baton bus, and the permissions to send e-mail (SES), SMS and mobile push (SNS) and device
+// messages (IoT Core).
+import { CfnOutput, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SOURCES } from '../../events/catalog.ts';
+import { ENV } from '../../lib/config.ts';
+import { SES_FORWARDING_PATTERN } from '../../lib/routes.ts';
+import { putEventsStatement } from './access.ts';
+import { BatonFunction } from './function.ts';
+import { deadLetterQueue } from './pipeline.ts';
+import type { Tables } from './tables.ts';
+
+/** MQTT topics device messages are published to: `baton/devices/<deviceId>/...`. */
+export const DEVICE_TOPIC_PREFIX = 'baton/devices';
+
+export interface ChannelsProps {
+  readonly stage: string;
+  /** The Baton bus: dispatch publishes `baton` events to it; SES feedback is forwarded to it. */
+  readonly bus: events.IEventBus;
+  readonly tables: Tables;
+  /** Environment every function gets (stage, bus name...), besides the table names. */
+  readonly environment: Record<string, string>;
+  /** Where EventBridge writes SES feedback it could not forward to the Baton bus. */
+  readonly targetDeadLetterQueue: sqs.IQueue;
+  /**
+   * The From address of every e-mail. Its domain (or the address) must be a verified SES identity;
+   * Baton does not create it unless `createSenderIdentity` is set.
+   */
+  readonly senderEmail: string;
+  /**
+   * Create the SES domain identity for the sender's domain (Easy DKIM); ops then add the three
+   * DKIM CNAME records from the stack outputs to their DNS.
+   * @default false - ops verify the domain in SES themselves
+   */
+  readonly createSenderIdentity?: boolean;
+  /** @default `baton-<stage>` */
+  readonly configurationSetName?: string;
+  /**
+   * Base URL of the unsubscribe page put into e-mails; links are signed with a generated secret.
+   * @default - no unsubscribe links
+   */
+  readonly unsubscribeUrl?: string;
+  /**
+   * Account-specific IoT Core data endpoint (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`).
+   * @default - the SDK's default endpoint for the Region
+   */
+  readonly iotEndpoint?: string;
+  /** Allow direct-to-phone SMS through SNS (needs `Resource: "*"`, see below). @default true */
+  readonly smsEnabled?: boolean;
+  /**
+   * Reserved concurrency of dispatch: bounds parallel sends so the SES sending rate (14/s on a
+   * new production account, 1/s in the sandbox) and SMS throughput are not overrun. 0 leaves
+   * it unreserved (needed on accounts whose concurrency quota is still 10).
+   * @default 5
+   */
+  readonly dispatchConcurrency?: number;
+  /** @default Duration.seconds(30) */
+  readonly dispatchTimeout?: Duration;
+  /** Stream retries of a failing batch before it goes to the dispatch DLQ. @default 10 */
+  readonly streamRetryAttempts?: number;
+  /** Oldest outbox record dispatch still sends; older ones go to the DLQ. @default Duration.hours(6) */
+  readonly maxRecordAge?: Duration;
+}
+
+/** Dispatch, the SES configuration set and the feedback forwarding rule. */
+export class Channels extends Construct {
+  readonly dispatch: BatonFunction;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly configurationSet: ses.ConfigurationSet;
+  readonly sesForwardingRule: events.Rule;
+  /** Signs unsubscribe links; only when `unsubscribeUrl` is set. */
+  readonly unsubscribeSecret?: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ChannelsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const senderDomain = domainOf(props.senderEmail);
+
+    // SES can only publish events to the default bus; a rule there forwards them to the Baton bus.
+    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName: props.configurationSetName ?? `baton-${props.stage}`,
+      reputationMetrics: true,
+      sendingEnabled: true,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+    });
+    this.configurationSet.addEventDestination('ToDefaultBus', {
+      destination: ses.EventDestination.eventBus(defaultBus),
+      // Every event type: sent, delivered, bounced, complaint, rejected, opened, clicked, ...
+    });
+
+    const forwardingRole = new iam.Role(this, 'SesForwardingRole', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+      }),
+      description: 'Baton: lets EventBridge forward SES events from the default bus to the Baton bus',
+    });
+    this.sesForwardingRule = new events.Rule(this, 'SesForwarding', {
+      eventBus: defaultBus,
+      description: 'Forwards SES feedback (aws.ses) from the default bus to the Baton bus',
+      eventPattern: SES_FORWARDING_PATTERN as events.EventPattern,
+      // EventBridge accepts no RetryPolicy on event-bus targets (aws-events-targets EventBusProps):
+      // the default (24 h, 185 attempts) applies, then the DLQ.
+      targets: [new targets.EventBus(props.bus, { role: forwardingRole, deadLetterQueue: props.targetDeadLetterQueue })],
+    });
+
+    if (props.createSenderIdentity) {
+      const identity = new ses.EmailIdentity(this, 'SenderIdentity', {
+        identity: ses.Identity.domain(senderDomain),
+        configurationSet: this.configurationSet,
+      });
+      for (const n of [1, 2, 3] as const) {
+        new CfnOutput(stack, `SenderDkimRecord${n}`, {
+          value: `${identity[`dkimDnsTokenName${n}`]} CNAME ${identity[`dkimDnsTokenValue${n}`]}`,
+          description: `DNS record ${n} of 3 that verifies ${senderDomain} for SES (Easy DKIM)`,
+        });
+      }
+    }
+
+    // Unsubscribe links are signed (HMAC) with a generated secret. CloudFormation resolves it at
+    // deploy time (dynamic reference), so the value is never in the template or the cloud assembly.
+    let unsubscribe: Record<string, string> = {};
+    if (props.unsubscribeUrl) {
+      this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
+        description: `Baton ${props.stage}: signs unsubscribe links in e-mails`,
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+      Validations.of(this.unsubscribeSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'HMAC key of the unsubscribe links already delivered in e-mails: rotating it would break every link ' +
+          'sent before. Rotate by hand (new value + deploy) if it leaks.',
+      });
+      unsubscribe = {
+        [ENV.unsubscribeBaseUrl]: props.unsubscribeUrl,
+        [ENV.unsubscribeSecret]: this.unsubscribeSecret.secretValue.unsafeUnwrap(),
+      };
+    }
+
+    // The dispatch function and its outbox stream.
+    const dispatchConcurrency = props.dispatchConcurrency ?? 5;
+    this.dispatch = new BatonFunction(this, 'Dispatch', {
+      entry: 'functions/dispatch.ts',
+      serviceName: 'dispatch',
+      description: 'Baton: sends the messages decisions ask for (e-mail, SMS, push, device, bus action)',
+      timeout: props.dispatchTimeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: dispatchConcurrency > 0 ? dispatchConcurrency : undefined,
+      environment: {
+        ...props.environment,
+        ...props.tables.environment(),
+        [ENV.sender]: props.senderEmail,
+        [ENV.sesConfigurationSet]: this.configurationSet.configurationSetName,
+        ...unsubscribe,
+        ...(props.iotEndpoint ? { [ENV.iotEndpoint]: httpsUrl(props.iotEndpoint) } : {}),
+      },
+    });
+    const role = this.dispatch.role;
+    props.tables.grantData(role, { readWrite: ['decisions', 'counters'], read: ['customers', 'templates'] });
+    const decisions = props.tables.tables.decisions;
+
+    this.deadLetterQueue = deadLetterQueue(this, 'Dlq');
+    this.dispatch.function.addEventSource(
+      new DynamoEventSource(decisions, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 10,
+        bisectBatchOnError: true,
+        retryAttempts: props.streamRetryAttempts ?? 10,
+        maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+        parallelizationFactor: 1,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+      }),
+    );
+
+    // E-mail: only from the configured sender, through Baton's configuration set. The identity
+    // resource is any identity because SES also authorizes the recipient's identity while the
+    // account is in the sandbox; the ses:FromAddress condition pins the sender.
+    const identities = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
+    const configurationSetArn = stack.formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: this.configurationSet.configurationSetName,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [identities, configurationSetArn],
+        conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
+      }),
+    );
+    // Mobile push: SNS platform endpoints of this account and Region.
+    const endpoints = stack.formatArn({ service: 'sns', resource: 'endpoint', resourceName: '*' });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [endpoints] }));
+    // Device messages: one MQTT topic per device under baton/devices/.
+    const deviceTopics = stack.formatArn({ service: 'iot', resource: 'topic', resourceName: `${DEVICE_TOPIC_PREFIX}/*` });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['iot:Publish'], resources: [deviceTopics] }));
+    // Bus actions: only Baton's own source.
+    role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, SOURCES.baton));
+
+    for (const [resource, reason] of [
+      [nagArn(stack, 'ses', 'identity/*'), 'SES authorizes ses:SendEmail on the sender identity and, in the sandbox, on each recipient identity; the statement is pinned to the configured sender with the ses:FromAddress condition.'],
+      [nagArn(stack, 'sns', 'endpoint/*'), 'One SNS platform endpoint per customer device is created at run time; the statement allows only sns:Publish to endpoints of this account and Region, no topics.'],
+      [nagArn(stack, 'iot', `topic/${DEVICE_TOPIC_PREFIX}/*`), 'One MQTT topic per device (baton/devices/<deviceId>/...); the statement allows only iot:Publish under that prefix.'],
+    ] as const) {
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+    }
+
+    if (props.smsEnabled ?? true) {
+      // Publishing an SMS to a phone number has no resource ARN: IAM only accepts Resource "*".
+      // Kept in its own policy so this acknowledgement covers nothing else.
+      const sms = new iam.Policy(this, 'SmsPolicy', {
+        statements: [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: ['*'] })],
+      });
+      sms.attachToRole(role);
+      Validations.of(sms).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'SNS direct-to-phone SMS (Publish with PhoneNumber) supports no resource-level permission, so AWS ' +
+          'requires Resource "*"; the policy holds this single action. Turn SMS off with -c smsEnabled=false.',
+      });
+    }
+
+    new CfnOutput(stack, 'SesConfigurationSetName', {
+      value: this.configurationSet.configurationSetName,
+      description: 'SES configuration set every Baton e-mail is sent with',
+    });
+  }
+}
+
+/** The domain of an e-mail address; an error names the value when it is not one. */
+export function domainOf(email: string): string {
+  const match = /^[^@\s]+@([^@\s]+\.[^@\s]+)$/.exec(email);
+  if (!match?.[1]) throw new Error(`senderEmail is "${email}"; expected an e-mail address such as offers@example.com`);
+  return match[1];
+}
+
+function httpsUrl(endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? endpoint : `https://${endpoint}`;
+}
+
+/** An ARN of this stack as cdk-nag prints it in finding ids, e.g. `arn:<AWS::Partition>:sns:<AWS::Region>:...`. */
+function nagArn(stack: Stack, service: string, resource: string): string {
+  const show = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+  return `arn:${show(stack.partition, 'AWS::Partition')}:${service}:${show(stack.region, 'AWS::Region')}:${show(stack.account, 'AWS::AccountId')}:${resource}`;
+}

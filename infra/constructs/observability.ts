@@ -1,0 +1,260 @@
+// What ops watch: an alarm on every dead-letter queue, on quarantined events, on function errors
+// and on a growing backlog, all notifying one encrypted SNS topic; and the Baton dashboard.
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { MetricName } from '../../lib/ports.ts';
+import type { BatonFunction } from './function.ts';
+
+/** The Powertools metrics the handlers emit (namespace Baton, dimension `service`). */
+export const METRICS = {
+  evaluate: {
+    applied: 'EventsApplied',
+    quarantined: 'EventsQuarantined',
+    duplicate: 'EventsDuplicate',
+    decisions: 'Decisions',
+    queued: 'MessagesQueued',
+    conflicts: 'CommitConflicts',
+    rulesRejected: 'RulesRejected',
+  },
+  dispatch: { sent: 'MessagesSent', failed: 'MessagesFailed' },
+} as const satisfies Record<string, Record<string, MetricName>>;
+
+/** A dead-letter queue to alarm on, with what ended up in it. */
+export interface WatchedDeadLetterQueue {
+  /** Stable id for the alarm construct, e.g. `InboundDlq`. */
+  readonly id: string;
+  readonly queue: sqs.IQueue;
+  /** What a message in it means, for the alarm description. */
+  readonly holds: string;
+}
+
+export interface ObservabilityProps {
+  readonly stage: string;
+  readonly bus: events.IEventBus;
+  readonly rules: readonly events.Rule[];
+  readonly inboundQueue: sqs.IQueue;
+  /** Every dead-letter queue of the stack: each gets an alarm at its first message. */
+  readonly deadLetterQueues: readonly WatchedDeadLetterQueue[];
+  readonly evaluate: BatonFunction;
+  readonly dispatch: BatonFunction;
+  /**
+   * Topic alarms notify.
+   * @default - a new topic, KMS-encrypted, HTTPS only
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /** E-mail address subscribed to the alarm topic. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** Quarantined events per 5 minutes that raise the alarm. @default 1 */
+  readonly quarantineThreshold?: number;
+  /** Age of the oldest inbound message that raises the backlog alarm. @default Duration.minutes(15) */
+  readonly backlogAge?: Duration;
+  /** Age of the oldest unsent outbox record that raises the dispatch lag alarm. @default Duration.hours(1) */
+  readonly dispatchLag?: Duration;
+}
+
+/** Alarms, their topic and the dashboard. */
+export class Observability extends Construct {
+  readonly alarmTopic: sns.ITopic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.alarmTopic = props.alarmTopic ?? this.createTopic(props.stage);
+    if (props.alarmEmail) {
+      const subscription = new sns.Subscription(this, 'AlarmEmail', {
+        topic: this.alarmTopic,
+        protocol: sns.SubscriptionProtocol.EMAIL,
+        endpoint: props.alarmEmail,
+      });
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'Alarm e-mails: a DLQ for this subscription would have to alarm through this same topic. SNS retries ' +
+          'e-mail delivery itself, and every alarm stays visible in the CloudWatch console.',
+      });
+    }
+    const action = new actions.SnsAction(this.alarmTopic);
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...alarmProps,
+      });
+      created.addAlarmAction(action);
+      this.alarms.push(created);
+      return created;
+    };
+
+    for (const dlq of props.deadLetterQueues) {
+      alarm(`${dlq.id}Alarm`, {
+        alarmDescription: `Baton ${props.stage}: a message is in the ${dlq.id} dead-letter queue (${dlq.holds}). See docs/deploy.md, "When an alarm fires".`,
+        metric: dlq.queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
+
+    alarm('QuarantineAlarm', {
+      alarmDescription: `Baton ${props.stage}: events were quarantined (invalid or unknown). Inspect the quarantine table.`,
+      metric: props.evaluate.metric(METRICS.evaluate.quarantined),
+      threshold: props.quarantineThreshold ?? 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    for (const fn of [props.evaluate, props.dispatch]) {
+      alarm(`${pascal(fn.serviceName)}ErrorsAlarm`, {
+        alarmDescription: `Baton ${props.stage}: the ${fn.serviceName} function failed (errors or timeouts).`,
+        metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
+    const backlogAge = props.backlogAge ?? Duration.minutes(15);
+    alarm('InboundBacklogAlarm', {
+      alarmDescription: `Baton ${props.stage}: the oldest inbound event waits longer than ${backlogAge.toMinutes()} minutes.`,
+      metric: props.inboundQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: backlogAge.toSeconds(),
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    const dispatchLag = props.dispatchLag ?? Duration.hours(1);
+    const iteratorAge = props.dispatch.function.metric('IteratorAge', {
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    alarm('DispatchLagAlarm', {
+      alarmDescription: `Baton ${props.stage}: dispatch is more than ${dispatchLag.toMinutes()} minutes behind the outbox; stream records expire after 24 hours.`,
+      metric: iteratorAge,
+      threshold: dispatchLag.toMilliseconds(),
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    this.dashboard = this.createDashboard(props, iteratorAge);
+  }
+
+  private createTopic(stage: string): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: `Baton ${stage}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+    });
+    // CloudWatch publishes alarm notifications to the encrypted topic (AWS's documented key policy).
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    return new sns.Topic(this, 'AlarmTopic', {
+      displayName: `Baton ${stage} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+  }
+
+  private createDashboard(props: ObservabilityProps, iteratorAge: cloudwatch.IMetric): cloudwatch.Dashboard {
+    const { evaluate, dispatch } = props;
+    const fiveMinutes = Duration.minutes(5);
+    const eventsIn = props.rules.map(
+      (rule) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'MatchedEvents',
+          dimensionsMap: { EventBusName: props.bus.eventBusName, RuleName: rule.ruleName },
+          statistic: cloudwatch.Stats.SUM,
+          period: fiveMinutes,
+          label: rule.node.id,
+        }),
+    );
+    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `Baton-${props.stage}`,
+      defaultInterval: Duration.hours(3),
+    });
+    dashboard.addWidgets(
+      graph('Events in (matched per route)', eventsIn),
+      graph('Events applied, quarantined, duplicate', [
+        evaluate.metric(METRICS.evaluate.applied, { label: 'applied' }),
+        evaluate.metric(METRICS.evaluate.quarantined, { label: 'quarantined' }),
+        evaluate.metric(METRICS.evaluate.duplicate, { label: 'duplicate (already applied)' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Decisions and messages queued',
+        [
+          evaluate.metric(METRICS.evaluate.decisions, { label: 'decisions' }),
+          evaluate.metric(METRICS.evaluate.queued, { label: 'messages queued' }),
+        ],
+        [
+          evaluate.metric(METRICS.evaluate.conflicts, { label: 'commit conflicts (retried)' }),
+          evaluate.metric(METRICS.evaluate.rulesRejected, { label: 'rules rejected' }),
+        ],
+      ),
+      graph('Messages sent and failed', [
+        dispatch.metric(METRICS.dispatch.sent, { label: 'sent' }),
+        dispatch.metric(METRICS.dispatch.failed, { label: 'failed' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Dead-letter queue depths',
+        props.deadLetterQueues.map((dlq) =>
+          dlq.queue.metricApproximateNumberOfMessagesVisible({
+            label: dlq.id,
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: fiveMinutes,
+          }),
+        ),
+      ),
+      graph(
+        'Backlog',
+        [props.inboundQueue.metricApproximateNumberOfMessagesVisible({ label: 'inbound visible', period: fiveMinutes })],
+        [
+          props.inboundQueue.metricApproximateAgeOfOldestMessage({ label: 'inbound oldest (s)', period: fiveMinutes }),
+          iteratorAge,
+        ],
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Function errors and throttles',
+        [evaluate, dispatch].flatMap((fn) => [
+          fn.function.metricErrors({ label: `${fn.serviceName} errors`, period: fiveMinutes }),
+          fn.function.metricThrottles({ label: `${fn.serviceName} throttles`, period: fiveMinutes }),
+        ]),
+      ),
+      graph(
+        'Function duration (p50, p99)',
+        [evaluate, dispatch].flatMap((fn) => [
+          fn.function.metricDuration({ label: `${fn.serviceName} p50`, statistic: 'p50', period: fiveMinutes }),
+          fn.function.metricDuration({ label: `${fn.serviceName} p99`, statistic: 'p99', period: fiveMinutes }),
+        ]),
+      ),
+    );
+    return dashboard;
+  }
+}
+
+function pascal(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

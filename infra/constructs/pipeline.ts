@@ -1,0 +1,144 @@
+// The inbound pipeline: one EventBridge rule per route (lib/routes.ts) → the inbound SQS queue
+// (+ DLQ) → the evaluate function, which reports partial batch failures.
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ROUTES, type Route } from '../../lib/routes.ts';
+import type { Tables } from './tables.ts';
+import { BatonFunction } from './function.ts';
+
+/** How EventBridge retries a target before it gives up and writes the event to the target DLQ. */
+export interface TargetRetry {
+  /** @default Duration.hours(24) (the most EventBridge allows) */
+  readonly maxEventAge?: Duration;
+  /** @default 185 (the most EventBridge allows) */
+  readonly retryAttempts?: number;
+}
+
+export interface PipelineProps {
+  readonly bus: events.IEventBus;
+  readonly tables: Tables;
+  /** Environment every function gets (stage, bus name...), besides the table names. */
+  readonly environment: Record<string, string>;
+  /** @default ROUTES from lib/routes.ts */
+  readonly routes?: readonly Route[];
+  /** @default { maxEventAge: 24 h, retryAttempts: 185 } */
+  readonly targetRetry?: TargetRetry;
+  /** @default Duration.seconds(30) */
+  readonly evaluateTimeout?: Duration;
+  /** @default 512 */
+  readonly evaluateMemorySize?: number;
+  /** Messages per evaluate invocation. @default 25 */
+  readonly batchSize?: number;
+  /** How long Lambda waits to fill a batch. @default Duration.seconds(1) */
+  readonly maxBatchingWindow?: Duration;
+  /** Most concurrent evaluate invocations the queue drives (2–1000). @default 20 */
+  readonly maxConcurrency?: number;
+  /** Receives before a message moves to the inbound DLQ. @default 5 */
+  readonly maxReceiveCount?: number;
+}
+
+/** Standard settings of every Baton queue: SSE, TLS only, 14 days for dead letters. */
+export function queueDefaults(): Pick<sqs.QueueProps, 'encryption' | 'enforceSSL'> {
+  return { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true };
+}
+
+/** A terminal dead-letter queue: keeps messages 14 days; an alarm watches its depth. */
+export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, { ...queueDefaults(), retentionPeriod: Duration.days(14) });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This queue is itself a dead-letter queue (of a queue, an EventBridge target or a stream event source).',
+  });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: 'This queue is itself a dead-letter queue: the end of a redrive chain; an alarm fires on its first message.',
+  });
+  return queue;
+}
+
+/** Events on the bus, routed to the inbound queue and evaluated. */
+export class Pipeline extends Construct {
+  readonly rules: events.Rule[];
+  readonly inboundQueue: sqs.Queue;
+  readonly inboundDeadLetterQueue: sqs.Queue;
+  /** Where EventBridge writes events it could not deliver to a target (shared by every rule). */
+  readonly targetDeadLetterQueue: sqs.Queue;
+  readonly evaluate: BatonFunction;
+  readonly targetRetry: Required<TargetRetry>;
+
+  constructor(scope: Construct, id: string, props: PipelineProps) {
+    super(scope, id);
+    this.targetRetry = {
+      maxEventAge: props.targetRetry?.maxEventAge ?? Duration.hours(24),
+      retryAttempts: props.targetRetry?.retryAttempts ?? 185,
+    };
+    const evaluateTimeout = props.evaluateTimeout ?? Duration.seconds(30);
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(1);
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    if (maxReceiveCount < 5) {
+      throw new Error(`maxReceiveCount is ${maxReceiveCount}; expected 5 or more so a throttled batch is not dead-lettered`);
+    }
+
+    this.evaluate = new BatonFunction(this, 'Evaluate', {
+      entry: 'functions/evaluate.ts',
+      serviceName: 'evaluate',
+      description: 'Baton: validates events, updates customer state, evaluates rules, commits decisions',
+      timeout: evaluateTimeout,
+      memorySize: props.evaluateMemorySize ?? 512,
+      environment: { ...props.environment, ...props.tables.environment() },
+    });
+    props.tables.grantData(this.evaluate.role, {
+      readWrite: ['customers', 'decisions', 'quarantine', 'counters'],
+      read: ['rules', 'campaigns', 'templates'],
+    });
+
+    this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq');
+    this.inboundQueue = new sqs.Queue(this, 'Inbound', {
+      ...queueDefaults(),
+      // Lambda's rule: at least 6 × the function timeout, plus the batching window.
+      visibilityTimeout: Duration.seconds(6 * evaluateTimeout.toSeconds() + maxBatchingWindow.toSeconds()),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.inboundDeadLetterQueue, maxReceiveCount },
+    });
+    this.targetDeadLetterQueue = deadLetterQueue(this, 'TargetDlq');
+
+    this.rules = (props.routes ?? ROUTES).map((route) => {
+      const rule = new events.Rule(this, route.id, {
+        eventBus: props.bus,
+        description: route.description,
+        // The same pattern object the local bus matches with (lib/routes.ts).
+        eventPattern: route.pattern as events.EventPattern,
+      });
+      rule.addTarget(this.sqsTarget(route.target));
+      return rule;
+    });
+
+    this.evaluate.function.addEventSource(
+      new SqsEventSource(this.inboundQueue, {
+        batchSize: props.batchSize ?? 25,
+        maxBatchingWindow,
+        maxConcurrency: props.maxConcurrency ?? 20,
+        reportBatchItemFailures: true,
+      }),
+    );
+    Validations.of(this.evaluate.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'SQS event source mappings have no on-failure destination: a message that keeps failing moves to ' +
+        `the inbound queue's redrive DLQ after ${maxReceiveCount} receives, and an alarm watches that DLQ.`,
+    });
+  }
+
+  private sqsTarget(target: Route['target']): targets.SqsQueue {
+    if (target !== 'evaluate') throw new Error(`route target "${target}" has no queue; expected "evaluate"`);
+    return new targets.SqsQueue(this.inboundQueue, {
+      deadLetterQueue: this.targetDeadLetterQueue,
+      maxEventAge: this.targetRetry.maxEventAge,
+      retryAttempts: this.targetRetry.retryAttempts,
+    });
+  }
+}

@@ -1,0 +1,103 @@
+// The DynamoDB tables, one per TABLES entry in lib/tables.ts, and the KMS key that encrypts them.
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { PARTITION_KEY, SORT_KEY, TABLES, TABLE_KEYS, tableEnvVar, tableName, type TableKey } from '../../lib/tables.ts';
+
+export interface TablesProps {
+  /** Stage name used in the physical table names (`baton-<stage>-<table>`). */
+  readonly stage: string;
+  /**
+   * Keep the tables (and their key) when the stack is deleted, and turn on deletion protection.
+   * @default false
+   */
+  readonly retainData?: boolean;
+  /**
+   * Key that encrypts the tables.
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/**
+ * Baton's tables: on demand, point-in-time recovery, encrypted with a customer-managed KMS key,
+ * TTL and streams as lib/tables.ts declares them.
+ *
+ * Why a customer-managed key rather than the AWS-owned default: the tables hold personal data, and
+ * with its own key ops see every use in CloudTrail, can restrict or disable it, and can make a
+ * retired stage's data unreadable. It costs $1/month plus requests DynamoDB caches per table.
+ */
+export class Tables extends Construct {
+  readonly tables: Record<TableKey, dynamodb.TableV2>;
+  readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: TablesProps) {
+    super(scope, id);
+    const retain = props.retainData ?? false;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: `Baton ${props.stage}: encrypts customer data (tables, event archive)`,
+        enableKeyRotation: true,
+        // A retained table is useless without its key, so the key follows the data's policy.
+        removalPolicy,
+        pendingWindow: Duration.days(30),
+      });
+
+    const tables = {} as Record<TableKey, dynamodb.TableV2>;
+    for (const key of TABLE_KEYS) {
+      const spec = TABLES[key];
+      const stream = 'stream' in spec ? spec.stream : undefined;
+      const table = new dynamodb.TableV2(this, pascal(key), {
+        tableName: tableName(props.stage, key),
+        partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: SORT_KEY, type: dynamodb.AttributeType.STRING },
+        billing: dynamodb.Billing.onDemand(),
+        encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.encryptionKey),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: 'timeToLiveAttribute' in spec ? spec.timeToLiveAttribute : undefined,
+        dynamoStream: stream ? dynamodb.StreamViewType[stream] : undefined,
+        deletionProtection: retain,
+        removalPolicy,
+      });
+      Tags.of(table).add('baton:holds', spec.holds.slice(0, 256).replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' '));
+      Tags.of(table).add('baton:personal-data', String(spec.personalData));
+      tables[key] = table;
+    }
+    this.tables = tables;
+  }
+
+  /**
+   * Grant a function role data access: read-write on some tables, read-only on others. The key
+   * grant that comes with a customer-managed key includes `kms:GenerateDataKey*` and
+   * `kms:ReEncrypt*`, which DynamoDB needs from the caller (AWS's key policy for DynamoDB lists
+   * the same), on this one key only.
+   */
+  grantData(role: iam.IRole, access: { readWrite?: readonly TableKey[]; read?: readonly TableKey[] }): void {
+    for (const key of access.readWrite ?? []) this.tables[key].grantReadWriteData(role);
+    for (const key of access.read ?? []) this.tables[key].grantReadData(role);
+    if (access.readWrite?.length) {
+      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason:
+            `${action} comes with the DynamoDB write grant on tables encrypted with Baton's customer-managed key: ` +
+            'DynamoDB needs the data-key variants from the caller, and the statement is limited to that one key ARN.',
+        });
+      }
+    }
+  }
+
+  /** Every table's name under the environment variable a function reads it from (lib/tables.ts). */
+  environment(): Record<string, string> {
+    return Object.fromEntries(TABLE_KEYS.map((key) => [tableEnvVar(key), this.tables[key].tableName]));
+  }
+}
+
+function pascal(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

@@ -1,0 +1,147 @@
+// BatonStack: everything `cdk deploy` puts in an AWS account, composed from the named constructs
+// in infra/constructs/. Settings come as typed props; infra/app.ts reads them from CDK context.
+import { CfnOutput, Duration, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks, ServerlessChecks, type NagPackProps } from 'cdk-nag';
+import type { Construct, IConstruct } from 'constructs';
+import type { SourceSystem } from '../events/catalog.ts';
+import { ENV } from '../lib/config.ts';
+import { BUS_NAME } from '../lib/routes.ts';
+import { Access } from './constructs/access.ts';
+import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
+import { Channels } from './constructs/channels.ts';
+import { Observability } from './constructs/observability.ts';
+import { Pipeline } from './constructs/pipeline.ts';
+import { Tables } from './constructs/tables.ts';
+
+export interface BatonStackProps extends StackProps {
+  /** Stage name: part of table, configuration set and dashboard names. @default 'dev' */
+  readonly stage?: string;
+  /** From address of every e-mail; its domain must be verified in SES. */
+  readonly senderEmail: string;
+  /** Create the SES domain identity of the sender (Easy DKIM). @default false */
+  readonly createSenderIdentity?: boolean;
+  /** E-mail address that receives alarms. @default - none (subscribe to the topic yourself) */
+  readonly alarmEmail?: string;
+  /** ARN of an existing SNS topic for alarms. @default - a new encrypted topic */
+  readonly alarmTopicArn?: string;
+  /**
+   * Keep tables, their key and the data when the stack is deleted; deletion protection on.
+   * @default true for stage `prod`, false otherwise
+   */
+  readonly retainData?: boolean;
+  /** @default BUS_NAME (`baton`) */
+  readonly busName?: string;
+  /** Days the bus archive keeps events for replay; 0 keeps them forever. @default 365 */
+  readonly archiveRetentionDays?: number;
+  /** Who may assume the publisher roles. @default the account root (any principal of this account allowed to assume it) */
+  readonly publisherPrincipal?: iam.IPrincipal;
+  /** Per-system override of `publisherPrincipal`. */
+  readonly publisherPrincipals?: Partial<Record<SourceSystem, iam.IPrincipal>>;
+  /** Publishers in other accounts, through a bus resource policy. @default none */
+  readonly crossAccountPublishers?: readonly CrossAccountPublisher[];
+  /** Base URL of the unsubscribe page. @default - none */
+  readonly unsubscribeUrl?: string;
+  /** Account-specific IoT Core data endpoint for device messages. @default - SDK default */
+  readonly iotEndpoint?: string;
+  /** Allow SMS through SNS. @default true */
+  readonly smsEnabled?: boolean;
+  /** Reserved concurrency of dispatch (0: unreserved). @default 5 */
+  readonly dispatchConcurrency?: number;
+}
+
+/** Baton in one stack: bus, tables, pipeline, channels, observability and access. */
+export class BatonStack extends Stack {
+  readonly stage: string;
+  readonly bus: Bus;
+  readonly tables: Tables;
+  readonly pipeline: Pipeline;
+  readonly channels: Channels;
+  readonly observability: Observability;
+  readonly access: Access;
+
+  constructor(scope: Construct, id: string, props: BatonStackProps) {
+    super(scope, id, {
+      description: 'Baton: serverless real-time customer engagement',
+      ...props,
+    });
+    const stage = props.stage ?? 'dev';
+    if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+      throw new Error(`stage is "${stage}"; expected 1-20 lower-case letters, digits or dashes, starting with a letter`);
+    }
+    this.stage = stage;
+    if (Token.isUnresolved(this.region)) {
+      // TableV2 with a customer-managed key renders its replica's key per Region.
+      throw new Error(
+        'BatonStack has no Region; expected env.region (the CDK CLI sets CDK_DEFAULT_REGION from your profile or AWS_REGION)',
+      );
+    }
+    const retainData = props.retainData ?? stage === 'prod';
+
+    this.tables = new Tables(this, 'Tables', { stage, retainData });
+    this.bus = new Bus(this, 'Bus', {
+      busName: props.busName ?? BUS_NAME,
+      archiveRetention: Duration.days(props.archiveRetentionDays ?? 365),
+      archiveKey: this.tables.encryptionKey,
+      crossAccountPublishers: props.crossAccountPublishers,
+    });
+    const environment = { [ENV.stage]: stage, [ENV.busName]: this.bus.bus.eventBusName };
+
+    this.pipeline = new Pipeline(this, 'Pipeline', { bus: this.bus.bus, tables: this.tables, environment });
+    this.channels = new Channels(this, 'Channels', {
+      stage,
+      bus: this.bus.bus,
+      tables: this.tables,
+      environment,
+      targetDeadLetterQueue: this.pipeline.targetDeadLetterQueue,
+      senderEmail: props.senderEmail,
+      createSenderIdentity: props.createSenderIdentity,
+      unsubscribeUrl: props.unsubscribeUrl,
+      iotEndpoint: props.iotEndpoint,
+      smsEnabled: props.smsEnabled,
+      dispatchConcurrency: props.dispatchConcurrency,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      stage,
+      bus: this.bus.bus,
+      rules: this.pipeline.rules,
+      inboundQueue: this.pipeline.inboundQueue,
+      deadLetterQueues: [
+        { id: 'InboundDlq', queue: this.pipeline.inboundDeadLetterQueue, holds: 'events evaluate failed 5 times' },
+        { id: 'TargetDlq', queue: this.pipeline.targetDeadLetterQueue, holds: 'events EventBridge could not deliver' },
+        { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'outbox stream batches dispatch could not send' },
+      ],
+      evaluate: this.pipeline.evaluate,
+      dispatch: this.channels.dispatch,
+      alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
+      alarmEmail: props.alarmEmail,
+    });
+    this.access = new Access(this, 'Access', {
+      bus: this.bus.bus,
+      publisherPrincipal: props.publisherPrincipal,
+      publisherPrincipals: props.publisherPrincipals,
+    });
+
+    new CfnOutput(this, 'BusName', { value: this.bus.bus.eventBusName, description: 'Event bus source systems publish to' });
+    new CfnOutput(this, 'BusArn', { value: this.bus.bus.eventBusArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    for (const [key, table] of Object.entries(this.tables.tables)) {
+      new CfnOutput(this, `${key.charAt(0).toUpperCase()}${key.slice(1)}TableName`, { value: table.tableName });
+    }
+  }
+}
+
+/**
+ * The cdk-nag 3 packs Baton is checked against: AwsSolutions and Serverless. Any finding that is
+ * not acknowledged (with a reason, next to the construct it concerns) fails `cdk synth`.
+ */
+export function nagPacks(scope: IConstruct, props: NagPackProps = {}) {
+  return [new AwsSolutionsChecks(scope, props), new ServerlessChecks(scope, props)];
+}
+
+/** Apply Baton's cdk-nag packs to an app (or any scope). */
+export function addNagChecks(scope: IConstruct, props: NagPackProps = {}): void {
+  Validations.of(scope).addPlugins(...nagPacks(scope, props));
+}

@@ -1,0 +1,265 @@
+// The customers table: profiles, the identity index, event markers and erasure tombstones.
+//
+// Items (pk / sk):
+//   CUS#<customerId> / PROFILE   { customerId, version, state, identities[], updatedAt }
+//   ID#<kind>#<value> / ID       { customerId }                  one per linked external id
+//   EVT#<eventId>    / EVT       { hash, outcome, expiresAt }    applied-once marker (TTL)
+//   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
+import { createHash } from 'node:crypto';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  BatchWriteCommand,
+  TransactWriteCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../../ports.ts';
+import { idKey } from '../../ingest.ts';
+import { cancellationCodes } from './client.ts';
+import { decisionItems } from './decisions.ts';
+
+const DAY = 86_400;
+/** Markers and tombstones outlive the bus archive (365 days) and PITR (35 days), so replays stay harmless. */
+export const MARKER_TTL_DAYS = 400;
+export const TOMBSTONE_TTL_DAYS = 400;
+
+export const customerKey = (customerId: string) => ({ pk: `CUS#${customerId}`, sk: 'PROFILE' });
+const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
+const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
+export const tombstoneHash = (key: string) => createHash('sha256').update(key).digest('hex');
+const tombstoneKey = (key: string) => ({ pk: `ERASED#${tombstoneHash(key)}`, sk: 'ERASED' });
+
+export interface DynamoCustomerTables {
+  readonly customers: string;
+  readonly decisions: string;
+  readonly counters: string;
+}
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: DynamoCustomerTables,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async resolve(ids: readonly IdRef[]): Promise<Resolution> {
+    if (ids.length === 0) return { links: new Map(), erased: false };
+    const keys = ids.map(idKey);
+    const table = this.tables.customers;
+    const requested = [...keys.map(idItemKey), ...keys.map(tombstoneKey)];
+    const items: Item[] = [];
+    let pending: Record<string, { Keys: Item[] }> | undefined = { [table]: { Keys: requested } };
+    while (pending && Object.keys(pending).length) {
+      const out = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending[table]!.Keys, ConsistentRead: true } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      pending = out.UnprocessedKeys as typeof pending;
+    }
+    const links = new Map<string, string>();
+    let erased = false;
+    for (const item of items) {
+      const pk = item.pk as string;
+      if (pk.startsWith('ERASED#')) erased = true;
+      else links.set(pk.slice(3), item.customerId as string);
+    }
+    return { links, erased };
+  }
+
+  async load(customerId: string): Promise<StoredProfile<S> | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.customers, Key: customerKey(customerId), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    return {
+      customerId,
+      version: out.Item.version as number,
+      state: out.Item.state as S,
+      identities: (out.Item.identities as string[] | undefined) ?? [],
+    };
+  }
+
+  async commit(change: ProfileChange<S>): Promise<CommitResult> {
+    const table = this.tables.customers;
+    const now = this.clock();
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: table,
+          Item: {
+            ...customerKey(change.customerId),
+            customerId: change.customerId,
+            version: change.expectedVersion + 1,
+            state: change.state,
+            identities: change.identities,
+            updatedAt: now.toISOString(),
+          },
+          ConditionExpression: change.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(change.expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': change.expectedVersion } }),
+        },
+      },
+      this.markerPut(change.eventId, change.payloadHash, 'applied', now),
+    ];
+    // Ids linked anew, and ids of merged profiles re-pointed; each item once per transaction.
+    const owners = new Map<string, string | undefined>();
+    for (const key of change.newLinks) owners.set(key, undefined);
+    for (const merged of change.mergedAway) for (const key of merged.identities) owners.set(key, merged.customerId);
+    for (const [key, previousOwner] of owners) {
+      items.push({
+        Put: {
+          TableName: table,
+          Item: { ...idItemKey(key), customerId: change.customerId },
+          ConditionExpression: previousOwner
+            ? 'customerId = :previous'
+            : 'attribute_not_exists(pk) OR customerId = :customer',
+          ExpressionAttributeValues: previousOwner ? { ':previous': previousOwner } : { ':customer': change.customerId },
+        },
+      });
+    }
+    for (const merged of change.mergedAway) {
+      items.push({
+        Delete: {
+          TableName: table,
+          Key: customerKey(merged.customerId),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': merged.version },
+        },
+      });
+    }
+    if (change.decision) {
+      for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
+    }
+    return this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
+  }
+
+  async markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult> {
+    return this.transact([this.markerPut(eventId, payloadHash, outcome, this.clock())], eventId, () => 'version');
+  }
+
+  async erase(erasure: Erasure): Promise<CommitResult> {
+    const table = this.tables.customers;
+    const now = this.clock();
+    const expiresAt = Math.floor(now.getTime() / 1000) + TOMBSTONE_TTL_DAYS * DAY;
+    // Tombstones first (idempotent): if the rest fails, later events are already refused.
+    await this.batchWrite(
+      table,
+      erasure.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
+    );
+    await this.deleteDecisionsOf(erasure.customerId);
+    const result = await this.transact(
+      [
+        this.markerPut(erasure.eventId, erasure.payloadHash, 'erased', now),
+        { Delete: { TableName: table, Key: customerKey(erasure.customerId) } },
+      ],
+      erasure.eventId,
+      () => 'version',
+    );
+    if (result.status !== 'committed') return result;
+    await this.batchWrite(
+      table,
+      erasure.identities.map((key) => ({ DeleteRequest: { Key: idItemKey(key) } })),
+    );
+    const counters = Object.entries(erasure.counters).filter(([, v]) => Number.isFinite(v));
+    if (counters.length) {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.counters,
+          Key: { pk: 'ERASED-CUSTOMERS', sk: 'TOTALS' },
+          UpdateExpression: `ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}, customers :one`,
+          ExpressionAttributeNames: Object.fromEntries(counters.map(([k], i) => [`#c${i}`, k])),
+          ExpressionAttributeValues: { ...Object.fromEntries(counters.map(([, v], i) => [`:c${i}`, v])), ':one': 1 },
+        }),
+      );
+    }
+    return result;
+  }
+
+  /** Re-applies erasures after a point-in-time restore: any linked id with a tombstone is erased again. */
+  async idsWithTombstones(keys: readonly string[]): Promise<string[]> {
+    const resolution = await Promise.all(keys.map(async (key) => {
+      const out = await this.db.send(new GetCommand({ TableName: this.tables.customers, Key: tombstoneKey(key) }));
+      return out.Item ? key : undefined;
+    }));
+    return resolution.filter((k): k is string => k !== undefined);
+  }
+
+  private async deleteDecisionsOf(customerId: string): Promise<void> {
+    let start: Item | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.decisions,
+          IndexName: 'byCustomer',
+          KeyConditionExpression: 'customerId = :c',
+          ExpressionAttributeValues: { ':c': customerId },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      await this.batchWrite(
+        this.tables.decisions,
+        (page.Items ?? []).map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+      );
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  private async batchWrite(table: string, requests: Item[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending: Item[] | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; pending?.length; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** attempt)));
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
+        pending = out.UnprocessedItems?.[table] as Item[] | undefined;
+      }
+    }
+  }
+
+  private markerPut(eventId: string, hash: string, outcome: string, now: Date): TransactItem {
+    return {
+      Put: {
+        TableName: this.tables.customers,
+        Item: { ...markerKey(eventId), hash, outcome, at: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + MARKER_TTL_DAYS * DAY },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  private async transact(
+    items: TransactItem[],
+    eventId: string,
+    conflictOn: (index: number) => 'version' | 'identity',
+  ): Promise<CommitResult> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return { status: 'committed' };
+    } catch (err) {
+      const codes = cancellationCodes(err);
+      if (!codes) throw err;
+      const markerIndex = items.findIndex((i) => (i.Put?.Item as Item | undefined)?.pk === `EVT#${eventId}`);
+      if (codes[markerIndex] === 'ConditionalCheckFailed') {
+        // lib-dynamodb leaves ALL_OLD in raw AttributeValue form inside the error.
+        const old = (err as { CancellationReasons?: { Item?: { hash?: { S?: string } } }[] }).CancellationReasons?.[markerIndex]?.Item;
+        const hash = (items[markerIndex]!.Put!.Item as Item).hash;
+        return { status: 'duplicate', samePayload: old?.hash?.S === hash };
+      }
+      const index = codes.findIndex((c) => c !== undefined);
+      return { status: 'conflict', on: conflictOn(Math.max(0, index)) };
+    }
+  }
+}
+
+/** Used by `baton erasures reapply`: puts a tombstone without touching anything else. */
+export async function putTombstone(db: DynamoDBDocumentClient, table: string, key: string, now = new Date()): Promise<void> {
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + TOMBSTONE_TTL_DAYS * DAY },
+    }),
+  );
+}

@@ -1,0 +1,195 @@
+// The ingest path for one event: validate, resolve identity, apply to state, decide, commit
+// atomically. Runs the same on Lambda, in the local stack, in tests and in benchmarks.
+import { createHash, randomUUID } from 'node:crypto';
+import { parseEvent } from '../events/validate.ts';
+import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../events/catalog.ts';
+import {
+  newCustomer,
+  applyEvent,
+  mergeCustomers,
+  customerView,
+  applyRuleState,
+  anonymousCounters,
+  type CustomerState,
+} from './customer/index.ts';
+import { decide } from './decide.ts';
+import type { CustomerRepository, IdRef, Metrics, QuarantineStore, RuleSource, StoredProfile, CommitResult } from './ports.ts';
+
+export interface IngestDeps {
+  readonly customers: CustomerRepository<CustomerState>;
+  readonly quarantine: QuarantineStore;
+  readonly rules: RuleSource;
+  readonly metrics: Metrics;
+  readonly clock?: () => Date;
+  readonly newCustomerId?: () => string;
+  /** Waits between retries after a conflict; injectable so tests run without sleeping. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly maxAttempts?: number;
+}
+
+export type IngestOutcome =
+  | { readonly status: 'applied'; readonly customerId: string; readonly decisionId?: string; readonly messages: number }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'quarantined'; readonly code: string; readonly reason: string }
+  | { readonly status: 'erased'; readonly customerId?: string }
+  | { readonly status: 'unknown-customer' };
+
+/** A fault (not bad input): the event stays on the queue and is retried, then dead-lettered. */
+export class IngestError extends Error {
+  override readonly name = 'IngestError';
+}
+
+export const idKey = (ref: IdRef): string => `${ref.kind}#${ref.kind === 'email' ? ref.value.toLowerCase() : ref.value}`;
+
+export function idsOf(event: BatonEvent): IdRef[] {
+  const detail = event.detail as { ids?: Partial<Record<IdKind, string>> };
+  if (!detail.ids) return [];
+  return ID_KINDS.filter((k) => detail.ids![k] !== undefined).map((kind) => ({ kind, value: detail.ids![kind]! }));
+}
+
+/** SES feedback carries the customerId Baton tagged the send with, not an external id. */
+function taggedCustomerId(event: BatonEvent): string | undefined {
+  if (event.source !== SOURCES.ses) return undefined;
+  return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
+}
+
+export function payloadHash(body: string): string {
+  return createHash('sha256').update(body).digest('base64url');
+}
+
+export function createIngest(deps: IngestDeps): (body: string) => Promise<IngestOutcome> {
+  const clock = deps.clock ?? (() => new Date());
+  const newCustomerId = deps.newCustomerId ?? (() => `cus-${randomUUID()}`);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxAttempts = deps.maxAttempts ?? 12;
+
+  async function quarantine(body: string, code: string, reason: string): Promise<IngestOutcome> {
+    await deps.quarantine.put({
+      quarantineId: randomUUID(),
+      receivedAt: clock().toISOString(),
+      code: code as never,
+      reason,
+      body,
+    });
+    deps.metrics.count('EventsQuarantined');
+    return { status: 'quarantined', code, reason };
+  }
+
+  async function settle(result: CommitResult, body: string, ok: () => IngestOutcome): Promise<IngestOutcome | 'retry'> {
+    if (result.status === 'committed') return ok();
+    if (result.status === 'duplicate') {
+      if (result.samePayload) {
+        deps.metrics.count('EventsDuplicate');
+        return { status: 'duplicate' };
+      }
+      return quarantine(body, 'event-id-reused', 'an event with this id was already applied with a different payload');
+    }
+    deps.metrics.count('CommitConflicts');
+    return 'retry';
+  }
+
+  return async function ingest(body: string): Promise<IngestOutcome> {
+    const parsed = parseEvent(body);
+    if (!parsed.ok) return quarantine(body, parsed.code, parsed.reason);
+    const event = parsed.event;
+    const hash = payloadHash(JSON.stringify(event));
+    const ids = idsOf(event);
+    const tagged = taggedCustomerId(event);
+    if (ids.length === 0 && !tagged) {
+      return quarantine(body, 'invalid-detail', `${event.source} ${event['detail-type']}: no customer reference (ids or a customerId tag)`);
+    }
+
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
+      const now = clock();
+      const resolution = await deps.customers.resolve(ids);
+      if (resolution.erased) {
+        const seen = await deps.customers.markSeen(event.id, hash, 'erased');
+        deps.metrics.count('EventsForErasedCustomers');
+        if (seen.status === 'conflict') continue;
+        return { status: 'erased' };
+      }
+      const customerIds = [...new Set([...resolution.links.values(), ...(tagged ? [tagged] : [])])].sort();
+      const loaded = (await Promise.all(customerIds.map((id) => deps.customers.load(id)))).filter(
+        (p): p is StoredProfile<CustomerState> => p !== undefined,
+      );
+      if (loaded.length < customerIds.length && resolution.links.size > 0) continue; // a merge moved a profile meanwhile
+      if (tagged && loaded.length === 0) {
+        const seen = await deps.customers.markSeen(event.id, hash, 'unknown-customer');
+        if (seen.status === 'conflict') continue;
+        return { status: 'unknown-customer' };
+      }
+
+      const [primary, ...others] = choosePrimary(loaded);
+      const customerId = primary?.customerId ?? newCustomerId();
+      let state = primary?.state ?? newCustomer(customerId);
+      for (const other of others) state = mergeCustomers(state, other.state);
+      const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
+      const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
+      for (const k of newLinks) identities.add(k);
+
+      if (event.source === SOURCES.crm && event['detail-type'] === 'CustomerErased') {
+        const result = await deps.customers.erase({
+          eventId: event.id,
+          payloadHash: hash,
+          customerId,
+          identities: [...identities],
+          requestId: event.detail.requestId,
+          counters: { ...anonymousCounters(state) } as Record<string, number>,
+        });
+        const outcome = await settle(result, body, () => {
+          deps.metrics.count('CustomersErased');
+          return { status: 'erased', customerId };
+        });
+        if (outcome !== 'retry') return outcome;
+        continue;
+      }
+
+      state = applyEvent(state, event);
+      const decision = decide({
+        event,
+        customer: customerView(state, now) as never,
+        rules: await deps.rules.current(),
+        now,
+      });
+      if (decision && Object.keys(decision.setState).length > 0) {
+        state = applyRuleState(state, decision.setState, now.toISOString(), event.id);
+      }
+      const result = await deps.customers.commit({
+        eventId: event.id,
+        payloadHash: hash,
+        customerId,
+        expectedVersion: primary?.version ?? 0,
+        state,
+        identities: [...identities].sort(),
+        newLinks,
+        mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
+        ...(decision ? { decision } : {}),
+      });
+      const outcome = await settle(result, body, () => {
+        deps.metrics.count('EventsApplied');
+        if (decision) {
+          deps.metrics.count('Decisions');
+          deps.metrics.count('MessagesQueued', decision.messages.length);
+        }
+        return {
+          status: 'applied',
+          customerId,
+          ...(decision ? { decisionId: decision.decisionId } : {}),
+          messages: decision?.messages.length ?? 0,
+        };
+      });
+      if (outcome !== 'retry') return outcome;
+    }
+    throw new IngestError(`event ${event.id} could not be committed after ${maxAttempts} attempts (concurrent updates)`);
+  };
+}
+
+/** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */
+function choosePrimary(profiles: StoredProfile<CustomerState>[]): StoredProfile<CustomerState>[] {
+  return [...profiles].sort((a, b) => {
+    const crmA = a.identities.some((i) => i.startsWith('crmId#')) ? 0 : 1;
+    const crmB = b.identities.some((i) => i.startsWith('crmId#')) ? 0 : 1;
+    return crmA - crmB || (a.customerId < b.customerId ? -1 : 1);
+  });
+}

@@ -1,0 +1,101 @@
+// The ports the domain needs from the outside world. Adapters implement them for DynamoDB
+// (lib/adapters/dynamo), in memory (tests, benchmarks) and the local stack.
+import type { IdKind } from '../events/catalog.ts';
+import type { Decision } from './decide.ts';
+import type { RuleSet } from './rules/engine.ts';
+import type { RejectionCode } from '../events/validate.ts';
+
+export interface IdRef {
+  readonly kind: IdKind;
+  readonly value: string;
+}
+
+export interface StoredProfile<S> {
+  readonly customerId: string;
+  readonly version: number;
+  readonly state: S;
+  /** Every external id linked to this profile, as `kind#value`. */
+  readonly identities: readonly string[];
+}
+
+export interface Resolution {
+  /** customerId per linked id (`kind#value`); ids not linked yet are absent. */
+  readonly links: ReadonlyMap<string, string>;
+  /** True when any of the ids belongs to an erased customer. */
+  readonly erased: boolean;
+}
+
+export interface ProfileChange<S> {
+  readonly eventId: string;
+  /** Hash of the event payload: the same id with another payload is not a duplicate but a fault. */
+  readonly payloadHash: string;
+  readonly customerId: string;
+  /** 0 for a profile that does not exist yet. */
+  readonly expectedVersion: number;
+  readonly state: S;
+  readonly identities: readonly string[];
+  /** Ids this change links to the customer (new identity items). */
+  readonly newLinks: readonly string[];
+  /** Profiles merged into this one: deleted, their ids re-pointed. */
+  readonly mergedAway: readonly { customerId: string; version: number; identities: readonly string[] }[];
+  readonly decision?: Decision;
+}
+
+export type CommitResult =
+  | { readonly status: 'committed' }
+  | { readonly status: 'conflict'; readonly on: 'version' | 'identity' }
+  | { readonly status: 'duplicate'; readonly samePayload: boolean };
+
+export interface Erasure {
+  readonly eventId: string;
+  readonly payloadHash: string;
+  readonly customerId: string;
+  readonly identities: readonly string[];
+  readonly requestId: string;
+  /** Anonymous aggregates kept after erasure. */
+  readonly counters: Record<string, number>;
+}
+
+export interface CustomerRepository<S> {
+  resolve(ids: readonly IdRef[]): Promise<Resolution>;
+  load(customerId: string): Promise<StoredProfile<S> | undefined>;
+  commit(change: ProfileChange<S>): Promise<CommitResult>;
+  /** Records the event as seen without changing any profile (e.g. events for erased customers). */
+  markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult>;
+  erase(erasure: Erasure): Promise<CommitResult>;
+}
+
+export interface QuarantinedEvent {
+  readonly quarantineId: string;
+  readonly receivedAt: string;
+  readonly code: RejectionCode | 'event-id-reused';
+  readonly reason: string;
+  /** The original payload, exactly as received. */
+  readonly body: string;
+}
+
+export interface QuarantineStore {
+  put(entry: QuarantinedEvent): Promise<void>;
+}
+
+export interface RuleSource {
+  /** The current compiled rules; implementations cache and refresh in the background. */
+  current(): Promise<RuleSet>;
+}
+
+/** Counters the domain reports; Powertools metrics on Lambda, an in-memory tally in tests. */
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+}
+export type MetricName =
+  | 'EventsApplied'
+  | 'EventsDuplicate'
+  | 'EventsQuarantined'
+  | 'EventsForErasedCustomers'
+  | 'CustomersErased'
+  | 'CommitConflicts'
+  | 'Decisions'
+  | 'MessagesQueued'
+  | 'MessagesSent'
+  | 'MessagesFailed'
+  | 'RulesRejected';

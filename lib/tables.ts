@@ -1,0 +1,79 @@
+// Baton's DynamoDB tables, defined once: the CDK stack and the local stack both create them from here.
+// Every table uses a generic `pk`/`sk` key so new item kinds need no schema change; the item
+// shapes are documented next to the repository that owns them.
+
+export interface TableSpec {
+  /** What the table holds, for docs and the CDK description. */
+  readonly holds: string;
+  /** Attribute that DynamoDB's TTL deletes on; undefined when nothing in the table expires. */
+  readonly timeToLiveAttribute?: string;
+  /** Stream view when a consumer reads the table's changes. */
+  readonly stream?: 'NEW_IMAGE' | 'NEW_AND_OLD_IMAGES';
+  /** Holds customer data: retained on stack deletion in production, erased per customer on request. */
+  readonly personalData: boolean;
+  /** Global secondary indexes (all attributes projected), string keys. */
+  readonly indexes?: readonly { readonly name: string; readonly partitionKey: string; readonly sortKey: string }[];
+}
+
+export const PARTITION_KEY = 'pk';
+export const SORT_KEY = 'sk';
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export const TABLES = {
+  customers: {
+    holds: 'customer profiles, the identity index (external id to customerId), event markers and erasure tombstones',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+    personalData: true,
+  },
+  rules: { holds: 'marketer rules with every version', personalData: false },
+  campaigns: { holds: 'campaigns and the contact policy', personalData: false },
+  templates: { holds: 'message templates per channel and locale', personalData: false },
+  decisions: {
+    holds: 'decisions with their reasons, and the outbox the channels read (its stream feeds dispatch)',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+    stream: 'NEW_AND_OLD_IMAGES',
+    personalData: true,
+    // Erasure and `baton customer show` find every decision of one customer through it.
+    indexes: [{ name: 'byCustomer', partitionKey: 'customerId', sortKey: SORT_KEY }],
+  },
+  quarantine: {
+    holds: 'events that failed validation, with the original payload and the reason',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+    personalData: true,
+  },
+  counters: {
+    holds: 'contact caps, campaign budgets, channel capacity windows and anonymous counters',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+    personalData: false,
+  },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableKey = keyof typeof TABLES;
+export const TABLE_KEYS = Object.keys(TABLES) as TableKey[];
+
+/** Physical table name for a stage, e.g. `baton-local-customers`. */
+export function tableName(stage: string, key: TableKey): string {
+  return `baton-${stage}-${key}`;
+}
+
+/** The environment variable that hands a function the name of a table. */
+export function tableEnvVar(key: TableKey): string {
+  return `BATON_TABLE_${key.toUpperCase()}`;
+}
+
+export type TableNames = Record<TableKey, string>;
+
+export function tableNames(stage: string): TableNames {
+  return Object.fromEntries(TABLE_KEYS.map((k) => [k, tableName(stage, k)])) as TableNames;
+}
+
+/** Read table names from the environment, as a Lambda function or the local stack sets them. */
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
+  return Object.fromEntries(
+    TABLE_KEYS.map((k) => {
+      const name = env[tableEnvVar(k)];
+      if (!name) throw new Error(`environment variable ${tableEnvVar(k)} is not set; expected the name of the ${k} table`);
+      return [k, name];
+    }),
+  ) as TableNames;
+}

@@ -1,0 +1,475 @@
+// CDK assertions on the synthesized Baton stack, plus cdk-nag (AwsSolutions + Serverless).
+// Bundling is skipped here (test/infra/bundling.test.ts bundles the real handlers once).
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Validations, type Acknowledgment } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SOURCES, SOURCE_SYSTEMS } from '../../events/catalog.ts';
+import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME } from '../../lib/routes.ts';
+import { TABLES, TABLE_KEYS, tableName } from '../../lib/tables.ts';
+import { propsFromContext, stackName } from '../../infra/app.ts';
+import { BatonStack, nagPacks, type BatonStackProps } from '../../infra/stack.ts';
+
+type Json = Record<string, any>;
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/** cdk.json's context (feature flags and Baton's defaults), so tests see what `cdk synth` sees. */
+const CDK_CONTEXT: Json = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+function app(context: Json = {}): App {
+  return new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
+}
+
+function synth(props: Partial<BatonStackProps> = {}) {
+  const scope = app();
+  const stack = new BatonStack(scope, 'baton-test', { env: ENV, senderEmail: 'offers@example.com', ...props });
+  const template = Template.fromStack(stack);
+  return { app: scope, stack, template, resources: template.toJSON().Resources as Record<string, Json> };
+}
+
+const ofType = (resources: Record<string, Json>, type: string) =>
+  Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Json][];
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+/** The logical id a `{ Ref }` or `{ Fn::GetAtt }` points at. */
+const refId = (value: unknown): string | undefined => {
+  const v = value as Json | undefined;
+  return v?.Ref ?? v?.['Fn::GetAtt']?.[0];
+};
+
+/** Every IAM policy statement in the template, with where it lives. */
+function iamStatements(resources: Record<string, Json>): { at: string; statement: Json }[] {
+  const out: { at: string; statement: Json }[] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      for (const s of r.Properties.PolicyDocument.Statement) out.push({ at: id, statement: s });
+    }
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const p of r.Properties.Policies ?? []) for (const s of p.PolicyDocument.Statement) out.push({ at: `${id}/${p.PolicyName}`, statement: s });
+    }
+  }
+  return out;
+}
+
+const base = synth();
+
+describe('routing', () => {
+  const bus = ofType(base.resources, 'AWS::Events::EventBus');
+  const busId = bus[0]![0];
+  const busRules = ofType(base.resources, 'AWS::Events::Rule').filter(([, r]) => refId(r.Properties.EventBusName) === busId);
+
+  it('creates one bus named from lib/routes.ts', () => {
+    expect(bus).toHaveLength(1);
+    expect(bus[0]![1].Properties.Name).toBe(BUS_NAME);
+  });
+
+  it('turns every route into exactly one rule on the Baton bus with the same pattern object', () => {
+    expect(busRules).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const matching = busRules.filter(([, r]) => JSON.stringify(r.Properties.EventPattern) === JSON.stringify(route.pattern));
+      expect(matching, route.id).toHaveLength(1);
+      expect(matching[0]![1].Properties.EventPattern).toEqual(route.pattern);
+      expect(matching[0]![1].Properties.Description).toBe(route.description);
+    }
+    // And the rules were built from the very objects in ROUTES (same references, not copies).
+    expect(base.stack.pipeline.rules.map((r) => r.node.id)).toEqual(ROUTES.map((r) => r.id));
+  });
+
+  it('sends every route to the inbound queue with an explicit retry policy and a DLQ', () => {
+    const inbound = base.stack.getLogicalId(base.stack.pipeline.inboundQueue.node.defaultChild as never);
+    const dlq = base.stack.getLogicalId(base.stack.pipeline.targetDeadLetterQueue.node.defaultChild as never);
+    for (const [, rule] of busRules) {
+      expect(rule.Properties.Targets).toHaveLength(1);
+      const [target] = rule.Properties.Targets;
+      expect(refId(target.Arn)).toBe(inbound);
+      expect(refId(target.DeadLetterConfig.Arn)).toBe(dlq);
+      expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
+    }
+  });
+
+  it('forwards SES feedback from the default bus to the Baton bus with a role and a DLQ', () => {
+    const forwarding = ofType(base.resources, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventBusName === 'default');
+    expect(forwarding).toHaveLength(1);
+    const rule = forwarding[0]![1].Properties;
+    expect(rule.EventPattern).toEqual(SES_FORWARDING_PATTERN);
+    const [target] = rule.Targets;
+    expect(refId(target.Arn)).toBe(busId);
+    expect(refId(target.RoleArn)).toBeDefined();
+    expect(refId(target.DeadLetterConfig.Arn)).toBeDefined();
+    // EventBridge takes no RetryPolicy on event-bus targets (the 24 h / 185 default applies).
+    expect(target.RetryPolicy).toBeUndefined();
+  });
+
+  it('gives every EventBridge target a DLQ, and every non-bus target an explicit retry policy', () => {
+    const targets = ofType(base.resources, 'AWS::Events::Rule').flatMap(([, r]) => r.Properties.Targets as Json[]);
+    expect(targets.length).toBe(ROUTES.length + 1);
+    for (const target of targets) {
+      expect(target.DeadLetterConfig?.Arn).toBeDefined();
+      if (refId(target.Arn) !== busId) {
+        expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
+        expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThanOrEqual(0);
+      }
+    }
+  });
+
+  it('archives the bus with a retention, encrypted with the data key', () => {
+    const [[, archive]] = ofType(base.resources, 'AWS::Events::Archive') as [[string, Json]];
+    expect(refId(archive.Properties.SourceArn)).toBe(busId);
+    expect(archive.Properties.RetentionDays).toBe(365);
+    expect(refId(archive.Properties.KmsKeyIdentifier)).toBe(base.stack.getLogicalId(base.stack.tables.encryptionKey.node.defaultChild as never));
+    expect(synth({ archiveRetentionDays: 30 }).template.toJSON().Resources).toSatisfy((r: Record<string, Json>) =>
+      ofType(r, 'AWS::Events::Archive').every(([, a]) => a.Properties.RetentionDays === 30),
+    );
+  });
+});
+
+describe('pipeline', () => {
+  const queues = ofType(base.resources, 'AWS::SQS::Queue');
+  const inboundId = base.stack.getLogicalId(base.stack.pipeline.inboundQueue.node.defaultChild as never);
+  const inbound = base.resources[inboundId]!;
+  const esm = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.EventSourceArn) === inboundId)![1];
+  const evaluate = base.resources[refId(esm.Properties.FunctionName)!]!;
+
+  it("keeps the inbound queue's visibility timeout at least 6 × evaluate's timeout", () => {
+    expect(evaluate.Properties.Timeout).toBeGreaterThan(0);
+    expect(inbound.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * evaluate.Properties.Timeout);
+  });
+
+  it('redrives the inbound queue to a DLQ after at least 5 receives', () => {
+    expect(inbound.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    expect(refId(inbound.Properties.RedrivePolicy.deadLetterTargetArn)).toBeDefined();
+  });
+
+  it('feeds evaluate in batches with partial batch failures and bounded concurrency', () => {
+    expect(esm.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(esm.Properties.BatchSize).toBeGreaterThan(1);
+    expect(esm.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
+    expect(esm.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+  });
+
+  it('encrypts every queue and refuses plain HTTP', () => {
+    expect(queues).toHaveLength(4);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
+      const policy = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === id));
+      const denies = policy![1].Properties.PolicyDocument.Statement.filter((s: Json) => s.Effect === 'Deny');
+      expect(denies.some((s: Json) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), id).toBe(true);
+    }
+  });
+});
+
+describe('dead-letter queues', () => {
+  /** Every queue something dead-letters into: a redrive policy, a rule target, a stream on-failure. */
+  function deadLetterQueues(resources: Record<string, Json>): Set<string> {
+    const ids = new Set<string>();
+    for (const [, r] of Object.entries(resources)) {
+      if (r.Type === 'AWS::SQS::Queue' && r.Properties.RedrivePolicy) ids.add(refId(r.Properties.RedrivePolicy.deadLetterTargetArn)!);
+      if (r.Type === 'AWS::Events::Rule') for (const t of r.Properties.Targets) if (t.DeadLetterConfig) ids.add(refId(t.DeadLetterConfig.Arn)!);
+      if (r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.DestinationConfig) {
+        ids.add(refId(r.Properties.DestinationConfig.OnFailure.Destination)!);
+      }
+      if (r.Type === 'AWS::Lambda::Function' && r.Properties.DeadLetterConfig) ids.add(refId(r.Properties.DeadLetterConfig.TargetArn)!);
+    }
+    return ids;
+  }
+
+  it.each([
+    ['default settings', base.resources],
+    ['every option on', synth({ alarmEmail: 'ops@example.com', unsubscribeUrl: 'https://offers.example.com/u', stage: 'prod' }).resources],
+  ])('has an alarm on the first message of every DLQ (%s)', (_name, resources) => {
+    const dlqs = deadLetterQueues(resources);
+    expect([...dlqs].sort()).toHaveLength(3); // inbound, EventBridge targets, dispatch stream
+    const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const dlq of dlqs) {
+      expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+      const alarm = alarms.find((a) => a.Dimensions?.some((d: Json) => d.Name === 'QueueName' && refId(d.Value) === dlq));
+      expect(alarm, dlq).toBeDefined();
+      expect(alarm!.MetricName).toBe('ApproximateNumberOfMessagesVisible');
+      expect(alarm!.Threshold).toBe(1);
+      expect(alarm!.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+      expect(alarm!.AlarmActions).toHaveLength(1);
+    }
+  });
+});
+
+describe('tables', () => {
+  const tables = ofType(base.resources, 'AWS::DynamoDB::GlobalTable');
+
+  it('creates one table per lib/tables.ts entry, on demand, keyed pk/sk', () => {
+    expect(tables.map(([, t]) => t.Properties.TableName).sort()).toEqual(TABLE_KEYS.map((k) => tableName('dev', k)).sort());
+    for (const [, t] of tables) {
+      expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(t.Properties.KeySchema.map((k: Json) => k.AttributeName)).toEqual(['pk', 'sk']);
+    }
+  });
+
+  it('gives every table point-in-time recovery and encryption with the customer-managed key', () => {
+    const keyId = base.stack.getLogicalId(base.stack.tables.encryptionKey.node.defaultChild as never);
+    expect(base.resources[keyId]!.Properties.EnableKeyRotation).toBe(true);
+    for (const [id, t] of tables) {
+      expect(t.Properties.SSESpecification, id).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+      for (const replica of t.Properties.Replicas) {
+        expect(replica.PointInTimeRecoverySpecification, id).toEqual({ PointInTimeRecoveryEnabled: true });
+        expect(refId(replica.SSESpecification.KMSMasterKeyId), id).toBe(keyId);
+      }
+    }
+  });
+
+  it('sets TTL and streams exactly as lib/tables.ts declares', () => {
+    for (const key of TABLE_KEYS) {
+      const spec = TABLES[key] as { timeToLiveAttribute?: string; stream?: string };
+      const [, t] = tables.find(([, r]) => r.Properties.TableName === tableName('dev', key))!;
+      expect(t.Properties.TimeToLiveSpecification, key).toEqual(
+        spec.timeToLiveAttribute ? { AttributeName: spec.timeToLiveAttribute, Enabled: true } : undefined,
+      );
+      expect(t.Properties.StreamSpecification, key).toEqual(spec.stream ? { StreamViewType: spec.stream } : undefined);
+    }
+  });
+
+  it('destroys data outside prod and retains it (with its key) in prod', () => {
+    const keys = (resources: Record<string, Json>) => ofType(resources, 'AWS::KMS::Key').filter(([id]) => id.startsWith('Tables'));
+    for (const [, t] of tables) {
+      expect(t.DeletionPolicy).toBe('Delete');
+      expect(t.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    }
+    expect(keys(base.resources)[0]![1].DeletionPolicy).toBe('Delete');
+
+    const prod = synth({ stage: 'prod' }).resources;
+    const prodTables = ofType(prod, 'AWS::DynamoDB::GlobalTable');
+    expect(prodTables).toHaveLength(TABLE_KEYS.length);
+    for (const [, t] of prodTables) {
+      expect(t.DeletionPolicy).toBe('Retain');
+      expect(t.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    }
+    expect(keys(prod)[0]![1].DeletionPolicy).toBe('Retain');
+    // An explicit setting wins over the stage default.
+    const devRetained = ofType(synth({ retainData: true }).resources, 'AWS::DynamoDB::GlobalTable');
+    expect(devRetained.every(([, t]) => t.DeletionPolicy === 'Retain')).toBe(true);
+  });
+});
+
+describe('access', () => {
+  it.each(SOURCE_SYSTEMS)('lets the %s role put events on the Baton bus only with its own source', (system) => {
+    const roleId = base.stack.getLogicalId(base.stack.access.publisherRoles[system].node.defaultChild as never);
+    const role = base.resources[roleId]!;
+    // Nothing else is attached to the role.
+    for (const [, p] of ofType(base.resources, 'AWS::IAM::Policy')) expect(p.Properties.Roles.map(refId)).not.toContain(roleId);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = role.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': SOURCES[system] },
+          Null: { 'events:source': 'false' },
+        },
+      },
+    ]);
+    // Assumable by the account root by default; the ARN is a stack output.
+    const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
+    expect(JSON.stringify(trust.Principal.AWS)).toContain(':root');
+    const outputs = base.template.toJSON().Outputs as Json;
+    expect(Object.values(outputs).some((o: Json) => refId(o.Value) === roleId)).toBe(true);
+  });
+
+  it('narrows who may assume a role when a principal is configured', () => {
+    const till = 'arn:aws:iam::123456789012:role/pos-till';
+    const { stack, resources } = synth({ publisherPrincipals: { pos: new iam.ArnPrincipal(till) } });
+    const pos = resources[stack.getLogicalId(stack.access.publisherRoles.pos.node.defaultChild as never)]!;
+    expect(pos.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ AWS: till });
+  });
+
+  it('has no bus policy by default, and a source-scoped one per cross-account publisher', () => {
+    expect(ofType(base.resources, 'AWS::Events::EventBusPolicy')).toHaveLength(0);
+    const { resources } = synth({ crossAccountPublishers: [{ account: '111122223333', system: 'erp' }] });
+    const policies = ofType(resources, 'AWS::Events::EventBusPolicy');
+    expect(policies).toHaveLength(1);
+    const [statement] = policies[0]![1].Properties.Statement.Statement ?? [policies[0]![1].Properties.Statement];
+    expect(statement.Action).toBe('events:PutEvents');
+    expect(JSON.stringify(statement.Principal)).toContain('111122223333');
+    expect(statement.Condition['ForAllValues:StringEquals']['events:source']).toBe(SOURCES.erp);
+    expect(() => synth({ crossAccountPublishers: [{ account: '42', system: 'erp' }] })).toThrow(/"42".*12-digit/);
+  });
+});
+
+describe('IAM', () => {
+  it.each([
+    ['default settings', base.resources],
+    ['every option on', synth({ alarmEmail: 'ops@example.com', unsubscribeUrl: 'https://o.example.com/u', createSenderIdentity: true }).resources],
+  ])('grants no "*" or "service:*" action anywhere (%s)', (_name, resources) => {
+    const statements = iamStatements(resources);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const { at, statement } of statements) {
+      expect(statement.NotAction, at).toBeUndefined();
+      for (const action of asArray<string>(statement.Action)) {
+        expect(action, at).not.toBe('*');
+        expect(action, at).not.toMatch(/^[\w-]+:\*$/);
+      }
+    }
+  });
+
+  it('uses Resource "*" only where AWS offers no resource-level permission (X-Ray, SMS)', () => {
+    const wildcard = iamStatements(base.resources)
+      .filter(({ statement }) => asArray(statement.Resource).includes('*'))
+      .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
+    expect(wildcard.sort()).toEqual(['sns:Publish', 'xray:PutTelemetryRecords,xray:PutTraceSegments', 'xray:PutTelemetryRecords,xray:PutTraceSegments']);
+    const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
+    expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
+  });
+
+  it('attaches no AWS managed policy to any role', () => {
+    for (const [id, role] of ofType(base.resources, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+  });
+
+  it('lets dispatch send e-mail only from the configured sender through the configuration set', () => {
+    const ses = iamStatements(base.resources).find(({ statement }) => statement.Action === 'ses:SendEmail')!.statement;
+    expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'offers@example.com' } });
+    expect(JSON.stringify(ses.Resource)).toContain(':configuration-set/');
+  });
+});
+
+describe('functions', () => {
+  const functions = ofType(base.resources, 'AWS::Lambda::Function');
+
+  it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
+    expect(functions).toHaveLength(2);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.MemorySize, id).toBeGreaterThanOrEqual(128);
+      const logGroup = base.resources[refId(fn.Properties.LoggingConfig.LogGroup)!]!;
+      expect(logGroup.Properties.RetentionInDays, id).toBeGreaterThan(0);
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('Baton');
+      for (const key of TABLE_KEYS) expect(fn.Properties.Environment.Variables).toHaveProperty(`BATON_TABLE_${key.toUpperCase()}`);
+    }
+  });
+
+  it('bounds dispatch concurrency and reads the outbox stream with bisect, bounded retries and a DLQ', () => {
+    const dispatchId = base.stack.getLogicalId(base.stack.channels.dispatch.function.node.defaultChild as never);
+    expect(base.resources[dispatchId]!.Properties.ReservedConcurrentExecutions).toBe(5);
+    const [, esm] = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.FunctionName) === dispatchId)!;
+    expect(esm.Properties).toMatchObject({
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 10,
+      StartingPosition: 'TRIM_HORIZON',
+    });
+    expect(refId(esm.Properties.EventSourceArn)).toBe(base.stack.getLogicalId(base.stack.tables.tables.decisions.node.defaultChild as never));
+    expect(refId(esm.Properties.DestinationConfig.OnFailure.Destination)).toBe(
+      base.stack.getLogicalId(base.stack.channels.deadLetterQueue.node.defaultChild as never),
+    );
+    const unreserved = synth({ dispatchConcurrency: 0 }).resources;
+    expect(ofType(unreserved, 'AWS::Lambda::Function').every(([, f]) => f.Properties.ReservedConcurrentExecutions === undefined)).toBe(true);
+  });
+
+  it('passes the unsubscribe secret as a deploy-time reference, never as a value', () => {
+    const { resources, stack } = synth({ unsubscribeUrl: 'https://offers.example.com/u' });
+    const dispatch = resources[stack.getLogicalId(stack.channels.dispatch.function.node.defaultChild as never)]!;
+    const secret = JSON.stringify(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_SECRET);
+    expect(secret).toContain('{{resolve:secretsmanager:');
+    expect(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_URL).toBe('https://offers.example.com/u');
+  });
+});
+
+describe('channels and observability', () => {
+  it('sends SES events to the default bus and creates no e-mail identity unless asked', () => {
+    const [[, destination]] = ofType(base.resources, 'AWS::SES::ConfigurationSetEventDestination') as [[string, Json]];
+    expect(JSON.stringify(destination.Properties.EventDestination.EventBridgeDestination.EventBusArn)).toContain(':event-bus/default');
+    expect(ofType(base.resources, 'AWS::SES::EmailIdentity')).toHaveLength(0);
+    expect(ofType(synth({ createSenderIdentity: true }).resources, 'AWS::SES::EmailIdentity')).toHaveLength(1);
+  });
+
+  it('alarms on quarantined events and on function errors, through an encrypted HTTPS-only topic', () => {
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const quarantine = alarms.find((a) => a.MetricName === 'EventsQuarantined')!;
+    expect(quarantine).toMatchObject({ Namespace: 'Baton', Dimensions: [{ Name: 'service', Value: 'evaluate' }], Threshold: 1 });
+    const errors = alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
+    expect(errors).toHaveLength(2);
+    const [[topicId, topic]] = ofType(base.resources, 'AWS::SNS::Topic') as [[string, Json]];
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+    for (const alarm of alarms) expect(alarm.AlarmActions.map(refId)).toEqual([topicId]);
+    expect(ofType(base.resources, 'AWS::SNS::Subscription')).toHaveLength(0);
+    const withEmail = ofType(synth({ alarmEmail: 'ops@example.com' }).resources, 'AWS::SNS::Subscription');
+    expect(withEmail.map(([, s]) => s.Properties)).toMatchObject([{ Protocol: 'email', Endpoint: 'ops@example.com' }]);
+  });
+
+  it('has a dashboard', () => {
+    expect(ofType(base.resources, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+});
+
+describe('cdk-nag (AwsSolutions, Serverless)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ['default settings', {}],
+    ['prod with every option on', {
+      stage: 'prod',
+      alarmEmail: 'ops@example.com',
+      unsubscribeUrl: 'https://offers.example.com/u',
+      createSenderIdentity: true,
+      crossAccountPublishers: [{ account: '111122223333', system: 'crm' as const }],
+    }],
+  ])('reports no unacknowledged finding (%s)', (_name, props) => {
+    const { app: scope } = synth(props);
+    for (const pack of nagPacks(scope)) {
+      const report = pack.validateScope(scope);
+      expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(report.success).toBe(true);
+    }
+  });
+
+  it('acknowledges only findings that exist, each with a reason', () => {
+    // Build the stack with acknowledgements recorded but not applied, so nag reports what they cover.
+    const acks: { path: string; ack: Acknowledgment }[] = [];
+    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules: Acknowledgment[]) {
+      const scope = (this as unknown as { scope: { node: { path: string } } }).scope;
+      for (const ack of rules) acks.push({ path: scope.node.path, ack });
+    });
+    const { app: scope } = synth({ alarmEmail: 'ops@example.com', unsubscribeUrl: 'https://offers.example.com/u' });
+    const findings = nagPacks(scope).flatMap((pack) =>
+      pack.validateScope(scope).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath }))),
+    );
+    expect(acks.length).toBeGreaterThan(5);
+    for (const { path: at, ack } of acks) {
+      expect(ack.reason.length, ack.id).toBeGreaterThan(40);
+      const covered = findings.filter((f) => f.rule === ack.id && (f.path === at || f.path.startsWith(`${at}/`)));
+      expect(covered.length, `${ack.id} at ${at} acknowledges nothing`).toBeGreaterThan(0);
+    }
+    // Every finding is one of the acknowledged ones.
+    for (const f of findings) {
+      expect(acks.some(({ path: at, ack }) => ack.id === f.rule && (f.path === at || f.path.startsWith(`${at}/`))), `${f.rule} at ${f.path}`).toBe(true);
+    }
+  });
+});
+
+describe('configuration from CDK context (infra/app.ts)', () => {
+  it("builds the stack from cdk.json's defaults", () => {
+    const scope = app();
+    const props = propsFromContext(scope.node);
+    expect(props).toMatchObject({ stage: 'dev', senderEmail: CDK_CONTEXT.senderEmail, retainData: undefined, archiveRetentionDays: 365 });
+    expect(stackName(props)).toBe('baton-dev');
+    const stack = new BatonStack(scope, stackName(props), { ...props, env: ENV });
+    expect(Template.fromStack(stack).toJSON().Resources).toBeDefined();
+  });
+
+  it('reads overrides and names the key and value of a bad one', () => {
+    const props = propsFromContext(
+      app({ stage: 'prod', retainData: 'false', 'publisherPrincipal.pos': '210987654321', crossAccountPublishers: 'crm=111122223333' }).node,
+    );
+    expect(props.stage).toBe('prod');
+    expect(props.retainData).toBe(false);
+    expect(props.publisherPrincipals?.pos).toBeInstanceOf(iam.AccountPrincipal);
+    expect(props.crossAccountPublishers).toEqual([{ system: 'crm', account: '111122223333' }]);
+    expect(() => propsFromContext(app({ retainData: 'yes' }).node)).toThrow('context "retainData" is "yes"; expected true, false or auto');
+    expect(() => propsFromContext(app({ crossAccountPublishers: 'billing=1' }).node)).toThrow(/"billing=1"/);
+    expect(() => propsFromContext(app({ senderEmail: '' }).node)).toThrow(/senderEmail/);
+    expect(() => synth({ senderEmail: 'not-an-address' })).toThrow(/"not-an-address"/);
+    expect(() => synth({ stage: 'Prod!' })).toThrow(/"Prod!"/);
+  });
+});
