@@ -18,6 +18,9 @@ export interface TargetFlags {
   bus?: string | undefined;
 }
 
+/** Every flag the CLI knows; commands read the ones they need (parseArgs leaves unknown ones as given). */
+export type CliFlags = TargetFlags & { json?: boolean | undefined } & Record<string, string | boolean | undefined>;
+
 /** AWS when asked (--cloud, or --bus without --endpoint, as ops name their bus); the local stack otherwise. */
 const isCloud = (flags: TargetFlags) => !flags.endpoint && (flags.cloud === true || flags.bus !== undefined);
 

@@ -13,6 +13,8 @@ export const ENV = {
   busEndpoint: 'BATON_BUS_ENDPOINT',
   snsEndpoint: 'BATON_SNS_ENDPOINT',
   iotEndpoint: 'BATON_IOT_ENDPOINT',
+  /** How often running functions re-read rules (milliseconds); 10 s by default. */
+  rulesRefreshMs: 'BATON_RULES_REFRESH_MS',
 } as const;
 
 /** Client options for one AWS SDK client: endpoint only when one is configured. */

@@ -169,7 +169,7 @@ export class Channels extends Construct {
     props.tables.grantData(role, { readWrite: ['decisions', 'counters'], read: ['customers', 'templates'] });
     const decisions = props.tables.tables.decisions;
 
-    this.deadLetterQueue = deadLetterQueue(this, 'Dlq');
+    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', false);
     this.dispatch.function.addEventSource(
       new DynamoEventSource(decisions, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -46,13 +46,19 @@ export function queueDefaults(): Pick<sqs.QueueProps, 'encryption' | 'enforceSSL
   return { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true };
 }
 
-/** A terminal dead-letter queue: keeps messages 14 days; an alarm watches its depth. */
-export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+/**
+ * A terminal dead-letter queue: keeps messages 14 days; an alarm watches its depth.
+ * @param redriveTarget true when another queue's redrive policy points at it (cdk-nag sees that
+ *   as a DLQ); false for DLQs of EventBridge targets and stream event sources, which it does not.
+ */
+export function deadLetterQueue(scope: Construct, id: string, redriveTarget: boolean): sqs.Queue {
   const queue = new sqs.Queue(scope, id, { ...queueDefaults(), retentionPeriod: Duration.days(14) });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason: 'This queue is itself a dead-letter queue (of a queue, an EventBridge target or a stream event source).',
-  });
+  if (!redriveTarget) {
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue, of an EventBridge target or a stream event source; an alarm watches it.',
+    });
+  }
   Validations.of(queue).acknowledge({
     id: 'Serverless-SQSRedrivePolicy',
     reason: 'This queue is itself a dead-letter queue: the end of a redrive chain; an alarm fires on its first message.',
@@ -96,7 +102,7 @@ export class Pipeline extends Construct {
       read: ['rules', 'campaigns', 'templates'],
     });
 
-    this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq');
+    this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq', true);
     this.inboundQueue = new sqs.Queue(this, 'Inbound', {
       ...queueDefaults(),
       // Lambda's rule: at least 6 × the function timeout, plus the batching window.
@@ -104,7 +110,7 @@ export class Pipeline extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.inboundDeadLetterQueue, maxReceiveCount },
     });
-    this.targetDeadLetterQueue = deadLetterQueue(this, 'TargetDlq');
+    this.targetDeadLetterQueue = deadLetterQueue(this, 'TargetDlq', false);
 
     this.rules = (props.routes ?? ROUTES).map((route) => {
       const rule = new events.Rule(this, route.id, {

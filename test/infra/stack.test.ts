@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations, type Acknowledgment } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SOURCES, SOURCE_SYSTEMS } from '../../events/catalog.ts';
@@ -264,7 +264,7 @@ describe('access', () => {
         Action: 'events:PutEvents',
         Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
         Condition: {
-          'ForAllValues:StringEquals': { 'events:source': SOURCES[system] },
+          'ForAllValues:StringEquals': { 'events:source': [SOURCES[system]] },
           Null: { 'events:source': 'false' },
         },
       },
@@ -291,7 +291,7 @@ describe('access', () => {
     const [statement] = policies[0]![1].Properties.Statement.Statement ?? [policies[0]![1].Properties.Statement];
     expect(statement.Action).toBe('events:PutEvents');
     expect(JSON.stringify(statement.Principal)).toContain('111122223333');
-    expect(statement.Condition['ForAllValues:StringEquals']['events:source']).toBe(SOURCES.erp);
+    expect(statement.Condition['ForAllValues:StringEquals']['events:source']).toEqual([SOURCES.erp]);
     expect(() => synth({ crossAccountPublishers: [{ account: '42', system: 'erp' }] })).toThrow(/"42".*12-digit/);
   });
 });
@@ -416,7 +416,8 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
       crossAccountPublishers: [{ account: '111122223333', system: 'crm' as const }],
     }],
   ])('reports no unacknowledged finding (%s)', (_name, props) => {
-    const { app: scope } = synth(props);
+    const { app: scope, stack } = synth(props);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     for (const pack of nagPacks(scope)) {
       const report = pack.validateScope(scope);
       expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
@@ -433,7 +434,7 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
     });
     const { app: scope } = synth({ alarmEmail: 'ops@example.com', unsubscribeUrl: 'https://offers.example.com/u' });
     const findings = nagPacks(scope).flatMap((pack) =>
-      pack.validateScope(scope).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath }))),
+      pack.validateScope(scope).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' }))),
     );
     expect(acks.length).toBeGreaterThan(5);
     for (const { path: at, ack } of acks) {

@@ -1,6 +1,6 @@
-import { publishEvents, type OutgoingEvent } from '../lib/adapters/publisher.ts';
-import { BUS_NAME } from '../lib/routes.ts';
-import { busClient, readEvents, UsageError, type TargetFlags } from './io.ts';
+import { publishEvents, type OutgoingEvent } from '../../lib/adapters/publisher.ts';
+import { BUS_NAME } from '../../lib/routes.ts';
+import { busClient, readEvents, UsageError, type TargetFlags } from '../io.ts';
 
 export async function send(refs: string[], flags: TargetFlags): Promise<number> {
   if (refs.length === 0) throw new UsageError('usage: baton send <file|sample-name>... [--endpoint URL | --cloud [--region R]] [--bus NAME]');
@@ -20,3 +20,9 @@ export async function send(refs: string[], flags: TargetFlags): Promise<number> 
     client.destroy();
   }
 }
+
+export const command = {
+  name: 'send',
+  usage: 'send <file|sample>...        publish events (JSON object, JSON array or JSON lines, or a sample name such as baton.pos/SaleCompleted) in batches of 10',
+  run: (args: string[], flags: TargetFlags) => send(args, flags),
+};

@@ -1,0 +1,20 @@
+// Starts the real local stack once for the whole test run, on free ports so it never collides
+// with a developer's own `npm start`, and hands its endpoints to the tests.
+import type { TestProject } from 'vitest/node';
+import { startLocalStack } from '../infra/local/stack.ts';
+import type { TableNames } from '../lib/tables.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    endpoints: { bus: string; dynamodb: string; ses: string };
+    tables: TableNames;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  process.env.BATON_RULES_REFRESH_MS = '300';
+  const stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'test' });
+  project.provide('endpoints', stack.endpoints);
+  project.provide('tables', stack.tables);
+  return () => stack.stop();
+}
