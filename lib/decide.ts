@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Channel } from '../events/catalog.ts';
 import type { RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
+import type { Reservation } from './ports.ts';
 
 export type Outcome =
   | 'chosen'
@@ -47,6 +48,8 @@ export interface Decision {
   readonly messages: OutboxMessage[];
   /** Marketer-defined attributes the chosen rules set (`setState`). */
   readonly setState: Record<string, string | number | boolean>;
+  /** Shared limits the chosen messages claim (budgets, capacities), committed with the decision. */
+  readonly reservations?: readonly Reservation[];
 }
 
 /** What the decision reads of the customer: the view with derived fields (lib/customer/view.ts). */
@@ -61,6 +64,8 @@ export interface DecideInput {
   readonly customer: DecisionSubject;
   readonly rules: RuleSet;
   readonly now: Date;
+  /** Reservations (by `reservationKey`) refused at commit: decide again as if exhausted. */
+  readonly exhausted?: ReadonlySet<string>;
 }
 
 export function decisionIdFor(customerId: string, eventId: string): string {

@@ -99,6 +99,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
       return quarantine(body, 'invalid-detail', `${event.source} ${event['detail-type']}: no customer reference (ids or a customerId tag)`);
     }
 
+    const exhausted = new Set<string>();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
       const now = clock();
@@ -151,6 +152,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
         customer: customerView(state, now) as never,
         rules: await deps.rules.current(),
         now,
+        exhausted,
       });
       if (decision && Object.keys(decision.setState).length > 0) {
         state = applyRuleState(state, decision.setState, now.toISOString(), event.id);
@@ -165,7 +167,9 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
         newLinks,
         mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
         ...(decision ? { decision } : {}),
+        ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
       });
+      if (result.status === 'conflict' && result.on === 'reservation') exhausted.add(result.key);
       const outcome = await settle(result, body, () => {
         deps.metrics.count('EventsApplied');
         if (decision) {

@@ -25,6 +25,23 @@ export interface Resolution {
   readonly erased: boolean;
 }
 
+/**
+ * A claim on a shared limit (a campaign budget, a channel's hourly capacity), taken in the same
+ * transaction as the state change so limits hold under concurrency. Stored in the counters table.
+ */
+export interface Reservation {
+  /** Counter item key, e.g. `BUDGET#renewals-2026` / `TOTAL`. Also how a refused claim is reported. */
+  readonly pk: string;
+  readonly sk: string;
+  readonly amount: number;
+  /** The claim fails if the counter would pass this. */
+  readonly limit: number;
+  /** Epoch seconds after which the counter item may be deleted (windows). */
+  readonly expiresAt?: number;
+}
+
+export const reservationKey = (r: Pick<Reservation, 'pk' | 'sk'>): string => `${r.pk}/${r.sk}`;
+
 export interface ProfileChange<S> {
   readonly eventId: string;
   /** Hash of the event payload: the same id with another payload is not a duplicate but a fault. */
@@ -39,11 +56,14 @@ export interface ProfileChange<S> {
   /** Profiles merged into this one: deleted, their ids re-pointed. */
   readonly mergedAway: readonly { customerId: string; version: number; identities: readonly string[] }[];
   readonly decision?: Decision;
+  readonly reservations?: readonly Reservation[];
 }
 
 export type CommitResult =
   | { readonly status: 'committed' }
   | { readonly status: 'conflict'; readonly on: 'version' | 'identity' }
+  /** A reservation would pass its limit: decide again without it. */
+  | { readonly status: 'conflict'; readonly on: 'reservation'; readonly key: string }
   | { readonly status: 'duplicate'; readonly samePayload: boolean };
 
 export interface Erasure {

@@ -16,7 +16,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../../ports.ts';
+import { reservationKey, type CommitResult, type CustomerRepository, type Erasure, type IdRef, type ProfileChange, type Resolution, type StoredProfile } from '../../ports.ts';
 import { idKey } from '../../ingest.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
@@ -133,7 +133,29 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     if (change.decision) {
       for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
     }
-    return this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
+    const firstReservation = items.length;
+    for (const r of change.reservations ?? []) {
+      items.push({
+        Update: {
+          TableName: this.tables.counters,
+          Key: { pk: r.pk, sk: r.sk },
+          UpdateExpression: r.expiresAt === undefined ? 'ADD used :amount' : 'ADD used :amount SET expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
+          ExpressionAttributeValues: {
+            ':amount': r.amount,
+            ':room': r.limit - r.amount,
+            ...(r.expiresAt === undefined ? {} : { ':expiresAt': r.expiresAt }),
+          },
+        },
+      });
+    }
+    const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
+    if (result.status === 'conflict' && result.index !== undefined && result.index >= firstReservation) {
+      const r = change.reservations![result.index - firstReservation]!;
+      return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+    }
+    if (result.status === 'conflict') return { status: 'conflict', on: result.on === 'reservation' ? 'version' : result.on };
+    return result;
   }
 
   async markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult> {
@@ -234,7 +256,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     items: TransactItem[],
     eventId: string,
     conflictOn: (index: number) => 'version' | 'identity',
-  ): Promise<CommitResult> {
+  ): Promise<CommitResult & { index?: number }> {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       return { status: 'committed' };
@@ -248,8 +270,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
         const hash = (items[markerIndex]!.Put!.Item as Item).hash;
         return { status: 'duplicate', samePayload: old?.hash?.S === hash };
       }
-      const index = codes.findIndex((c) => c !== undefined);
-      return { status: 'conflict', on: conflictOn(Math.max(0, index)) };
+      // A condition that failed names the item; TransactionConflict alone means "try again".
+      const failedCondition = codes.findIndex((c) => c === 'ConditionalCheckFailed');
+      const index = failedCondition >= 0 ? failedCondition : codes.findIndex((c) => c !== undefined);
+      return { status: 'conflict', on: conflictOn(Math.max(0, index)), index: failedCondition >= 0 ? failedCondition : undefined };
     }
   }
 }
