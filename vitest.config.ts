@@ -13,6 +13,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more workers only fight over them with the DynamoDB Local JVM.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
