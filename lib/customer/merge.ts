@@ -119,10 +119,10 @@ const noop = (): void => {};
 
 /** Union by key; entries under the same key are combined with `combine` (which must commute). */
 function mergeMaps<E>(a: Record<string, E>, b: Record<string, E>, combine: (x: E, y: E) => E): Record<string, E> {
+  if (isEmpty(b)) return a;
+  if (isEmpty(a)) return b;
   const aKeys = Object.keys(a);
   const bKeys = Object.keys(b);
-  if (bKeys.length === 0) return a;
-  if (aKeys.length === 0) return b;
   // Copy the larger map, walk the smaller: applyEvent merges a whole profile with a one-key map.
   const [big, small, smallKeys] = aKeys.length >= bKeys.length ? [a, b, bKeys] : [b, a, aKeys];
   const out = { ...big };
@@ -147,13 +147,24 @@ function capMap<E>(
   const keys = Object.keys(map);
   if (keys.length <= max) return map;
   const ranked = keys.map((key) => ({ key, time: time(map[key] as E) }));
-  ranked.sort((x, y) => (x.time !== y.time ? (x.time < y.time ? -1 : 1) : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const older = (x: { key: string; time: string }, y: { key: string; time: string }) =>
+    x.time !== y.time ? x.time < y.time : x.key < y.key;
+  const drop = new Set<string>();
+  if (keys.length - max === 1) {
+    // The usual case (one new entry over the cap): one linear scan instead of a sort.
+    let oldest = ranked[0] as { key: string; time: string };
+    for (const r of ranked) if (older(r, oldest)) oldest = r;
+    drop.add(oldest.key);
+  } else {
+    ranked.sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
+    for (let i = 0; i < keys.length - max; i++) drop.add((ranked[i] as { key: string }).key);
+  }
   const out: Record<string, E> = {};
-  ranked.forEach(({ key }, i) => {
+  for (const key of keys) {
     const entry = map[key] as E;
-    if (i < ranked.length - max) onDrop(key, entry);
+    if (drop.has(key)) onDrop(key, entry);
     else setOwn(out, key, entry);
-  });
+  }
   return out;
 }
 

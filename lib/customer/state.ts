@@ -280,7 +280,9 @@ export function own<T>(map: Record<string, T>, key: string): T | undefined {
 
 /** Sets an own, enumerable property even for keys like "__proto__" (plain assignment would not). */
 export function setOwn<T>(map: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
+  // Only "__proto__" has a setter on Object.prototype; defineProperty is slow, so keep it for that key.
+  if (key === '__proto__') Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
+  else map[key] = value;
 }
 
 /** A one-entry map, safe for any key. */

@@ -1,0 +1,112 @@
+// A campaign as marketers keep it in the campaigns table: priority, validity window, budget and
+// channel capacity. Rules name their campaign; a rule whose campaign has no item runs with the
+// defaults (priority 0, always valid, no budget, no capacity, the default contact policy).
+import { z } from 'zod';
+import { CHANNELS, type Channel } from '../../events/catalog.ts';
+import type { Reservation } from '../ports.ts';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
+const channelOrBus = z.enum([...CHANNELS, 'bus']);
+const count = z.number().int().min(0).max(1_000_000_000);
+
+export const budgetSchema = z.discriminatedUnion('unit', [
+  /** At most `limit` messages over the campaign's life. */
+  z.object({ unit: z.literal('messages'), limit: count }),
+  /**
+   * At most `limit` hundredths of the currency (cents) over the campaign's life; each message costs
+   * `costPerMessage[channel]` hundredths (a channel not listed costs nothing). Integers, so sums are exact.
+   */
+  z.object({
+    unit: z.literal('money'),
+    limit: count,
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional(),
+    costPerMessage: z.partialRecord(channelOrBus, count),
+  }),
+]);
+
+export const campaignSchema = z
+  .object({
+    campaignId: id,
+    description: z.string().max(500).optional(),
+    enabled: z.boolean().default(true),
+    /** Compared before the rules' own priority: a higher campaign priority wins a channel. */
+    priority: z.number().int().min(0).max(1000).default(0),
+    validFrom: z.iso.datetime({ offset: true }).optional(),
+    validUntil: z.iso.datetime({ offset: true }).optional(),
+    budget: budgetSchema.optional(),
+    /** Messages per channel per clock hour (UTC) this campaign may queue. */
+    capacityPerHour: z.partialRecord(channelOrBus, count).optional(),
+    /** The contact policy that applies to this campaign's messages. */
+    policyId: id.default('default'),
+    version: z.number().int().min(1).optional(),
+  })
+  .refine((c) => !c.validFrom || !c.validUntil || Date.parse(c.validFrom) < Date.parse(c.validUntil), {
+    message: 'validFrom must be before validUntil',
+    path: ['validUntil'],
+  });
+
+export type Campaign = z.infer<typeof campaignSchema>;
+export type CampaignInput = z.input<typeof campaignSchema>;
+export type Budget = z.infer<typeof budgetSchema>;
+
+export type CampaignCheck = { ok: true; campaign: Campaign } | { ok: false; campaignId: string; reason: string };
+
+export function checkCampaign(item: unknown): CampaignCheck {
+  const result = campaignSchema.safeParse(item);
+  if (result.success) return { ok: true, campaign: result.data };
+  const raw = (item as { campaignId?: unknown } | null)?.campaignId;
+  return { ok: false, campaignId: typeof raw === 'string' ? raw : '(no campaignId)', reason: issues(result.error) };
+}
+
+export function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
+}
+
+/** The campaign a rule runs under when the table holds none for its id. */
+export function defaultCampaign(campaignId: string): Campaign {
+  return { campaignId, enabled: true, priority: 0, policyId: 'default' };
+}
+
+export const campaignActive = (c: Campaign, nowMs: number): boolean =>
+  c.enabled && (!c.validFrom || nowMs >= Date.parse(c.validFrom)) && (!c.validUntil || nowMs < Date.parse(c.validUntil));
+
+const HOUR_MS = 3_600_000;
+
+/** Counter items of the counters table (pk / sk): */
+export const counterKeys = {
+  /** BUDGET#<campaignId> / TOTAL: `used` is messages or hundredths, over the campaign's life. */
+  budget: (campaignId: string) => ({ pk: `BUDGET#${campaignId}`, sk: 'TOTAL' }),
+  /** CAPACITY#<campaignId>#<channel> / H#<yyyy-mm-ddThh>: messages queued in that UTC hour. */
+  capacity: (campaignId: string, channel: Channel | 'bus', atMs: number) => ({
+    pk: `CAPACITY#${campaignId}#${channel}`,
+    sk: `H#${new Date(Math.floor(atMs / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13)}`,
+  }),
+};
+
+/** The claims one message of `campaign` makes on shared limits, for the hour it will be sent in. */
+export function reservationsFor(campaign: Campaign, channel: Channel | 'bus', sendAtMs: number): Reservation[] {
+  const out: Reservation[] = [];
+  const budget = campaign.budget;
+  if (budget) {
+    const amount = budget.unit === 'messages' ? 1 : (budget.costPerMessage[channel] ?? 0);
+    if (amount > 0) out.push({ ...counterKeys.budget(campaign.campaignId), amount, limit: budget.limit });
+  }
+  const capacity = campaign.capacityPerHour?.[channel];
+  if (capacity !== undefined) {
+    const hourEnd = Math.floor(sendAtMs / HOUR_MS) * HOUR_MS + HOUR_MS;
+    // The window's counter is kept a day after the hour, then DynamoDB's TTL removes it.
+    out.push({ ...counterKeys.capacity(campaign.campaignId, channel, sendAtMs), amount: 1, limit: capacity, expiresAt: Math.floor(hourEnd / 1000) + 86_400 });
+  }
+  return out;
+}
+
+/** One transaction may touch an item once: claims on the same counter are summed. */
+export function mergeReservations(all: readonly Reservation[]): Reservation[] {
+  const byKey = new Map<string, Reservation>();
+  for (const r of all) {
+    const key = `${r.pk}\u0000${r.sk}`;
+    const prev = byKey.get(key);
+    byKey.set(key, prev ? { ...prev, amount: prev.amount + r.amount, limit: Math.min(prev.limit, r.limit) } : r);
+  }
+  return [...byKey.values()];
+}

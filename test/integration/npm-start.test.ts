@@ -1,0 +1,81 @@
+// `npm start` as a person runs it: ready line, the demo's emails in the local SES, and nothing
+// left running after Ctrl-C or SIGTERM (the DynamoDB Local JVM included).
+import { describe, expect, it } from 'vitest';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '../../infra/local/servers.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  ports: { bus: number; dynamodb: number; ses: number };
+}
+
+async function npmStart(args: string[]): Promise<Started> {
+  const ports = { bus: await freePort(), dynamodb: await freePort(), ses: await freePort() };
+  // A process group of its own, as a terminal gives it: Ctrl-C signals the whole group.
+  const child = spawn('npm', ['start', '--', ...args], {
+    cwd: root,
+    detached: true,
+    env: { ...process.env, BATON_BUS_PORT: String(ports.bus), BATON_DYNAMODB_PORT: String(ports.dynamodb), BATON_SES_PORT: String(ports.ses) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output, ports };
+}
+
+async function waitFor(started: Started, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes(text)) {
+    if (started.child.exitCode !== null) throw new Error(`npm start exited early:\n${started.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${started.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.once('exit', (code) => ok(code))));
+
+function javaOnPort(port: number): string {
+  try {
+    return execFileSync('pgrep', ['-f', `DynamoDBLocal.*-port ${port}`], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('npm start', () => {
+  it('comes up, replays the demo into readable emails, and Ctrl-C leaves no process behind', async () => {
+    const started = await npmStart([]);
+    await waitFor(started, 'Baton local stack ready', 30_000);
+    expect(started.output()).toContain(`bus http://127.0.0.1:${started.ports.bus}`);
+    expect(javaOnPort(started.ports.dynamodb)).not.toBe('');
+    await waitFor(started, 'demo replayed', 90_000);
+    const store = (await (await fetch(`http://127.0.0.1:${started.ports.ses}/store`)).json()) as { emails: { subject: string; body: { html: string } }[] };
+    expect(store.emails.length).toBeGreaterThan(5);
+    // Personalised: the subject names the customer, nothing is left as a raw Liquid tag.
+    expect(store.emails.every((e) => !e.body.html.includes('{{'))).toBe(true);
+    expect(started.output()).toMatch(/quarantined [1-9]/);
+
+    process.kill(-started.child.pid!, 'SIGINT');
+    expect(await exited(started.child)).toBe(0);
+    expect(javaOnPort(started.ports.dynamodb)).toBe('');
+  }, 150_000);
+
+  it('starts empty with --no-demo and stops everything on SIGTERM to npm alone', async () => {
+    const started = await npmStart(['--no-demo']);
+    await waitFor(started, 'listening', 30_000);
+    expect(started.output()).not.toContain('demo:');
+    const health = await fetch(`http://127.0.0.1:${started.ports.bus}/health`);
+    expect(health.status).toBe(200);
+    process.kill(started.child.pid!, 'SIGTERM');
+    await exited(started.child);
+    // npm forwards the signal; give the JVM a moment to go.
+    const deadline = Date.now() + 10_000;
+    while (javaOnPort(started.ports.dynamodb) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(javaOnPort(started.ports.dynamodb)).toBe('');
+  }, 60_000);
+});
