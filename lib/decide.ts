@@ -1,28 +1,55 @@
-// The decision step: matching rules become candidates; validity, the customer pattern, consent and
-// holdout filter them; priority (then ruleId) picks at most one message per channel. Pure: the
-// caller loads rules and state and commits the result.
+// The decision step. Matching rules become candidates; then, in this order (docs/rules.md,
+// "Arbitration"): validity of rule and campaign, the customer pattern (`if`), consent, the rule's own
+// per-customer limit, cooldown, caps, channel already taken by a higher priority, quiet hours,
+// budget and capacity (claims refused at commit), holdout. Campaign priority, then rule priority,
+// then ruleId order the candidates, so at most one message per channel per event is chosen and the
+// choice never depends on load order. Pure: the caller loads rules, campaigns, state and contact
+// history, commits the result, and decides again if a reservation is refused.
 import { createHash } from 'node:crypto';
 import type { Channel } from '../events/catalog.ts';
-import type { RuleSet } from './rules/engine.ts';
+import type { CompiledRule, RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
-import type { Reservation } from './ports.ts';
+import { reservationKey, type Reservation } from './ports.ts';
+import {
+  campaignActive,
+  EMPTY_CAMPAIGN_BOOK,
+  mergeReservations,
+  reservationsFor,
+  type Campaign,
+  type CampaignBook,
+} from './rules/campaign.ts';
+import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './policy/index.ts';
 
-export type Outcome =
-  | 'chosen'
-  | 'not-valid-now'
-  | 'customer-not-matched'
-  | 'no-consent'
-  | 'holdout'
-  | 'lower-priority';
+/** Why a candidate was chosen or suppressed; string codes that `baton explain` and reports read. */
+export const OUTCOMES = [
+  'chosen',
+  'deferred',
+  'not-valid-now',
+  'campaign-inactive',
+  'customer-not-matched',
+  'no-consent',
+  'rule-limit',
+  'cooldown',
+  'cap',
+  'lower-priority',
+  'quiet-hours',
+  'budget',
+  'capacity',
+  'holdout',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Candidate {
   readonly ruleId: string;
   readonly campaignId: string;
   readonly priority: number;
+  readonly campaignPriority: number;
   readonly channel: Channel | 'bus';
   readonly outcome: Outcome;
-  /** Why, in words a marketer reads in `baton explain`. */
+  /** Why, in words a marketer reads in `baton explain`. Never holds customer data. */
   readonly reason: string;
+  /** For `deferred`: when the message may be sent (end of the customer's quiet hours). */
+  readonly notBefore?: string;
 }
 
 export interface OutboxMessage {
@@ -36,6 +63,11 @@ export interface OutboxMessage {
   readonly action?: string;
   readonly payload?: Record<string, unknown>;
   readonly transactional: boolean;
+  /**
+   * Quiet hours: dispatch must not send the message before this time (ISO 8601, UTC). Absent means
+   * send at once. The caps, budget and capacity were claimed at decision time.
+   */
+  readonly notBefore?: string;
 }
 
 export interface Decision {
@@ -56,6 +88,7 @@ export interface Decision {
 export interface DecisionSubject {
   readonly customerId: string;
   readonly consent?: Partial<Record<Channel, boolean>>;
+  readonly timeZone?: string;
   readonly [field: string]: unknown;
 }
 
@@ -64,6 +97,10 @@ export interface DecideInput {
   readonly customer: DecisionSubject;
   readonly rules: RuleSet;
   readonly now: Date;
+  /** Campaigns and contact policies; without them every campaign has the defaults (consent only). */
+  readonly campaigns?: CampaignBook;
+  /** The customer's recent contacts (lib/policy/history.ts), for caps, cooldown and rule limits. */
+  readonly contacts?: readonly ContactRecord[];
   /** Reservations (by `reservationKey`) refused at commit: decide again as if exhausted. */
   readonly exhausted?: ReadonlySet<string>;
 }
@@ -79,57 +116,107 @@ export function inHoldout(customerId: string, campaignId: string, share: number)
   return bucket < share;
 }
 
-export function decide({ event, customer, rules, now }: DecideInput): Decision | undefined {
+interface Ranked {
+  readonly compiled: CompiledRule;
+  readonly campaign: Campaign;
+}
+
+const NO_EXHAUSTED: ReadonlySet<string> = new Set();
+
+export function decide(input: DecideInput): Decision | undefined {
+  const { event, customer, rules, now } = input;
   const matched = rules.matching(event);
   if (matched.length === 0) return undefined;
-  const decisionId = decisionIdFor(customer.customerId, event.id);
+  const book = input.campaigns ?? EMPTY_CAMPAIGN_BOOK;
+  const exhausted = input.exhausted ?? NO_EXHAUSTED;
+  const nowMs = now.getTime();
   const nowIso = now.toISOString();
+  const decisionId = decisionIdFor(customer.customerId, event.id);
+
+  const ranked: Ranked[] = matched.map((compiled) => ({ compiled, campaign: book.campaign(compiled.rule.campaignId) }));
+  if (ranked.length > 1) ranked.sort(byRank);
+
+  let stats: ContactStats | undefined;
+  const contactStats = () => (stats ??= new ContactStats(input.contacts ?? [], nowMs));
   const candidates: Candidate[] = [];
   const messages: OutboxMessage[] = [];
+  const claims: Reservation[] = [];
   const setState: Record<string, string | number | boolean> = {};
-  const takenChannels = new Set<string>();
+  const taken = new Set<string>();
 
-  for (const { rule, if: customerMatches } of matched) {
-    const channel = rule.then.channel;
-    const suppressed = suppression(rule, customer, customerMatches, nowIso);
-    if (suppressed) {
-      candidates.push(candidate(rule, suppressed.outcome, suppressed.reason));
+  for (const { compiled, campaign } of ranked) {
+    const rule = compiled.rule;
+    const then = rule.then;
+    const channel = then.channel;
+    const policy = book.policy(campaign.policyId);
+    const transactional = then.channel !== 'bus' && then.transactional;
+    const suppress = (outcome: Outcome, reason: string) => candidates.push(candidate(rule, campaign, outcome, reason));
+
+    if (nowMs < compiled.fromMs || nowMs >= compiled.untilMs) {
+      suppress('not-valid-now', `rule is valid from ${rule.validFrom ?? 'always'} until ${rule.validUntil ?? 'forever'}`);
       continue;
     }
-    if (takenChannels.has(channel)) {
-      candidates.push(candidate(rule, 'lower-priority', `a rule with higher priority already chose ${channel} for this event`));
+    if (!campaignActive(campaign, nowMs)) {
+      suppress(
+        'campaign-inactive',
+        campaign.enabled
+          ? `campaign ${campaign.campaignId} runs from ${campaign.validFrom ?? 'always'} until ${campaign.validUntil ?? 'forever'}`
+          : `campaign ${campaign.campaignId} is disabled`,
+      );
       continue;
     }
-    takenChannels.add(channel);
-    Object.assign(setState, rule.setState);
-    if (inHoldout(customer.customerId, rule.campaignId, rule.holdout)) {
-      candidates.push(candidate(rule, 'holdout', `customer is in the ${Math.round(rule.holdout * 100)} % control group of ${rule.campaignId}`));
+    if (!compiled.if(customer)) {
+      suppress('customer-not-matched', 'the customer does not match the rule\'s "if" pattern');
       continue;
     }
-    candidates.push(candidate(rule, 'chosen', `highest priority rule for ${channel} whose conditions all hold`));
-    messages.push(
-      rule.then.channel === 'bus'
-        ? {
-            decisionId,
-            customerId: customer.customerId,
-            ruleId: rule.ruleId,
-            campaignId: rule.campaignId,
-            channel: 'bus',
-            action: rule.then.action,
-            ...(rule.then.payload ? { payload: rule.then.payload } : {}),
-            transactional: false,
-          }
-        : {
-            decisionId,
-            customerId: customer.customerId,
-            ruleId: rule.ruleId,
-            campaignId: rule.campaignId,
-            channel: rule.then.channel,
-            template: rule.then.template,
-            ...(rule.then.offer ? { offer: rule.then.offer } : {}),
-            transactional: rule.then.transactional,
-          },
-    );
+    if (channel !== 'bus') {
+      const blocked = contactBlock(rule, channel, policy, transactional, customer, contactStats);
+      if (blocked) {
+        suppress(blocked.outcome, blocked.reason);
+        continue;
+      }
+    }
+    if (taken.has(channel)) {
+      suppress('lower-priority', `a candidate ranked higher already took ${channel} for this event`);
+      continue;
+    }
+    let notBefore: string | undefined;
+    if (channel !== 'bus' && policy.quietHours && policy.quietHours.channels.includes(channel) && !exempt(policy, transactional, 'quiet-hours')) {
+      const q = policy.quietHours;
+      const zone = typeof customer.timeZone === 'string' && isTimeZone(customer.timeZone) ? customer.timeZone : q.defaultTimeZone;
+      const until = quietUntil(q, zone, nowMs);
+      if (until !== undefined) {
+        if (rule.quietHours === 'drop') {
+          suppress('quiet-hours', `quiet hours ${q.start}-${q.end} on the customer's clock (policy ${policy.policyId}); the rule drops held messages`);
+          continue;
+        }
+        notBefore = new Date(until).toISOString();
+      }
+    }
+    const wanted = reservationsFor(campaign, channel, notBefore ? Date.parse(notBefore) : nowMs);
+    const refused = wanted.find((r) => exhausted.has(reservationKey(r)));
+    if (refused) {
+      if (refused.pk.startsWith('BUDGET#')) suppress('budget', `budget of campaign ${campaign.campaignId} is spent`);
+      else suppress('capacity', `hourly ${channel} capacity of campaign ${campaign.campaignId} is used up`);
+      continue;
+    }
+
+    taken.add(channel);
+    if (rule.setState) Object.assign(setState, rule.setState);
+    if (!exempt(policy, transactional, 'holdout') && inHoldout(customer.customerId, rule.campaignId, rule.holdout)) {
+      suppress('holdout', `customer is in the ${Math.round(rule.holdout * 100)} % control group of ${rule.campaignId}`);
+      continue;
+    }
+    claims.push(...wanted);
+    if (notBefore) {
+      candidates.push({
+        ...candidate(rule, campaign, 'deferred', `chosen for ${channel}; held by quiet hours (policy ${policy.policyId}) until ${notBefore}`),
+        notBefore,
+      });
+    } else {
+      candidates.push(candidate(rule, campaign, 'chosen', `ranked highest for ${channel} among the candidates whose conditions all hold`));
+    }
+    messages.push(message(decisionId, customer.customerId, rule, notBefore));
   }
   return {
     decisionId,
@@ -140,26 +227,68 @@ export function decide({ event, customer, rules, now }: DecideInput): Decision |
     candidates,
     messages,
     setState,
+    ...(claims.length ? { reservations: mergeReservations(claims) } : {}),
   };
 }
 
-function candidate(rule: Rule, outcome: Outcome, reason: string): Candidate {
-  return { ruleId: rule.ruleId, campaignId: rule.campaignId, priority: rule.priority, channel: rule.then.channel, outcome, reason };
+/** Campaign priority, then rule priority (both higher first), then ruleId. */
+function byRank(a: Ranked, b: Ranked): number {
+  const ra = a.compiled.rule;
+  const rb = b.compiled.rule;
+  return b.campaign.priority - a.campaign.priority || rb.priority - ra.priority || (ra.ruleId < rb.ruleId ? -1 : ra.ruleId > rb.ruleId ? 1 : 0);
 }
 
-function suppression(
+function candidate(rule: Rule, campaign: Campaign, outcome: Outcome, reason: string): Candidate {
+  return {
+    ruleId: rule.ruleId,
+    campaignId: rule.campaignId,
+    priority: rule.priority,
+    campaignPriority: campaign.priority,
+    channel: rule.then.channel,
+    outcome,
+    reason,
+  };
+}
+
+/** Consent, the rule's own limit, cooldown and caps: what the customer's contact history allows. */
+function contactBlock(
   rule: Rule,
+  channel: Channel,
+  policy: ContactPolicy,
+  transactional: boolean,
   customer: DecisionSubject,
-  customerMatches: (view: unknown) => boolean,
-  nowIso: string,
+  stats: () => ContactStats,
 ): { outcome: Outcome; reason: string } | undefined {
-  if ((rule.validFrom && nowIso < new Date(rule.validFrom).toISOString()) || (rule.validUntil && nowIso >= new Date(rule.validUntil).toISOString())) {
-    return { outcome: 'not-valid-now', reason: `rule is valid from ${rule.validFrom ?? 'always'} until ${rule.validUntil ?? 'forever'}` };
+  if (!exempt(policy, transactional, 'consent') && customer.consent?.[channel] !== true) {
+    return { outcome: 'no-consent', reason: `no consent for ${channel}` };
   }
-  if (!customerMatches(customer)) return { outcome: 'customer-not-matched', reason: 'the customer does not match the rule\'s "if" pattern' };
-  const channel = rule.then.channel;
-  if (channel !== 'bus' && !rule.then.transactional && customer.consent?.[channel] !== true) {
-    return { outcome: 'no-consent', reason: `no marketing consent for ${channel}` };
+  if (rule.limit && stats().byRule(rule.ruleId, rule.limit.periodDays) >= rule.limit.count) {
+    return { outcome: 'rule-limit', reason: `rule sends at most ${rule.limit.count} per customer in ${rule.limit.periodDays} days` };
+  }
+  if (policy.cooldownHours > 0 && !exempt(policy, transactional, 'cooldown') && stats().hoursSinceLast() < policy.cooldownHours) {
+    return { outcome: 'cooldown', reason: `last contact less than ${policy.cooldownHours} h ago (policy ${policy.policyId})` };
+  }
+  const cap = policy.caps[channel];
+  if (cap && !exempt(policy, transactional, 'caps')) {
+    if (cap.perDay !== undefined && stats().day(channel) >= cap.perDay) {
+      return { outcome: 'cap', reason: `${channel} cap of ${cap.perDay} per 24 h reached (policy ${policy.policyId})` };
+    }
+    if (cap.perWeek !== undefined && stats().week(channel) >= cap.perWeek) {
+      return { outcome: 'cap', reason: `${channel} cap of ${cap.perWeek} per 7 days reached (policy ${policy.policyId})` };
+    }
   }
   return undefined;
+}
+
+function message(decisionId: string, customerId: string, rule: Rule, notBefore: string | undefined): OutboxMessage {
+  const base = { decisionId, customerId, ruleId: rule.ruleId, campaignId: rule.campaignId, ...(notBefore ? { notBefore } : {}) };
+  return rule.then.channel === 'bus'
+    ? { ...base, channel: 'bus', action: rule.then.action, ...(rule.then.payload ? { payload: rule.then.payload } : {}), transactional: false }
+    : {
+        ...base,
+        channel: rule.then.channel,
+        template: rule.then.template,
+        ...(rule.then.offer ? { offer: rule.then.offer } : {}),
+        transactional: rule.then.transactional,
+      };
 }

@@ -39,6 +39,12 @@ async function shutdown(code: number): Promise<never> {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// npm runs this script through `sh -c`, which does not pass SIGTERM on: when that shell goes,
+// this process is re-parented, and that is the signal to stop everything.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) void shutdown(0);
+}, 500).unref();
 process.on('uncaughtException', (err) => {
   console.error('local stack failed:', err);
   void shutdown(1);

@@ -1,7 +1,7 @@
 // The real local servers Baton's local stack runs on: Amazon's DynamoDB Local (a Java process)
 // and aws-ses-v2-local (in-process). Each start returns its endpoint and a stop function.
 import { createServer as createNetServer } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -56,6 +56,14 @@ export async function startDynamoDbLocal({ port, persistDir }: DynamoDbLocalOpti
   // sharedDb: otherwise DynamoDB Local keeps one database per access key and region.
   const child: ChildProcess = spawnDynamoDbLocal({ port, path, sharedDb: true, stdio: 'pipe' });
   child.stdout?.resume();
+  // If this process dies without stopping the JVM (kill -9, a crash), the watchdog's stdin closes
+  // and it takes the JVM down too: `npm start` never leaves a java process behind.
+  if (child.pid) {
+    const watchdog = spawnProcess('sh', ['-c', `read _; kill ${child.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void })?.unref?.();
+    child.once('exit', () => watchdog.kill());
+  }
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -20,6 +20,7 @@ import {
   type CustomerState,
   type Device,
   type Dropped,
+  type Keyed,
   type Licence,
   type Profile,
   type Sale,
@@ -36,25 +37,24 @@ export interface MergeOptions {
  * Nothing is lost within the bounds; beyond them the oldest entries are folded into `dropped`.
  */
 export function mergeCustomers(a: CustomerState, b: CustomerState, options: MergeOptions = {}): CustomerState {
-  const dropped = addDropped(a.dropped, b.dropped);
+  const acc = droppedAccumulator(a.dropped, b.dropped);
 
-  const sales = capMap(
-    mergeMaps(a.sales, b.sales, (x, y) => mergeSale(x, y, dropped)),
+  const sales = capList(
+    mergeLists(a.sales, b.sales, (x, y) => mergeSale(x, y, acc)),
     BOUNDS.sales,
     saleTime,
-    (_, sale) => dropSale(dropped, sale, true),
+    (sale) => dropSale(acc.edit(), sale, true),
   );
-  const licences = capMap(mergeMaps(a.licences, b.licences, mergeLicence), BOUNDS.licences, licenceTime, noop);
-  let devices = capMap(mergeMaps(a.devices, b.devices, mergeDevice), BOUNDS.devices, (d) => d.lastSeen, noop);
-  const threatsDroppedPerDevice: Record<string, number> = {};
-  const threats = capMap(mergeMaps(a.threats, b.threats, lwwEntry), BOUNDS.threats, (t) => t.at, (_, t) => {
-    dropped.threats += 1;
-    setOwn(threatsDroppedPerDevice, t.v.deviceId, (own(threatsDroppedPerDevice, t.v.deviceId) ?? 0) + 1);
+  const licences = capList(mergeLists(a.licences, b.licences, mergeLicence), BOUNDS.licences, licenceTime, noop);
+  let devices = capList(mergeLists(a.devices, b.devices, mergeDevice), BOUNDS.devices, (d) => d.lastSeen, noop);
+  const threatsDroppedPerDevice = new Map<string, number>();
+  const threats = capList(mergeLists(a.threats, b.threats, lwwEntry), BOUNDS.threats, (t) => t.at, (t) => {
+    acc.edit().threats += 1;
+    threatsDroppedPerDevice.set(t.deviceId, (threatsDroppedPerDevice.get(t.deviceId) ?? 0) + 1);
   });
   devices = countDroppedThreats(devices, threatsDroppedPerDevice);
-  const contacts = capMap(mergeMaps(a.contacts, b.contacts, mergeContact), BOUNDS.contacts, contactTime, noop);
-  const custom = capMap(mergeMaps(a.custom, b.custom, lwwEntry), BOUNDS.custom, (r) => r.at, noop);
-  dropped.cat = capCategories(dropped.cat, BOUNDS.categories);
+  const contacts = capList(mergeLists(a.contacts, b.contacts, mergeContact), BOUNDS.contacts, contactTime, noop);
+  const custom = capMap(mergeMaps(a.custom, b.custom, lwwEntry), BOUNDS.custom, (r) => r.at);
 
   const merged: CustomerState = {
     v: STATE_VERSION,
@@ -68,7 +68,7 @@ export function mergeCustomers(a: CustomerState, b: CustomerState, options: Merg
     contacts,
     lastContact: mergeLastContact(a.lastContact, b.lastContact),
     counters: addCounters(a.counters, b.counters),
-    dropped,
+    dropped: acc.result(),
     custom,
   };
   // Optional fields are only set when present: DynamoDB's document client rejects undefined.
@@ -90,8 +90,8 @@ export function mergeCustomers(a: CustomerState, b: CustomerState, options: Merg
  */
 export function anonymize(state: CustomerState): CustomerState {
   const dropped = addDropped(state.dropped, undefined);
-  for (const sale of Object.values(state.sales)) dropSale(dropped, sale, false);
-  dropped.threats += Object.keys(state.threats).length;
+  for (const sale of state.sales) dropSale(dropped, sale, false);
+  dropped.threats += state.threats.length;
   delete dropped.lastSaleAt;
   dropped.cat = capCategories(dropped.cat, BOUNDS.categories);
   const result: CustomerState = {
@@ -99,11 +99,11 @@ export function anonymize(state: CustomerState): CustomerState {
     customerId: state.customerId,
     profile: {},
     consent: {},
-    sales: {},
-    licences: {},
-    devices: {},
-    threats: {},
-    contacts: {},
+    sales: [],
+    licences: [],
+    devices: [],
+    threats: [],
+    contacts: [],
     lastContact: {},
     counters: { ...state.counters },
     dropped,
@@ -113,59 +113,120 @@ export function anonymize(state: CustomerState): CustomerState {
   return result;
 }
 
-// ---- maps and bounds ---------------------------------------------------------------------------
+// ---- histories and bounds ------------------------------------------------------------------
 
 const noop = (): void => {};
+const byId = (x: Keyed, y: Keyed): number => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
-/** Union by key; entries under the same key are combined with `combine` (which must commute). */
+/**
+ * Union of two histories sorted by id; entries with the same id are combined with `combine` (which
+ * must commute). Linear, and it returns an input untouched when the other is empty.
+ */
+function mergeLists<E extends Keyed>(a: E[], b: E[], combine: (x: E, y: E) => E): E[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: E[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as E;
+    const y = b[j] as E;
+    if (x.id === y.id) {
+      out.push(combine(x, y));
+      i++;
+      j++;
+    } else if (x.id < y.id) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++] as E);
+  while (j < b.length) out.push(b[j++] as E);
+  return out;
+}
+
+/**
+ * Keeps the newest `max` entries by (time, id), handing each dropped one to `onDrop`. Deterministic:
+ * the kept set is the top `max` of the union whatever order the entries arrived in.
+ */
+function capList<E extends Keyed>(list: E[], max: number, time: (entry: E) => string, onDrop: (entry: E) => void): E[] {
+  if (list.length <= max) return list;
+  const older = (x: E, y: E) => {
+    const tx = time(x);
+    const ty = time(y);
+    return tx !== ty ? tx < ty : x.id < y.id;
+  };
+  let drop: Set<E>;
+  if (list.length - max === 1) {
+    // The usual case (one new entry over the cap): one linear scan instead of a sort.
+    let oldest = list[0] as E;
+    for (const e of list) if (older(e, oldest)) oldest = e;
+    drop = new Set([oldest]);
+  } else {
+    const ranked = [...list].sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
+    drop = new Set(ranked.slice(0, list.length - max));
+  }
+  const out: E[] = [];
+  for (const e of list) {
+    if (drop.has(e)) onDrop(e);
+    else out.push(e);
+  }
+  return out;
+}
+
+/** Union of two small maps by key (custom fields); `combine` must commute. */
 function mergeMaps<E>(a: Record<string, E>, b: Record<string, E>, combine: (x: E, y: E) => E): Record<string, E> {
   if (isEmpty(b)) return a;
   if (isEmpty(a)) return b;
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
-  // Copy the larger map, walk the smaller: applyEvent merges a whole profile with a one-key map.
-  const [big, small, smallKeys] = aKeys.length >= bKeys.length ? [a, b, bKeys] : [b, a, aKeys];
-  const out = { ...big };
-  for (const key of smallKeys) {
-    const incoming = small[key] as E;
+  const out = { ...a };
+  for (const [key, incoming] of Object.entries(b)) {
     const existing = own(out, key);
     setOwn(out, key, existing === undefined ? incoming : combine(existing, incoming));
   }
   return out;
 }
 
-/**
- * Keeps the newest `max` entries by (time, key), handing each dropped one to `onDrop`. Deterministic:
- * the kept set is the top `max` of the union whatever order the entries arrived in.
- */
-function capMap<E>(
-  map: Record<string, E>,
-  max: number,
-  time: (entry: E) => string,
-  onDrop: (key: string, entry: E) => void,
-): Record<string, E> {
+/** Keeps the newest `max` map entries by (time, key). */
+function capMap<E>(map: Record<string, E>, max: number, time: (entry: E) => string): Record<string, E> {
   const keys = Object.keys(map);
   if (keys.length <= max) return map;
-  const ranked = keys.map((key) => ({ key, time: time(map[key] as E) }));
-  const older = (x: { key: string; time: string }, y: { key: string; time: string }) =>
-    x.time !== y.time ? x.time < y.time : x.key < y.key;
-  const drop = new Set<string>();
-  if (keys.length - max === 1) {
-    // The usual case (one new entry over the cap): one linear scan instead of a sort.
-    let oldest = ranked[0] as { key: string; time: string };
-    for (const r of ranked) if (older(r, oldest)) oldest = r;
-    drop.add(oldest.key);
-  } else {
-    ranked.sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
-    for (let i = 0; i < keys.length - max; i++) drop.add((ranked[i] as { key: string }).key);
-  }
+  const ranked = keys.sort((x, y) => {
+    const tx = time(map[x] as E);
+    const ty = time(map[y] as E);
+    return tx !== ty ? (tx < ty ? 1 : -1) : x < y ? 1 : x > y ? -1 : 0;
+  });
   const out: Record<string, E> = {};
-  for (const key of keys) {
-    const entry = map[key] as E;
-    if (drop.has(key)) onDrop(key, entry);
-    else setOwn(out, key, entry);
-  }
+  for (const key of ranked.slice(0, max)) setOwn(out, key, map[key] as E);
   return out;
+}
+
+/**
+ * The totals of dropped entries, copied only when something is dropped: most events drop nothing,
+ * and copying the category map on every event would cost more than the rest of the merge.
+ */
+function droppedAccumulator(a: Dropped, b: Dropped): { edit(): Dropped; result(): Dropped } {
+  let current = isZeroDropped(b) ? a : isZeroDropped(a) ? b : addDropped(a, b);
+  let owned = current !== a && current !== b;
+  return {
+    edit() {
+      if (!owned) {
+        current = addDropped(current, undefined);
+        owned = true;
+      }
+      return current;
+    },
+    result() {
+      if (owned) current.cat = capCategories(current.cat, BOUNDS.categories);
+      return current;
+    },
+  };
+}
+
+function isZeroDropped(d: Dropped): boolean {
+  return d.sales === 0 && d.refunds === 0 && d.threats === 0 && d.gross === 0 && d.refunded === 0 && isEmpty(d.cat) && d.lastSaleAt === undefined;
 }
 
 /** The largest `max - 1` categories by amount (then name) keep their own key; the rest go to OTHER_CATEGORY. */
@@ -193,16 +254,16 @@ export function addCategories(into: Record<string, number>, from: Record<string,
 
 const lwwEntry = <R extends { at: string; ev: string }>(x: R, y: R): R => lww(x, y) as R;
 
-function mergeSale(x: Sale, y: Sale, dropped: Dropped): Sale {
-  const out: Sale = {};
+function mergeSale(x: Sale, y: Sale, acc: { edit(): Dropped }): Sale {
+  const out: Sale = { id: x.id };
   const sale = lww(x.sale, y.sale);
   if (sale) out.sale = sale;
   if (x.refunds || y.refunds) {
-    const refunds = capMap(mergeMaps(x.refunds ?? {}, y.refunds ?? {}, lwwEntry), BOUNDS.refundsPerSale, (r) => r.at, (_, r) => {
-      dropped.refunds += 1;
-      dropped.refunded += r.v;
+    out.refunds = capList(mergeLists(x.refunds ?? [], y.refunds ?? [], lwwEntry), BOUNDS.refundsPerSale, (r) => r.at, (r) => {
+      const d = acc.edit();
+      d.refunds += 1;
+      d.refunded += r.v;
     });
-    out.refunds = refunds;
   }
   return out;
 }
@@ -211,7 +272,7 @@ function mergeSale(x: Sale, y: Sale, dropped: Dropped): Sale {
 function saleTime(sale: Sale): string {
   if (sale.sale) return sale.sale.at;
   let earliest: string | undefined;
-  for (const r of Object.values(sale.refunds ?? {})) earliest = minTime(earliest, r.at);
+  for (const r of sale.refunds ?? []) earliest = minTime(earliest, r.at);
   return earliest ?? '';
 }
 
@@ -226,14 +287,14 @@ function dropSale(dropped: Dropped, sale: Sale, keepTime: boolean): void {
       if (last) dropped.lastSaleAt = last;
     }
   }
-  for (const r of Object.values(sale.refunds ?? {})) {
+  for (const r of sale.refunds ?? []) {
     dropped.refunds += 1;
     dropped.refunded += r.v;
   }
 }
 
 function mergeLicence(x: Licence, y: Licence): Licence {
-  const out: Licence = {};
+  const out: Licence = { id: x.id };
   const product = lww(x.product, y.product);
   if (product) out.product = product;
   const seats = lww(x.seats, y.seats);
@@ -255,7 +316,7 @@ function licenceTime(l: Licence): string {
 }
 
 function mergeDevice(x: Device, y: Device): Device {
-  const out: Device = { lastSeen: x.lastSeen >= y.lastSeen ? x.lastSeen : y.lastSeen };
+  const out: Device = { id: x.id, lastSeen: x.lastSeen >= y.lastSeen ? x.lastSeen : y.lastSeen };
   const platform = lww(x.platform, y.platform);
   if (platform) out.platform = platform;
   const status = lww(x.status, y.status);
@@ -269,22 +330,19 @@ function mergeDevice(x: Device, y: Device): Device {
   return out;
 }
 
-function countDroppedThreats(devices: Record<string, Device>, perDevice: Record<string, number>): Record<string, Device> {
-  const ids = Object.keys(perDevice).filter((id) => Object.hasOwn(devices, id));
-  if (ids.length === 0) return devices;
-  const out = { ...devices };
-  for (const id of ids) {
-    const device = out[id] as Device;
-    setOwn(out, id, { ...device, droppedThreats: (device.droppedThreats ?? 0) + (perDevice[id] as number) });
-  }
-  return out;
+function countDroppedThreats(devices: Device[], perDevice: Map<string, number>): Device[] {
+  if (perDevice.size === 0 || !devices.some((d) => perDevice.has(d.id))) return devices;
+  return devices.map((d) => {
+    const n = perDevice.get(d.id);
+    return n ? { ...d, droppedThreats: (d.droppedThreats ?? 0) + n } : d;
+  });
 }
 
 const CONTACT_TIMES = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'failedAt', 'unsubscribedAt'] as const;
 
 function mergeContact(x: Contact, y: Contact): Contact {
   // One decision has one channel; if two ever disagree, the smaller name wins so merge still commutes.
-  const out: Contact = { channel: x.channel <= y.channel ? x.channel : y.channel };
+  const out: Contact = { id: x.id, channel: x.channel <= y.channel ? x.channel : y.channel };
   const campaignId = minString(x.campaignId, y.campaignId);
   if (campaignId !== undefined) out.campaignId = campaignId;
   for (const field of CONTACT_TIMES) {

@@ -63,16 +63,22 @@ export interface SaleFacts {
   /** Item amounts per category, in hundredths; at most BOUNDS.categoriesPerSale keys. */
   cat: Record<string, number>;
 }
-/** One sale, keyed by saleId. A refund that arrives before its sale creates the entry without `sale`. */
-export interface Sale {
-  sale?: Reg<SaleFacts>;
-  /** Refunds by refundId: amount in hundredths. */
-  refunds?: Record<string, Reg<number>>;
+/** An entry of a keyed history. Histories are arrays sorted by `id` (cheap to copy, one order). */
+export interface Keyed {
+  id: string;
 }
 
+/** One sale; `id` is the saleId. A refund that arrives before its sale creates the entry without `sale`. */
+export interface Sale extends Keyed {
+  sale?: Reg<SaleFacts>;
+  /** Refunds sorted by refundId; `v` is the amount in hundredths. */
+  refunds?: Refund[];
+}
+export interface Refund extends Reg<number>, Keyed {}
+
 export type LicenceStatus = 'active' | 'renewal-due' | 'expired';
-/** One licence, keyed by licenseId; each field is its own register. */
-export interface Licence {
+/** One licence; `id` is the licenseId; each field is its own register. */
+export interface Licence extends Keyed {
   product?: Reg<string>;
   seats?: Reg<number>;
   startsAt?: Reg<string>;
@@ -82,8 +88,8 @@ export interface Licence {
 
 export type Platform = 'windows' | 'macos' | 'linux' | 'android' | 'ios';
 export type DeviceStatus = 'protected' | 'at-risk' | 'unprotected';
-/** One device, keyed by deviceId. */
-export interface Device {
+/** One device; `id` is the deviceId. */
+export interface Device extends Keyed {
   platform?: Reg<Platform>;
   status?: Reg<DeviceStatus>;
   agentVersion?: Reg<string>;
@@ -96,14 +102,19 @@ export interface Device {
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type ThreatAction = 'quarantined' | 'blocked' | 'removed' | 'none';
-/** One threat, keyed by threatId. */
-export type Threat = Reg<{ deviceId: string; name: string; severity: Severity; action: ThreatAction }>;
+/** One threat; `id` is the threatId. */
+export interface Threat extends Stamp, Keyed {
+  deviceId: string;
+  name: string;
+  severity: Severity;
+  action: ThreatAction;
+}
 
 /**
- * What happened to one message, keyed by decisionId (or `msg:<messageId>` when SES has no decision tag).
- * Times are the first time each thing happened (a minimum), so the entry needs no tie-breaks.
+ * What happened to one message; `id` is the decisionId (or `msg:<messageId>` when SES has no decision
+ * tag). Times are the first time each thing happened (a minimum), so the entry needs no tie-breaks.
  */
-export interface Contact {
+export interface Contact extends Keyed {
   channel: Channel;
   campaignId?: string;
   /** Sent (email) or displayed (device). */
@@ -177,11 +188,11 @@ export interface CustomerState {
   firstPurchaseAt?: string;
   profile: Profile;
   consent: { [C in Channel]?: Consent };
-  sales: Record<string, Sale>;
-  licences: Record<string, Licence>;
-  devices: Record<string, Device>;
-  threats: Record<string, Threat>;
-  contacts: Record<string, Contact>;
+  sales: Sale[];
+  licences: Licence[];
+  devices: Device[];
+  threats: Threat[];
+  contacts: Contact[];
   /** Newest time Baton contacted the customer per channel. */
   lastContact: { [C in Channel]?: string };
   counters: Counters;
@@ -219,11 +230,11 @@ export function newCustomer(customerId: string): CustomerState {
     customerId,
     profile: {},
     consent: {},
-    sales: {},
-    licences: {},
-    devices: {},
-    threats: {},
-    contacts: {},
+    sales: [],
+    licences: [],
+    devices: [],
+    threats: [],
+    contacts: [],
     lastContact: {},
     counters: zeroCounters(),
     dropped: zeroDropped(),

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../events/catalog.ts';
 import type { Reservation } from '../ports.ts';
+import { defaultPolicy, type ContactPolicy } from '../policy/policy.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const channelOrBus = z.enum([...CHANNELS, 'bus']);
@@ -67,8 +68,19 @@ export function defaultCampaign(campaignId: string): Campaign {
   return { campaignId, enabled: true, priority: 0, policyId: 'default' };
 }
 
-export const campaignActive = (c: Campaign, nowMs: number): boolean =>
-  c.enabled && (!c.validFrom || nowMs >= Date.parse(c.validFrom)) && (!c.validUntil || nowMs < Date.parse(c.validUntil));
+const windows = new WeakMap<Campaign, { fromMs: number; untilMs: number }>();
+
+/** Enabled and inside its validity window (parsed once per campaign object). */
+export function campaignActive(c: Campaign, nowMs: number): boolean {
+  if (!c.enabled) return false;
+  if (!c.validFrom && !c.validUntil) return true;
+  let w = windows.get(c);
+  if (!w) {
+    w = { fromMs: c.validFrom ? Date.parse(c.validFrom) : -Infinity, untilMs: c.validUntil ? Date.parse(c.validUntil) : Infinity };
+    windows.set(c, w);
+  }
+  return nowMs >= w.fromMs && nowMs < w.untilMs;
+}
 
 const HOUR_MS = 3_600_000;
 
@@ -110,3 +122,47 @@ export function mergeReservations(all: readonly Reservation[]): Reservation[] {
   }
   return [...byKey.values()];
 }
+
+/** The campaigns and contact policies in force, as decide reads them. */
+export interface CampaignBook {
+  /** The campaign's item, or the defaults when the table has none for this id. */
+  campaign(campaignId: string): Campaign;
+  /** The policy's item, or the defaults (consent only) when the table has none for this id. */
+  policy(policyId: string): ContactPolicy;
+}
+
+/** Where ingest gets the campaign book; implementations cache and refresh in the background. */
+export interface CampaignSource {
+  current(): Promise<CampaignBook>;
+}
+
+/** A campaign book over fixed lists (tests, benchmarks, and what the DynamoDB source builds). */
+export class StaticCampaignBook implements CampaignBook {
+  private readonly campaigns = new Map<string, Campaign>();
+  private readonly policies = new Map<string, ContactPolicy>();
+  private readonly defaults = new Map<string, Campaign>();
+
+  constructor(campaigns: readonly Campaign[] = [], policies: readonly ContactPolicy[] = []) {
+    for (const c of campaigns) this.campaigns.set(c.campaignId, c);
+    for (const p of policies) this.policies.set(p.policyId, p);
+  }
+
+  campaign(campaignId: string): Campaign {
+    const found = this.campaigns.get(campaignId);
+    if (found) return found;
+    let d = this.defaults.get(campaignId);
+    if (!d) this.defaults.set(campaignId, (d = defaultCampaign(campaignId)));
+    return d;
+  }
+
+  policy(policyId: string): ContactPolicy {
+    return this.policies.get(policyId) ?? (policyId === 'default' ? DEFAULT_POLICY : defaultPolicy(policyId));
+  }
+
+  list(): { campaigns: Campaign[]; policies: ContactPolicy[] } {
+    return { campaigns: [...this.campaigns.values()], policies: [...this.policies.values()] };
+  }
+}
+
+const DEFAULT_POLICY = defaultPolicy();
+export const EMPTY_CAMPAIGN_BOOK: CampaignBook = new StaticCampaignBook();

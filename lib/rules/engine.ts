@@ -10,6 +10,9 @@ export interface CompiledRule {
   readonly rule: Rule;
   readonly when: CompiledPattern;
   readonly if: (view: unknown) => boolean;
+  /** The rule's validity window in epoch ms (±Infinity when open), parsed once. */
+  readonly fromMs: number;
+  readonly untilMs: number;
 }
 
 interface Entry extends CompiledRule {
@@ -137,7 +140,14 @@ export class RuleSet {
     for (const rule of rules) {
       if (!rule.enabled) continue;
       const when = compilePattern(rule.when);
-      const entry: Entry = { rule, when, if: rule.if ? compilePattern(rule.if) : always, seen: 0 };
+      const entry: Entry = {
+        rule,
+        when,
+        if: rule.if ? compilePattern(rule.if) : always,
+        fromMs: rule.validFrom ? Date.parse(rule.validFrom) : -Infinity,
+        untilMs: rule.validUntil ? Date.parse(rule.validUntil) : Infinity,
+        seen: 0,
+      };
       const sources = when.indexKeys('source');
       const types = when.indexKeys('detail-type');
       for (const s of sources && sources.size > 0 ? sources : [ANY]) {

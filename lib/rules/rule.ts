@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../events/catalog.ts';
 import { validate as validatePattern, InvalidPatternError } from '../event-pattern.ts';
+import { issues } from './campaign.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
@@ -45,9 +46,11 @@ export const ruleSchema = z
     limit: z.object({ count: z.number().int().min(1).max(1000), periodDays: z.number().int().min(1).max(3650) }).optional(),
     /** Share of customers (0..0.5) held out as a control group, chosen per customer and campaign. */
     holdout: z.number().min(0).max(0.5).default(0),
+    /** A message held by the contact policy's quiet hours: `defer` (queue it for the window's end) or `drop`. */
+    quietHours: z.enum(['defer', 'drop']).default('defer'),
     version: z.number().int().min(1).optional(),
   })
-  .refine((r) => !r.validFrom || !r.validUntil || r.validFrom < r.validUntil, {
+  .refine((r) => !r.validFrom || !r.validUntil || Date.parse(r.validFrom) < Date.parse(r.validUntil), {
     message: 'validFrom must be before validUntil',
     path: ['validUntil'],
   });
@@ -63,6 +66,5 @@ export function checkRule(item: unknown): RuleCheck {
   const result = ruleSchema.safeParse(item);
   if (result.success) return { ok: true, rule: result.data };
   const ruleId = typeof (item as { ruleId?: unknown })?.ruleId === 'string' ? (item as { ruleId: string }).ruleId : '(no ruleId)';
-  const reason = result.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
-  return { ok: false, ruleId, reason };
+  return { ok: false, ruleId, reason: issues(result.error) };
 }
