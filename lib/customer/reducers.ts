@@ -81,13 +81,14 @@ const customerErased: Describe<ByKey['baton.crm/CustomerErased']> = (d, _e, s) =
 
 // ---- erp ------------------------------------------------------------------------------------
 
-function licence(d: CustomerState, licenseId: string, value: Licence): void {
-  d.licences = single(licenseId, value);
+function licence(d: CustomerState, value: Licence): void {
+  d.licences = [value];
 }
 
 const licensePurchased: Describe<ByKey['baton.erp/LicensePurchased']> = (d, e, s) => {
   const x = e.detail;
-  licence(d, x.licenseId, {
+  licence(d, {
+    id: x.licenseId,
     product: reg(x.product, s),
     seats: reg(x.seats, s),
     startsAt: reg(utc(x.startsAt, 'detail.startsAt'), s),
@@ -101,7 +102,8 @@ const licensePurchased: Describe<ByKey['baton.erp/LicensePurchased']> = (d, e, s
 
 const licenseRenewalDue: Describe<ByKey['baton.erp/LicenseRenewalDue']> = (d, e, s) => {
   const x = e.detail;
-  licence(d, x.licenseId, {
+  licence(d, {
+    id: x.licenseId,
     product: reg(x.product, s),
     expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
     status: reg('renewal-due', s),
@@ -110,7 +112,8 @@ const licenseRenewalDue: Describe<ByKey['baton.erp/LicenseRenewalDue']> = (d, e,
 
 const licenseRenewed: Describe<ByKey['baton.erp/LicenseRenewed']> = (d, e, s) => {
   const x = e.detail;
-  licence(d, x.licenseId, {
+  licence(d, {
+    id: x.licenseId,
     product: reg(x.product, s),
     expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
     status: reg('active', s),
@@ -121,7 +124,8 @@ const licenseRenewed: Describe<ByKey['baton.erp/LicenseRenewed']> = (d, e, s) =>
 
 const licenseExpired: Describe<ByKey['baton.erp/LicenseExpired']> = (d, e, s) => {
   const x = e.detail;
-  licence(d, x.licenseId, {
+  licence(d, {
+    id: x.licenseId,
     product: reg(x.product, s),
     expiresAt: reg(utc(x.expiredAt, 'detail.expiredAt'), s),
     status: reg('expired', s),
@@ -135,54 +139,57 @@ const saleCompleted: Describe<ByKey['baton.pos/SaleCompleted']> = (d, e, s) => {
   const cat: Record<string, number> = {};
   // Integer cents per unit times quantity: sums stay exact.
   for (const item of x.items) addCategories(cat, single(item.category, item.quantity * toMinor(item.unitPrice)));
-  d.sales = single(x.saleId, {
-    sale: reg({ total: toMinor(x.total), currency: x.currency, cat: capCategories(cat, BOUNDS.categoriesPerSale) }, s),
-  });
+  d.sales = [
+    { id: x.saleId, sale: reg({ total: toMinor(x.total), currency: x.currency, cat: capCategories(cat, BOUNDS.categoriesPerSale) }, s) },
+  ];
   d.firstPurchaseAt = s.at;
 };
 
 const saleRefunded: Describe<ByKey['baton.pos/SaleRefunded']> = (d, e, s) => {
   const x = e.detail;
   // Keyed by saleId even when the sale has not arrived yet: the entry waits for it.
-  d.sales = single(x.saleId, { refunds: single(x.refundId, reg(toMinor(x.amount), s)) });
+  d.sales = [{ id: x.saleId, refunds: [{ id: x.refundId, ...reg(toMinor(x.amount), s) }] }];
 };
 
 // ---- device ---------------------------------------------------------------------------------
 
 function seen(d: CustomerState, deviceId: string, at: string): void {
-  d.devices = single(deviceId, { lastSeen: at });
+  d.devices = [{ id: deviceId, lastSeen: at }];
 }
 
 const deviceRegistered: Describe<ByKey['baton.device/DeviceRegistered']> = (d, e, s) => {
   const x = e.detail;
-  d.devices = single(x.deviceId, {
-    platform: reg(x.platform, s),
+  d.devices = [
+    {
+      id: x.deviceId,
+      platform: reg(x.platform, s),
     agentVersion: reg(x.agentVersion, s),
-    ...(x.pushEndpointArn !== undefined ? { pushEndpointArn: reg(x.pushEndpointArn, s) } : {}),
-    lastSeen: s.at,
-  });
+      ...(x.pushEndpointArn !== undefined ? { pushEndpointArn: reg(x.pushEndpointArn, s) } : {}),
+      lastSeen: s.at,
+    },
+  ];
 };
 
 const deviceStatusReported: Describe<ByKey['baton.device/DeviceStatusReported']> = (d, e, s) => {
   const x = e.detail;
-  d.devices = single(x.deviceId, { status: reg(x.status, s), agentVersion: reg(x.agentVersion, s), lastSeen: s.at });
+  d.devices = [{ id: x.deviceId, status: reg(x.status, s), agentVersion: reg(x.agentVersion, s), lastSeen: s.at }];
 };
 
 const threatDetected: Describe<ByKey['baton.device/ThreatDetected']> = (d, e, s) => {
   const x = e.detail;
-  d.threats = single(x.threatId, reg({ deviceId: x.deviceId, name: x.threatName, severity: x.severity, action: x.action }, s));
+  d.threats = [{ id: x.threatId, deviceId: x.deviceId, name: x.threatName, severity: x.severity, action: x.action, at: s.at, ev: s.ev }];
   seen(d, x.deviceId, s.at);
 };
 
 const messageDisplayed: Describe<ByKey['baton.device/MessageDisplayed']> = (d, e, s) => {
-  d.contacts = single(e.detail.decisionId, { channel: 'device', sentAt: s.at });
+  d.contacts = [{ id: e.detail.decisionId, channel: 'device', sentAt: s.at }];
   d.lastContact.device = s.at;
   d.counters.displayed = 1;
   seen(d, e.detail.deviceId, s.at);
 };
 
 const messageClicked: Describe<ByKey['baton.device/MessageClicked']> = (d, e, s) => {
-  d.contacts = single(e.detail.decisionId, { channel: 'device', clickedAt: s.at });
+  d.contacts = [{ id: e.detail.decisionId, channel: 'device', clickedAt: s.at }];
   d.counters.clicks = 1;
   seen(d, e.detail.deviceId, s.at);
 };
@@ -201,8 +208,13 @@ function sesContact(d: CustomerState, e: SesEvent, sent: boolean): Record<string
   const campaignId = mail.tags?.['campaignId']?.[0];
   const key = decisionId ? clip(decisionId) : `msg:${clip(mail.messageId)}`;
   const mailAt = utc(mail.timestamp, 'detail.mail.timestamp');
-  const contact = { channel: 'email' as Channel, ...(campaignId ? { campaignId: clip(campaignId) } : {}), ...(sent ? { sentAt: mailAt } : {}) };
-  d.contacts = single(key, contact);
+  const contact = {
+    id: key,
+    channel: 'email' as Channel,
+    ...(campaignId ? { campaignId: clip(campaignId) } : {}),
+    ...(sent ? { sentAt: mailAt } : {}),
+  };
+  d.contacts = [contact];
   if (sent) d.lastContact.email = mailAt;
   return contact;
 }
@@ -407,11 +419,14 @@ export function recordContact(
   if (contact.decisionId.length === 0) throw new CustomerStateError('invalid-contact', 'decisionId is empty');
   const at = utc(contact.at, 'at');
   const delta = newCustomer(state.customerId);
-  delta.contacts = single(clip(contact.decisionId), {
-    channel: contact.channel,
-    sentAt: at,
-    ...(contact.campaignId ? { campaignId: clip(contact.campaignId) } : {}),
-  });
+  delta.contacts = [
+    {
+      id: clip(contact.decisionId),
+      channel: contact.channel,
+      sentAt: at,
+      ...(contact.campaignId ? { campaignId: clip(contact.campaignId) } : {}),
+    },
+  ];
   delta.lastContact[contact.channel] = at;
   return mergeCustomers(state, delta, { customerId: state.customerId });
 }

@@ -18,9 +18,10 @@ export const contactKey = (decisionId: string, channel: Channel, ruleId: string)
  * One record per message: feedback for a message Baton queued (e.g. SES events keyed by the
  * decisionId) folds into the record made at decision time, so nothing is counted twice.
  */
-export function contactHistory(contacts: Readonly<Record<string, Contact>>): ContactRecord[] {
+export function contactHistory(contacts: readonly Contact[]): ContactRecord[] {
   const byMessage = new Map<string, { channel: Channel; atMs: number; ruleId?: string; campaignId?: string }>();
-  for (const [key, c] of Object.entries(contacts)) {
+  for (const c of contacts) {
+    const key = c.id;
     const at = c.sentAt ?? c.deliveredAt ?? c.openedAt ?? c.clickedAt;
     if (!at) continue; // bounced, rejected or failed before it reached the customer
     const [base = key, , ruleId] = key.split('/');
