@@ -9,22 +9,33 @@ import {
   mergeCustomers,
   customerView,
   applyRuleState,
+  recordContact,
   anonymousCounters,
   type CustomerState,
 } from './customer/index.ts';
-import { decide } from './decide.ts';
+import { decide, type Decision } from './decide.ts';
+import { EMPTY_CAMPAIGN_BOOK, type CampaignSource } from './rules/campaign.ts';
+import { contactHistory, contactKey } from './policy/history.ts';
 import type { CustomerRepository, IdRef, Metrics, QuarantineStore, RuleSource, StoredProfile, CommitResult } from './ports.ts';
 
 export interface IngestDeps {
   readonly customers: CustomerRepository<CustomerState>;
   readonly quarantine: QuarantineStore;
   readonly rules: RuleSource;
+  /** Campaigns and contact policies (cached like rules); without it every campaign has the defaults. */
+  readonly campaigns?: CampaignSource;
   readonly metrics: Metrics;
   readonly clock?: () => Date;
   readonly newCustomerId?: () => string;
   /** Waits between retries after a conflict; injectable so tests run without sleeping. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly maxAttempts?: number;
+  /**
+   * Runs after an event was applied, and again when a duplicate arrives, so it must be idempotent:
+   * a failure here fails the record, which is retried and then seen as a duplicate.
+   * Feedback uses it to update decision status (lib/feedback.ts).
+   */
+  readonly afterApply?: (event: BatonEvent) => Promise<void>;
 }
 
 export type IngestOutcome =
@@ -62,6 +73,8 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
   const newCustomerId = deps.newCustomerId ?? (() => `cus-${randomUUID()}`);
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const maxAttempts = deps.maxAttempts ?? 12;
+  // Shared limits seen spent, kept briefly so later events skip a claim the commit would refuse.
+  const spent = new SpentLimits(clock);
 
   async function quarantine(body: string, code: string, reason: string): Promise<IngestOutcome> {
     await deps.quarantine.put({
@@ -147,16 +160,18 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
       }
 
       state = applyEvent(state, event);
+      const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
       const decision = decide({
         event,
         customer: customerView(state, now) as never,
-        rules: await deps.rules.current(),
+        rules,
+        campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK,
+        // Caps, cooldown and rule limits read the history in the state this commit version-checks.
+        contacts: contactHistory(state.contacts),
         now,
-        exhausted,
+        exhausted: spent.with(exhausted),
       });
-      if (decision && Object.keys(decision.setState).length > 0) {
-        state = applyRuleState(state, decision.setState, now.toISOString(), event.id);
-      }
+      if (decision) state = recordDecision(state, decision, now, event.id);
       const result = await deps.customers.commit({
         eventId: event.id,
         payloadHash: hash,
@@ -169,7 +184,10 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
         ...(decision ? { decision } : {}),
         ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
       });
-      if (result.status === 'conflict' && result.on === 'reservation') exhausted.add(result.key);
+      if (result.status === 'conflict' && result.on === 'reservation') {
+        exhausted.add(result.key);
+        spent.add(result.key);
+      }
       const outcome = await settle(result, body, () => {
         deps.metrics.count('EventsApplied');
         if (decision) {
@@ -183,11 +201,51 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           messages: decision?.messages.length ?? 0,
         };
       });
-      if (outcome !== 'retry') return outcome;
+      if (outcome === 'retry') continue;
+      if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event);
+      return outcome;
     }
     throw new IngestError(`event ${event.id} could not be committed after ${maxAttempts} attempts (concurrent updates)`);
   };
 }
+
+/**
+ * What a decision changes in the state before the commit: the rules' `setState`, and each queued
+ * message as a contact (key `<decisionId>/<channel>/<ruleId>`), so caps and cooldown count it at
+ * once, not when the channel reports it sent.
+ */
+function recordDecision(state: CustomerState, decision: Decision, now: Date, eventId: string): CustomerState {
+  let next = state;
+  if (Object.keys(decision.setState).length > 0) next = applyRuleState(next, decision.setState, now.toISOString(), eventId);
+  for (const m of decision.messages) {
+    if (m.channel === 'bus') continue;
+    next = recordContact(next, { channel: m.channel, decisionId: contactKey(m.decisionId, m.channel, m.ruleId), at: decision.at, campaignId: m.campaignId });
+  }
+  return next;
+}
+
+/** Budget keys refused at commit stay spent for a while; capacity keys name their hour anyway. */
+class SpentLimits {
+  private readonly until = new Map<string, number>();
+  constructor(private readonly clock: () => Date) {}
+
+  add(key: string): void {
+    this.until.set(key, this.clock().getTime() + SPENT_MEMORY_MS);
+  }
+
+  with(refused: ReadonlySet<string>): ReadonlySet<string> {
+    if (this.until.size === 0) return refused;
+    const now = this.clock().getTime();
+    const out = new Set(refused);
+    for (const [key, until] of this.until) {
+      if (until <= now) this.until.delete(key);
+      else out.add(key);
+    }
+    return out;
+  }
+}
+/** About one refresh of the campaigns cache: a raised budget is seen as soon as the new limit is. */
+const SPENT_MEMORY_MS = 10_000;
 
 /** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */
 function choosePrimary(profiles: StoredProfile<CustomerState>[]): StoredProfile<CustomerState>[] {

@@ -1,0 +1,104 @@
+// In-memory customer repository with the same atomic, conditional semantics as the DynamoDB one:
+// for tests (model-based, fuzz) and benchmarks. Not for production: one process, no durability.
+import { idKey } from '../../ingest.ts';
+import {
+  reservationKey,
+  type CommitResult,
+  type CustomerRepository,
+  type Erasure,
+  type IdRef,
+  type ProfileChange,
+  type Resolution,
+  type StoredProfile,
+} from '../../ports.ts';
+import type { Decision } from '../../decide.ts';
+import { tombstoneHash } from '../dynamo/customers.ts';
+
+interface Marker {
+  hash: string;
+  outcome: string;
+}
+
+export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
+  readonly profiles = new Map<string, StoredProfile<S>>();
+  readonly identities = new Map<string, string>();
+  readonly markers = new Map<string, Marker>();
+  readonly tombstones = new Set<string>();
+  readonly decisions = new Map<string, Decision>();
+  readonly counters = new Map<string, number>();
+  readonly erasedCounters: Record<string, number> = {};
+
+  async resolve(ids: readonly IdRef[]): Promise<Resolution> {
+    const links = new Map<string, string>();
+    let erased = false;
+    for (const ref of ids) {
+      const key = idKey(ref);
+      const owner = this.identities.get(key);
+      if (owner) links.set(key, owner);
+      if (this.tombstones.has(tombstoneHash(key))) erased = true;
+    }
+    return { links, erased };
+  }
+
+  async load(customerId: string): Promise<StoredProfile<S> | undefined> {
+    const p = this.profiles.get(customerId);
+    // A copy, as a database read would be: callers never share state with the store.
+    return p && structuredClone(p);
+  }
+
+  async commit(change: ProfileChange<S>): Promise<CommitResult> {
+    const marker = this.markers.get(change.eventId);
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === change.payloadHash };
+    const current = this.profiles.get(change.customerId);
+    if (change.expectedVersion === 0 ? current !== undefined : current?.version !== change.expectedVersion) {
+      return { status: 'conflict', on: 'version' };
+    }
+    const mergedIds = new Set(change.mergedAway.map((m) => m.customerId));
+    for (const key of change.newLinks) {
+      const owner = this.identities.get(key);
+      if (owner !== undefined && owner !== change.customerId && !mergedIds.has(owner)) return { status: 'conflict', on: 'identity' };
+    }
+    for (const merged of change.mergedAway) {
+      if (this.profiles.get(merged.customerId)?.version !== merged.version) return { status: 'conflict', on: 'version' };
+      for (const key of merged.identities) if (this.identities.get(key) !== merged.customerId) return { status: 'conflict', on: 'identity' };
+    }
+    for (const r of change.reservations ?? []) {
+      if ((this.counters.get(reservationKey(r)) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+    }
+    // Every condition holds: apply all of it, as a transaction would.
+    this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied' });
+    this.profiles.set(change.customerId, {
+      customerId: change.customerId,
+      version: change.expectedVersion + 1,
+      state: structuredClone(change.state),
+      identities: [...change.identities],
+    });
+    for (const key of change.newLinks) this.identities.set(key, change.customerId);
+    for (const merged of change.mergedAway) {
+      this.profiles.delete(merged.customerId);
+      for (const key of merged.identities) this.identities.set(key, change.customerId);
+    }
+    if (change.decision) this.decisions.set(change.decision.decisionId, structuredClone(change.decision));
+    for (const r of change.reservations ?? []) this.counters.set(reservationKey(r), (this.counters.get(reservationKey(r)) ?? 0) + r.amount);
+    return { status: 'committed' };
+  }
+
+  async markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult> {
+    const marker = this.markers.get(eventId);
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === payloadHash };
+    this.markers.set(eventId, { hash: payloadHash, outcome });
+    return { status: 'committed' };
+  }
+
+  async erase(erasure: Erasure): Promise<CommitResult> {
+    for (const key of erasure.identities) this.tombstones.add(tombstoneHash(key));
+    for (const [id, decision] of this.decisions) if (decision.customerId === erasure.customerId) this.decisions.delete(id);
+    const marker = this.markers.get(erasure.eventId);
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
+    this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
+    this.profiles.delete(erasure.customerId);
+    for (const key of erasure.identities) this.identities.delete(key);
+    for (const [k, v] of Object.entries(erasure.counters)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
+    return { status: 'committed' };
+  }
+}

@@ -1,0 +1,8 @@
+import type { QuarantineStore, QuarantinedEvent } from '../../ports.ts';
+
+export class MemoryQuarantine implements QuarantineStore {
+  readonly entries: QuarantinedEvent[] = [];
+  async put(entry: QuarantinedEvent): Promise<void> {
+    this.entries.push(entry);
+  }
+}
