@@ -43,7 +43,9 @@ export function parseEvent(input: string | unknown): ParseResult {
     try {
       raw = JSON.parse(input);
     } catch (err) {
-      return reject('not-json', `body is not JSON (${(err as Error).message.replace(/".*"/, '…')})`);
+      // Only the position: the parser's message quotes the input, which may be personal data.
+      const position = /position (\d+)/.exec((err as Error).message)?.[1];
+      return reject('not-json', `body is not JSON${position ? ` (syntax error at character ${position})` : ''}`);
     }
   }
   const shape = inspectShape(raw);
@@ -79,7 +81,7 @@ function inspectShape(root: unknown): Rejection | undefined {
     for (const key of Object.keys(value)) {
       if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${path} has the key "${key}", which is never allowed`);
       if (CONTROL_CHARS.test(key)) return reject('control-character', `${path} has a key with a control character`);
-      stack.push([(value as Record<string, unknown>)[key], depth + 1, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`]);
+      stack.push([(value as Record<string, unknown>)[key], depth + 1, Array.isArray(value) ? `${path}[${key}]` : `${path}.${pathSegment(key)}`]);
     }
   }
   return undefined;
@@ -89,10 +91,18 @@ function describe(error: z.ZodError, prefix: string): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+      const path = [prefix, ...issue.path.map((p) => (typeof p === 'number' ? String(p) : pathSegment(String(p))))].filter(Boolean).join('.') || '(root)';
       return `${path}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/**
+ * A key as it appears in a reason. Keys are the sender's data too (a map keyed by email address),
+ * so only short identifier-like keys are shown; anything else is replaced by a placeholder.
+ */
+function pathSegment(key: string): string {
+  return /^[A-Za-z_$][\w$-]{0,63}$/.test(key) ? key : '<key>';
 }
 
 /** Source and detail-type names are echoed back, but cut short and stripped of anything odd. */

@@ -68,7 +68,26 @@ export function payloadHash(body: string): string {
   return createHash('sha256').update(body).digest('base64url');
 }
 
+/** Runs fn after every earlier call with the same key has finished (a keyed mutex). */
+function keyedMutex(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<void>>();
+  return async (key, fn) => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const tail = previous.then(() => new Promise<void>((r) => (release = r)));
+    tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
 export function createIngest(deps: IngestDeps): (body: string) => Promise<IngestOutcome> {
+  const exclusive = keyedMutex();
   const clock = deps.clock ?? (() => new Date());
   const newCustomerId = deps.newCustomerId ?? (() => `cus-${randomUUID()}`);
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -112,141 +131,107 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
       return quarantine(body, 'invalid-detail', `${event.source} ${event['detail-type']}: no customer reference (ids or a customerId tag)`);
     }
 
-    const exhausted = new Set<string>();
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      if (attempt > 1) await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
-      const now = clock();
-      const resolution = await deps.customers.resolve(ids);
-      if (resolution.erased) {
-        const seen = await deps.customers.markSeen(event.id, hash, 'erased');
-        deps.metrics.count('EventsForErasedCustomers');
-        if (seen.status === 'conflict') continue;
-        return { status: 'erased' };
-      }
-      const customerIds = [...new Set([...resolution.links.values(), ...(tagged ? [tagged] : [])])].sort();
-      const loaded = (await Promise.all(customerIds.map((id) => deps.customers.load(id)))).filter(
-        (p): p is StoredProfile<CustomerState> => p !== undefined,
-      );
-      if (loaded.length < customerIds.length && resolution.links.size > 0) continue; // a merge moved a profile meanwhile
-      if (tagged && loaded.length === 0) {
-        const seen = await deps.customers.markSeen(event.id, hash, 'unknown-customer');
-        if (seen.status === 'conflict') continue;
-        return { status: 'unknown-customer' };
-      }
+    // Events of one customer in this process go one after another: parallel writers on one profile
+    // only collide and retry. Across processes the version check keeps it correct.
+    const lockKey = ids[0] ? idKey(ids[0]) : `customer#${tagged}`;
+    return exclusive(lockKey, async () => {
+      const exhausted = new Set<string>();
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        if (attempt > 1) await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt));
+        const now = clock();
+        const resolution = await deps.customers.resolve(ids);
+        if (resolution.erased) {
+          const seen = await deps.customers.markSeen(event.id, hash, 'erased');
+          deps.metrics.count('EventsForErasedCustomers');
+          if (seen.status === 'conflict') continue;
+          return { status: 'erased' };
+        }
+        const customerIds = [...new Set([...resolution.links.values(), ...(tagged ? [tagged] : [])])].sort();
+        const loaded = (await Promise.all(customerIds.map((id) => deps.customers.load(id)))).filter(
+          (p): p is StoredProfile<CustomerState> => p !== undefined,
+        );
+        if (loaded.length < customerIds.length && resolution.links.size > 0) continue; // a merge moved a profile meanwhile
+        if (tagged && loaded.length === 0) {
+          const seen = await deps.customers.markSeen(event.id, hash, 'unknown-customer');
+          if (seen.status === 'conflict') continue;
+          return { status: 'unknown-customer' };
+        }
 
-      const [primary, ...others] = choosePrimary(loaded);
-      const customerId = primary?.customerId ?? newCustomerId();
-      let state = primary?.state ?? newCustomer(customerId);
-      for (const other of others) state = mergeCustomers(state, other.state);
-      const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
-      const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
-      for (const k of newLinks) identities.add(k);
+        const [primary, ...others] = choosePrimary(loaded);
+        const customerId = primary?.customerId ?? newCustomerId();
+        let state = primary?.state ?? newCustomer(customerId);
+        for (const other of others) state = mergeCustomers(state, other.state, { customerId });
+        const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
+        const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
+        for (const k of newLinks) identities.add(k);
 
-      if (event.source === SOURCES.crm && event['detail-type'] === 'CustomerErased') {
-        const result = await deps.customers.erase({
+        if (event.source === SOURCES.crm && event['detail-type'] === 'CustomerErased') {
+          const result = await deps.customers.erase({
+            eventId: event.id,
+            payloadHash: hash,
+            customerId,
+            identities: [...identities],
+            requestId: event.detail.requestId,
+            counters: { ...anonymousCounters(state) } as Record<string, number>,
+          });
+          const outcome = await settle(result, body, () => {
+            deps.metrics.count('CustomersErased');
+            return { status: 'erased', customerId };
+          });
+          if (outcome !== 'retry') return outcome;
+          continue;
+        }
+
+        state = applyEvent(state, event);
+        const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
+        const decision = decide({
+          event,
+          customer: customerView(state, now) as never,
+          rules,
+          campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK,
+          // Caps, cooldown and rule limits read the history in the state this commit version-checks.
+          contacts: contactHistory(state.contacts),
+          now,
+          exhausted: spent.with(exhausted),
+        });
+        if (decision) state = recordDecision(state, decision, now, event.id);
+        const result = await deps.customers.commit({
           eventId: event.id,
           payloadHash: hash,
           customerId,
-          identities: [...identities],
-          requestId: event.detail.requestId,
-          counters: { ...anonymousCounters(state) } as Record<string, number>,
+          expectedVersion: primary?.version ?? 0,
+          state,
+          identities: [...identities].sort(),
+          newLinks,
+          mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
+          ...(decision ? { decision } : {}),
+          ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
         });
-        const outcome = await settle(result, body, () => {
-          deps.metrics.count('CustomersErased');
-          return { status: 'erased', customerId };
-        });
-        if (outcome !== 'retry') return outcome;
-        continue;
-      }
-
-      state = applyEvent(state, event);
-      const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
-      const decision = decide({
-        event,
-        customer: customerView(state, now) as never,
-        rules,
-        campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK,
-        // Caps, cooldown and rule limits read the history in the state this commit version-checks.
-        contacts: contactHistory(state.contacts),
-        now,
-        exhausted: spent.with(exhausted),
-      });
-      if (decision) state = recordDecision(state, decision, now, event.id);
-      const result = await deps.customers.commit({
-        eventId: event.id,
-        payloadHash: hash,
-        customerId,
-        expectedVersion: primary?.version ?? 0,
-        state,
-        identities: [...identities].sort(),
-        newLinks,
-        mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
-        ...(decision ? { decision } : {}),
-        ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
-      });
-      if (result.status === 'conflict' && result.on === 'reservation') {
-        exhausted.add(result.key);
-        spent.add(result.key);
-      }
-      const outcome = await settle(result, body, () => {
-        deps.metrics.count('EventsApplied');
-        if (decision) {
-          deps.metrics.count('Decisions');
-          deps.metrics.count('MessagesQueued', decision.messages.length);
+        if (result.status === 'conflict' && result.on === 'reservation') {
+          exhausted.add(result.key);
+          spent.add(result.key);
         }
-        return {
-          status: 'applied',
-          customerId,
-          ...(decision ? { decisionId: decision.decisionId } : {}),
-          messages: decision?.messages.length ?? 0,
-        };
-      });
-      if (outcome === 'retry') continue;
-      if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event);
-      return outcome;
-    }
-    throw new IngestError(`event ${event.id} could not be committed after ${maxAttempts} attempts (concurrent updates)`);
+        const outcome = await settle(result, body, () => {
+          deps.metrics.count('EventsApplied');
+          if (decision) {
+            deps.metrics.count('Decisions');
+            deps.metrics.count('MessagesQueued', decision.messages.length);
+          }
+          return {
+            status: 'applied',
+            customerId,
+            ...(decision ? { decisionId: decision.decisionId } : {}),
+            messages: decision?.messages.length ?? 0,
+          };
+        });
+        if (outcome === 'retry') continue;
+        if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event);
+        return outcome;
+      }
+      throw new IngestError(`event ${event.id} could not be committed after ${maxAttempts} attempts (concurrent updates)`);
+    });
   };
 }
-
-/**
- * What a decision changes in the state before the commit: the rules' `setState`, and each queued
- * message as a contact (key `<decisionId>/<channel>/<ruleId>`), so caps and cooldown count it at
- * once, not when the channel reports it sent.
- */
-function recordDecision(state: CustomerState, decision: Decision, now: Date, eventId: string): CustomerState {
-  let next = state;
-  if (Object.keys(decision.setState).length > 0) next = applyRuleState(next, decision.setState, now.toISOString(), eventId);
-  for (const m of decision.messages) {
-    if (m.channel === 'bus') continue;
-    next = recordContact(next, { channel: m.channel, decisionId: contactKey(m.decisionId, m.channel, m.ruleId), at: decision.at, campaignId: m.campaignId });
-  }
-  return next;
-}
-
-/** Budget keys refused at commit stay spent for a while; capacity keys name their hour anyway. */
-class SpentLimits {
-  private readonly until = new Map<string, number>();
-  constructor(private readonly clock: () => Date) {}
-
-  add(key: string): void {
-    this.until.set(key, this.clock().getTime() + SPENT_MEMORY_MS);
-  }
-
-  with(refused: ReadonlySet<string>): ReadonlySet<string> {
-    if (this.until.size === 0) return refused;
-    const now = this.clock().getTime();
-    const out = new Set(refused);
-    for (const [key, until] of this.until) {
-      if (until <= now) this.until.delete(key);
-      else out.add(key);
-    }
-    return out;
-  }
-}
-/** About one refresh of the campaigns cache: a raised budget is seen as soon as the new limit is. */
-const SPENT_MEMORY_MS = 10_000;
-
 /** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */
 function choosePrimary(profiles: StoredProfile<CustomerState>[]): StoredProfile<CustomerState>[] {
   return [...profiles].sort((a, b) => {

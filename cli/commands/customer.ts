@@ -3,7 +3,7 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ID_KINDS } from '../../events/catalog.ts';
 import { customerView, type CustomerState } from '../../lib/customer/index.ts';
 import { idKey } from '../../lib/ingest.ts';
-import { customerKey } from '../../lib/adapters/dynamo/customers.ts';
+import { customerKey, decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { tables, UsageError, type CliFlags } from '../io.ts';
 
 export const command = {
@@ -28,7 +28,7 @@ export const command = {
         console.error(`no customer for "${ref}" (looked up as ${ID_KINDS.join(', ')} and customerId)`);
         return 1;
       }
-      const view = customerView(item.state as CustomerState, new Date());
+      const view = customerView(decodeState<CustomerState>(item.state), new Date());
       const shown = { customerId: item.customerId, version: item.version, identities: item.identities, updatedAt: item.updatedAt, view };
       if (flags.json) {
         console.log(JSON.stringify(shown, null, 2));

@@ -107,6 +107,8 @@ export class LocalQueue {
         this.afterDelivery();
       });
     }
+    // With every slot busy, the next delivery's completion schedules the next pump.
+    if (this.inFlight >= this.opts.concurrency) return;
     const next = Math.min(...this.waiting.map((m) => m.visibleAt));
     if (Number.isFinite(next)) this.schedule(Math.max(0, next - Date.now()));
   }
@@ -129,7 +131,12 @@ export class LocalQueue {
     let reason = 'reported as a batch item failure';
     try {
       const response = await this.opts.handler({ Records: batch.map((m) => this.record(m)) }, localContext(this.opts.name));
-      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const ids = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+      // As Lambda does: an empty or unknown item identifier fails the whole batch.
+      if (ids.some((id) => !id || !batch.some((m) => m.messageId === id))) {
+        failed = new Set(batch.map((m) => m.messageId));
+        reason = 'batchItemFailures named an unknown item';
+      } else failed = new Set(ids);
     } catch (err) {
       // As on Lambda: a thrown error fails the whole batch.
       failed = new Set(batch.map((m) => m.messageId));

@@ -4,15 +4,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../lib/config.ts';
 import { tableEnvVar, tableNames, TABLE_KEYS, type TableNames } from '../../lib/tables.ts';
 import { BUS_NAME, type RouteTarget } from '../../lib/routes.ts';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { evaluateHandler } from '../../functions/evaluate.ts';
 import { dispatchHandler } from '../../functions/dispatch.ts';
+import { decisionsApiHandler } from '../../functions/decisions-api.ts';
+import { dispatchDeps, environment } from '../../lib/adapters/environment.ts';
+import type { ChannelSender } from '../../lib/channels/senders.ts';
+import type { DeadLetterEntry, HeldMessages } from '../../lib/dispatch.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
 import { createTables, streamArn } from './tables.ts';
 import { LocalBus, type HttpExtension } from './bus.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalStreamPoller } from './streams.ts';
 import { LocalSesFeedback } from './ses-feedback.ts';
-import { localInspection } from './inspection.ts';
+import { localInspection, LocalMessages } from './inspection.ts';
+import { LocalSns } from './sns.ts';
+import { LocalIot } from './iot.ts';
+import { localContext } from './lambda-context.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
@@ -40,6 +49,11 @@ export interface LocalStack {
   readonly queue: LocalQueue;
   readonly stream: LocalStreamPoller;
   readonly sesFeedback: LocalSesFeedback;
+  /** What the SNS and IoT stand-ins received, joined with the decisions they were sent for. */
+  readonly messages: LocalMessages;
+  readonly sns: LocalSns;
+  /** Permanent send failures (the cloud's dispatch DLQ), also at GET /local/dead-letters. */
+  readonly sendFailures: DeadLetterEntry[];
   /** Waits until every event published so far was evaluated, dispatched and answered. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +114,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.dynamodbEndpoint]: dynamodb.endpoint,
       [ENV.sesEndpoint]: ses.endpoint,
       [ENV.busEndpoint]: busEndpoint,
+      // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
+      [ENV.snsEndpoint]: busEndpoint,
+      [ENV.iotEndpoint]: busEndpoint,
+      // One in-process dispatch instance here: SES's production rate, not a fifth of it.
+      [ENV.channelRates]: JSON.stringify({ email: 14, sms: 10, push: 50, device: 50, bus: 100 }),
       ...Object.fromEntries(TABLE_KEYS.map((k) => [tableEnvVar(k), tables[k]])),
     });
 
@@ -107,7 +126,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
 
-    const stream = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), dispatchHandler() as never, {
+    // Dispatch as on Lambda, with the two ports that have no local server replaced: quiet-hours
+    // holds are timers (the cloud uses an SQS queue with a delay) and permanent failures go to a
+    // list (the cloud's dispatch DLQ). Senders are wrapped to note which decision each message was.
+    const messages = new LocalMessages();
+    const sendFailures: DeadLetterEntry[] = [];
+    const timers = new Set<NodeJS.Timeout>();
+    let dispatch: ReturnType<typeof dispatchHandler>;
+    const held: HeldMessages = {
+      async hold(key) {
+        const wait = Math.max(0, Math.min(15 * 60_000, Date.parse(key.notBefore) - Date.now()));
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          const event = { Records: [{ eventSource: 'aws:sqs', messageId: randomUUID(), body: JSON.stringify(key) }] } as unknown as SQSEvent;
+          void (dispatch as unknown as (e: SQSEvent, c: unknown) => Promise<unknown>)(event, localContext(`baton-${stage}-dispatch`)).catch(() => undefined);
+        }, wait);
+        timer.unref();
+        timers.add(timer);
+      },
+    };
+    stoppers.push(async () => timers.forEach(clearTimeout));
+    dispatch = dispatchHandler((o) => {
+      const deps = dispatchDeps(environment(), o.port);
+      const senders = Object.fromEntries(
+        Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
+      ) as typeof deps.senders;
+      return { ...deps, senders, held, deadLetters: { put: async (entry) => void sendFailures.push(entry) } };
+    });
+    const stream = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), dispatch as never, {
       name: `baton-${stage}-dispatch`,
     });
     stream.start();
@@ -118,10 +164,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await bus.start();
     stoppers.push(() => bus.stop());
 
-    const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET);
+    const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET, (id) => messages.metaOf(id));
     sesFeedback.start();
     stoppers.push(() => sesFeedback.stop());
-    extensions.push(localInspection({ bus, queue, stream, sesFeedback }));
+    const sns = new LocalSns(messages);
+    const iot = new LocalIot(messages);
+    extensions.push(
+      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
+      sesFeedback.extension(),
+      sns.extension(),
+      iot.extension(),
+      decisionApi(decisionsApiHandler()),
+    );
 
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint };
     return {
@@ -131,6 +185,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queue,
       stream,
       sesFeedback,
+      messages,
+      sns,
+      sendFailures,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: queue empty, stream idle and SES feedback read, twice in a row.
@@ -149,4 +206,50 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw err;
   }
+}
+
+/** Notes which decision and customer each provider message id belongs to, for /local/messages. */
+function annotated(sender: ChannelSender, messages: LocalMessages): ChannelSender {
+  return {
+    async send(message) {
+      const out = await sender.send(message);
+      messages.annotate(out.providerMessageId, {
+        channel: message.channel,
+        decisionId: message.decisionId,
+        customerId: message.recipient.customerId,
+        ruleId: message.ruleId,
+        campaignId: message.campaignId,
+        ...(message.channel === 'bus' ? { text: JSON.stringify({ action: message.action, payload: message.payload ?? {} }), to: 'baton' } : {}),
+      });
+      return out;
+    },
+  };
+}
+
+/**
+ * The decision API (POST /v1/decisions) and the unsubscribe page (/unsubscribe) on the bus port,
+ * through the real Lambda handler with the event API Gateway's HTTP API (payload 2.0) would send.
+ */
+function decisionApi(handler: ReturnType<typeof decisionsApiHandler>): HttpExtension {
+  return async (req, res, body) => {
+    const [path = '', query = ''] = (req.url ?? '').split('?');
+    if (!(path === '/v1/decisions' || path.startsWith('/v1/decisions/') || path === '/unsubscribe')) return false;
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
+    const event = {
+      version: '2.0',
+      routeKey: `${req.method} ${path}`,
+      rawPath: path,
+      rawQueryString: query,
+      headers,
+      ...(query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(query)) } : {}),
+      requestContext: { http: { method: req.method ?? 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' }, requestId: randomUUID(), routeKey: `${req.method} ${path}`, stage: '$default', timeEpoch: Date.now() },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    const out = (await (handler as unknown as (e: APIGatewayProxyEventV2, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>)(event, localContext('decisions-api'))) ?? {};
+    const text = typeof out.body === 'string' ? out.body : '';
+    res.writeHead(out.statusCode ?? 200, { ...(out.headers as Record<string, string>), 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    return true;
+  };
 }

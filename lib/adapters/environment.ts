@@ -5,7 +5,8 @@ import { tableNamesFromEnv, type TableNames } from '../tables.ts';
 import { documentClient } from './dynamo/client.ts';
 import { DynamoCustomerRepository } from './dynamo/customers.ts';
 import { DynamoQuarantine } from './dynamo/quarantine.ts';
-import { CachedRuleSource, scanCurrentRules, type RuleRejection } from './dynamo/rules.ts';
+import { CachedRuleSource, queryRuleVersions, scanCurrentRules, type RuleRejection } from './dynamo/rules.ts';
+import { CachedCampaignSource, scanCampaignItems } from './dynamo/campaigns.ts';
 import type { IngestDeps } from '../ingest.ts';
 import type { Metrics } from '../ports.ts';
 import type { CustomerState } from '../customer/index.ts';
@@ -14,7 +15,18 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDecisionStore } from './dynamo/decisions.ts';
 import { DynamoTemplateStore } from './dynamo/templates.ts';
 import { SesEmailSender } from './ses.ts';
-import type { DispatchDeps } from '../dispatch.ts';
+import type { DeadLetters, DispatchDeps, HeldMessages } from '../dispatch.ts';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SnsPushSender, SnsSmsSender } from './sns.ts';
+import { IotDeviceSender } from './iot.ts';
+import { BusActionSender } from './bus-action.ts';
+import { DynamoDeliverabilityCounters, DynamoSmsBudget } from './dynamo/decisions.ts';
+import { ChannelCapacity, parseRates } from '../channels/capacity.ts';
+import { toMicros } from '../channels/sms.ts';
+import { createFeedback } from '../feedback.ts';
 
 export interface Environment {
   readonly tables: TableNames;
@@ -30,17 +42,29 @@ export function ingestDeps(
   metrics: Metrics,
   onRuleRejected: (rejection: RuleRejection) => void,
 ): IngestDeps {
+  const refreshMs = Number(process.env[ENV.rulesRefreshMs]);
+  const refresh = Number.isFinite(refreshMs) && refreshMs > 0 ? { refreshMs } : {};
   return {
     customers: new DynamoCustomerRepository<CustomerState>(db, tables),
     quarantine: new DynamoQuarantine(db, tables.quarantine),
     rules: new CachedRuleSource(scanCurrentRules(db, tables.rules), {
-      ...(process.env[ENV.rulesRefreshMs] ? { refreshMs: Number(process.env[ENV.rulesRefreshMs]) } : {}),
+      ...refresh,
+      versions: queryRuleVersions(db, tables.rules),
       onRejected: (rejection) => {
         metrics.count('RulesRejected');
         onRuleRejected(rejection);
       },
     }),
+    // Same refresh as rules: campaign and policy changes reach running functions as fast.
+    campaigns: new CachedCampaignSource(scanCampaignItems(db, tables.campaigns), {
+      ...refresh,
+      onRejected: (rejection) => {
+        metrics.count('RulesRejected');
+        onRuleRejected({ ruleId: `${rejection.kind}:${rejection.id}`, reason: rejection.reason });
+      },
+    }),
     metrics,
+    afterApply: createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
   };
 }
 
@@ -51,14 +75,64 @@ export function dispatchDeps({ tables, db }: Environment, metrics: Metrics, env:
     const configurationSet = env[ENV.sesConfigurationSet];
     senders.email = new SesEmailSender(new SESv2Client(clientConfig(ENV.sesEndpoint, env)), { from, ...(configurationSet ? { configurationSet } : {}) });
   }
+  const sns = new SNSClient(clientConfig(ENV.snsEndpoint, env));
+  const origination = env[ENV.smsOriginationNumber];
+  senders.sms = new SnsSmsSender(sns, origination ? { originationNumber: origination } : {});
+  senders.push = new SnsPushSender(sns);
+  senders.device = new IotDeviceSender(new IoTDataPlaneClient(clientConfig(ENV.iotEndpoint, env)));
+  const busName = env[ENV.busName];
+  if (busName) senders.bus = new BusActionSender(new EventBridgeClient(clientConfig(ENV.busEndpoint, env)), busName);
+
+  const sqs = (): SQSClient => (sqsClient ??= new SQSClient(clientConfig(ENV.sqsEndpoint, env)));
+  let sqsClient: SQSClient | undefined;
+  const heldUrl = env[ENV.heldQueueUrl];
+  const dlqUrl = env[ENV.dispatchDeadLetterQueueUrl];
   const baseUrl = env[ENV.unsubscribeBaseUrl];
   const secret = env[ENV.unsubscribeSecret];
+  const usd = (name: string, fallback: number) => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} is "${raw}"; expected an amount in US dollars such as 25 or 0.0085`);
+    return value;
+  };
   return {
     outbox: new DynamoDecisionStore(db, tables.decisions),
     customers: new DynamoCustomerRepository<CustomerState>(db, tables),
     templates: new DynamoTemplateStore(db, tables.templates),
     senders,
     metrics,
+    capacity: new ChannelCapacity(parseRates(env[ENV.channelRates])),
+    smsBudget: new DynamoSmsBudget(db, tables.counters, toMicros(usd(ENV.smsMonthlyBudgetUsd, 1)), toMicros(usd(ENV.smsCostPerPartUsd, 0.01))),
+    ...(env[ENV.deliverabilityGuard] === 'off' ? {} : { deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
     ...(baseUrl && secret ? { unsubscribe: { baseUrl, secret } } : {}),
+    ...(heldUrl ? { held: sqsHeldMessages(sqs, heldUrl) } : {}),
+    ...(dlqUrl ? { deadLetters: sqsDeadLetters(sqs, dlqUrl) } : {}),
+  };
+}
+
+/** Quiet hours: the message waits on an SQS queue (at most 15 minutes a time) until notBefore. */
+export function sqsHeldMessages(sqs: () => SQSClient, queueUrl: string, clock: () => number = Date.now): HeldMessages {
+  return {
+    async hold(key) {
+      const seconds = Math.ceil((Date.parse(key.notBefore) - clock()) / 1000);
+      await sqs().send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(key), DelaySeconds: Math.max(0, Math.min(900, seconds)) }),
+      );
+    },
+  };
+}
+
+/** Permanent failures as messages on the dispatch DLQ (ids and codes only), which an alarm watches. */
+export function sqsDeadLetters(sqs: () => SQSClient, queueUrl: string): DeadLetters {
+  return {
+    async put(entry) {
+      await sqs().send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify({ kind: 'permanent-send-failure', ...entry }),
+          MessageAttributes: { code: { DataType: 'String', StringValue: entry.code } },
+        }),
+      );
+    },
   };
 }

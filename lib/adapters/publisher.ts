@@ -25,6 +25,7 @@ export function toEntry(event: OutgoingEvent, busName: string): PutEventsRequest
     DetailType: e['detail-type'],
     Detail: typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail),
     EventBusName: busName,
+    ...(e.time ? { Time: new Date(e.time) } : {}),
     ...(e.resources?.length ? { Resources: e.resources } : {}),
   };
 }
@@ -41,8 +42,9 @@ export async function publishEvents(
     for (let attempt = 1; pending.length > 0; attempt++) {
       const out = await client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
       const retry: typeof pending = [];
-      (out.Entries ?? []).forEach((answer, i) => {
-        const item = pending[i]!;
+      pending.forEach((item, i) => {
+        // An entry the answer does not account for counts as failed, never as sent.
+        const answer = out.Entries?.[i] ?? { ErrorCode: 'MissingResult', ErrorMessage: 'the bus returned no result for this entry' };
         if (answer.EventId) results.push({ index: item.index, eventId: answer.EventId });
         else if (answer.ErrorCode && RETRYABLE_CODES.has(answer.ErrorCode) && attempt < maxAttempts) retry.push(item);
         else results.push({ index: item.index, ...(answer.ErrorCode ? { errorCode: answer.ErrorCode } : {}), ...(answer.ErrorMessage ? { errorMessage: answer.ErrorMessage } : {}) });

@@ -1,15 +1,22 @@
 // Email through SES v2: the configuration set routes SES's events back to the bus, the tags map
 // every event to its decision, and List-Unsubscribe offers one-click unsubscribe (RFC 8058).
 import { SESv2Client, SendEmailCommand, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { PermanentSendError, type ChannelSender, type OutgoingMessage } from '../channels/senders.ts';
+import { PermanentSendError, errorName, type ChannelSender, type OutgoingMessage } from '../channels/senders.ts';
 
 export interface SesEmailSenderOptions {
   readonly from: string;
   readonly configurationSet?: string;
 }
 
-// SES answers with these for messages that will never go out as they are.
-const PERMANENT = new Set(['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'BadRequestException', 'NotFoundException']);
+// SES answers with these for messages that will never go out as they are. Throttling,
+// SendingPausedException (a paused account or configuration set) and 5xx are transient: retried.
+const PERMANENT: Record<string, string> = {
+  MessageRejected: 'rejected',
+  MailFromDomainNotVerifiedException: 'sender-not-verified',
+  AccountSuspendedException: 'account-suspended',
+  BadRequestException: 'invalid-parameter',
+  NotFoundException: 'not-found',
+};
 
 export class SesEmailSender implements ChannelSender {
   constructor(
@@ -51,8 +58,9 @@ export class SesEmailSender implements ChannelSender {
       const out = await this.ses.send(new SendEmailCommand(input));
       return { providerMessageId: out.MessageId ?? 'unknown' };
     } catch (err) {
-      const name = (err as { name?: string }).name ?? '';
-      if (PERMANENT.has(name)) throw new PermanentSendError(`SES refused the message (${name})`, name, { cause: err });
+      const name = errorName(err);
+      const code = Object.hasOwn(PERMANENT, name) ? PERMANENT[name] : undefined;
+      if (code) throw new PermanentSendError(`SES refused the message (${name})`, code, { cause: err });
       throw err;
     }
   }

@@ -154,20 +154,18 @@ function mergeLists<E extends Keyed>(a: E[], b: E[], combine: (x: E, y: E) => E)
  */
 function capList<E extends Keyed>(list: E[], max: number, time: (entry: E) => string, onDrop: (entry: E) => void): E[] {
   if (list.length <= max) return list;
-  const older = (x: E, y: E) => {
-    const tx = time(x);
-    const ty = time(y);
-    return tx !== ty ? tx < ty : x.id < y.id;
-  };
+  const ranked = list.map((entry) => ({ entry, time: time(entry) }));
+  const older = (x: (typeof ranked)[number], y: (typeof ranked)[number]) =>
+    x.time !== y.time ? x.time < y.time : x.entry.id < y.entry.id;
   let drop: Set<E>;
   if (list.length - max === 1) {
     // The usual case (one new entry over the cap): one linear scan instead of a sort.
-    let oldest = list[0] as E;
-    for (const e of list) if (older(e, oldest)) oldest = e;
-    drop = new Set([oldest]);
+    let oldest = ranked[0] as (typeof ranked)[number];
+    for (const r of ranked) if (older(r, oldest)) oldest = r;
+    drop = new Set([oldest.entry]);
   } else {
-    const ranked = [...list].sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
-    drop = new Set(ranked.slice(0, list.length - max));
+    ranked.sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
+    drop = new Set(ranked.slice(0, list.length - max).map((r) => r.entry));
   }
   const out: E[] = [];
   for (const e of list) {
@@ -353,11 +351,19 @@ function mergeContact(x: Contact, y: Contact): Contact {
   return out;
 }
 
-/** A message is ordered by the first thing that happened to it (for email: the send time SES reports). */
+/**
+ * A message is ordered by when it was sent (for email the send time every SES event carries), else by
+ * the first thing that happened to it. Any pure function of the entry keeps trimming deterministic;
+ * this one is cheap, and trimming runs on every event once the history is full.
+ */
 function contactTime(c: Contact): string {
-  let t: string | undefined;
-  for (const field of CONTACT_TIMES) t = minTime(t, c[field]);
-  return t ?? '';
+  if (c.sentAt !== undefined) return c.sentAt;
+  let t = '';
+  for (const field of CONTACT_TIMES) {
+    const v = c[field];
+    if (v !== undefined && (t === '' || v < t)) t = v;
+  }
+  return t;
 }
 
 function minString(a: string | undefined, b: string | undefined): string | undefined {

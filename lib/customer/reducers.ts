@@ -6,6 +6,7 @@ import { mergeCustomers, capCategories, addCategories } from './merge.ts';
 import {
   BOUNDS,
   CustomerStateError,
+  MAX_THREAT_NAME_CHARS,
   clip,
   newCustomer,
   setOwn,
@@ -177,7 +178,7 @@ const deviceStatusReported: Describe<ByKey['baton.device/DeviceStatusReported']>
 
 const threatDetected: Describe<ByKey['baton.device/ThreatDetected']> = (d, e, s) => {
   const x = e.detail;
-  d.threats = [{ id: x.threatId, deviceId: x.deviceId, name: x.threatName, severity: x.severity, action: x.action, at: s.at, ev: s.ev }];
+  d.threats = [{ id: x.threatId, deviceId: x.deviceId, name: clip(x.threatName, MAX_THREAT_NAME_CHARS), severity: x.severity, action: x.action, at: s.at, ev: s.ev }];
   seen(d, x.deviceId, s.at);
 };
 

@@ -13,9 +13,9 @@ export const STATE_VERSION = 1;
 export const BOUNDS = {
   sales: 100,
   /** Refunds kept per sale (a sale rarely has more; extra refunds still count in the totals). */
-  refundsPerSale: 5,
+  refundsPerSale: 2,
   /** Categories kept per sale; the smaller ones are summed under OTHER_CATEGORY. */
-  categoriesPerSale: 5,
+  categoriesPerSale: 3,
   /** Categories kept in the totals of dropped sales; the smaller ones are summed under OTHER_CATEGORY. */
   categories: 50,
   licences: 25,
@@ -34,8 +34,13 @@ export const OTHER_CATEGORY = 'other';
  * stored id and then the value, so cutting keeps the result deterministic; it only bounds size.
  */
 export const MAX_STAMP_ID_CHARS = 64;
-/** Keys and labels taken from SES tags, which the catalog does not bound, are cut to this length. */
-export const MAX_TAG_CHARS = 128;
+/**
+ * Keys and labels taken from SES tags (decisionId, campaignId), which the catalog does not bound, are
+ * cut to this length. Baton makes these ids itself and keeps them short; cutting only bounds size.
+ */
+export const MAX_TAG_CHARS = 64;
+/** Threat names are kept to this length (enough for a template; the full name stays in the source). */
+export const MAX_THREAT_NAME_CHARS = 128;
 
 /** When a value was set: the event time (UTC ISO, millisecond precision) and the event id. */
 export interface Stamp {

@@ -170,7 +170,7 @@ export function salesTotals(state: CustomerState): SalesTotals {
   const totals: SalesTotals = { purchases: d.sales, gross: d.gross, refunds: d.refunds, refunded: d.refunded, byCategory };
   let last = d.lastSaleAt;
   let newest: { at: string; ev: string; currency: string } | undefined;
-  for (const entry of Object.values(state.sales)) {
+  for (const entry of state.sales) {
     if (entry.sale) {
       totals.purchases += 1;
       totals.gross += entry.sale.v.total;
@@ -180,7 +180,7 @@ export function salesTotals(state: CustomerState): SalesTotals {
         newest = { at: entry.sale.at, ev: entry.sale.ev, currency: entry.sale.v.currency };
       }
     }
-    for (const r of Object.values(entry.refunds ?? {})) {
+    for (const r of entry.refunds ?? []) {
       totals.refunds += 1;
       totals.refunded += r.v;
     }
@@ -226,7 +226,7 @@ export function anonymousCounters(state: CustomerState): AnonymousCounters {
     refunds: t.refunds,
     refunded: t.refunded,
     netSpend: t.gross - t.refunded,
-    threats: state.dropped.threats + Object.keys(state.threats).length,
+    threats: state.dropped.threats + state.threats.length,
     sent: 0,
     delivered: 0,
     displayed: 0,
@@ -250,21 +250,21 @@ export function anonymousCounters(state: CustomerState): AnonymousCounters {
 /** Net spend (hundredths) of the retained sales made after `since` (epoch ms). */
 function spendSince(state: CustomerState, since: number): number {
   let sum = 0;
-  for (const entry of Object.values(state.sales)) {
+  for (const entry of state.sales) {
     // A refund-only entry counts from its earliest refund, like the history orders it.
     let at = entry.sale?.at;
-    if (!at) for (const r of Object.values(entry.refunds ?? {})) at = minTime(at, r.at);
+    if (!at) for (const r of entry.refunds ?? []) at = minTime(at, r.at);
     if (!at || Date.parse(at) <= since) continue;
     sum += entry.sale?.v.total ?? 0;
-    for (const r of Object.values(entry.refunds ?? {})) sum -= r.v;
+    for (const r of entry.refunds ?? []) sum -= r.v;
   }
   return sum;
 }
 
 function licenceViews(state: CustomerState, now: number): LicenceView[] {
   const out: LicenceView[] = [];
-  for (const [licenseId, l] of Object.entries(state.licences)) {
-    const view: LicenceView = { licenseId, status: 'active' };
+  for (const l of state.licences) {
+    const view: LicenceView = { licenseId: l.id, status: 'active' };
     if (l.product) view.product = l.product.v;
     if (l.seats) view.seats = l.seats.v;
     if (l.startsAt) view.startsAt = l.startsAt.v;
@@ -287,14 +287,14 @@ function licenceViews(state: CustomerState, now: number): LicenceView[] {
 }
 
 function deviceViews(state: CustomerState): DeviceView[] {
-  const perDevice: Record<string, number> = {};
-  for (const t of Object.values(state.threats)) setOwn(perDevice, t.v.deviceId, (own(perDevice, t.v.deviceId) ?? 0) + 1);
-  const out: DeviceView[] = Object.entries(state.devices).map(([deviceId, d]) => {
+  const perDevice = new Map<string, number>();
+  for (const t of state.threats) perDevice.set(t.deviceId, (perDevice.get(t.deviceId) ?? 0) + 1);
+  const out: DeviceView[] = state.devices.map((d) => {
     const view: DeviceView = {
-      deviceId,
+      deviceId: d.id,
       status: d.status?.v ?? 'unknown',
       lastSeen: d.lastSeen,
-      threats: (d.droppedThreats ?? 0) + (own(perDevice, deviceId) ?? 0),
+      threats: (d.droppedThreats ?? 0) + (perDevice.get(d.id) ?? 0),
       push: d.pushEndpointArn !== undefined,
     };
     if (d.platform) view.platform = d.platform.v;
@@ -375,7 +375,7 @@ export function customerView(state: CustomerState, now: Date): CustomerView {
     products: [...new Set(notExpired.flatMap((l) => (l.product === undefined ? [] : [l.product])))].sort(),
     licenceSpend: major(state.counters.licenceSpend),
     devices,
-    threatCount: state.dropped.threats + Object.keys(state.threats).length,
+    threatCount: state.dropped.threats + state.threats.length,
     lastContact,
     daysSinceLastContact,
     sent: state.counters.sent,

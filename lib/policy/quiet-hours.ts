@@ -84,6 +84,21 @@ const MINUTE_MS = 60_000;
  * passes twice (fall back) ends it at the first pass after `nowMs`.
  */
 export function quietUntil(window: QuietWindow, timeZone: string, nowMs: number): number | undefined {
+  // Window edges are whole wall-clock minutes, so the answer is the same for every instant of a
+  // minute: customers share a few dozen zones, and the clock reading is the costly part.
+  const key = `${window.start}${window.end}${timeZone}\u0000${Math.floor(nowMs / MINUTE_MS)}`;
+  const hit = answers.get(key);
+  if (hit !== undefined) return hit === NONE ? undefined : hit;
+  const answer = computeQuietUntil(window, timeZone, nowMs);
+  if (answers.size >= 4096) answers.clear();
+  answers.set(key, answer ?? NONE);
+  return answer;
+}
+
+const NONE = -1;
+const answers = new Map<string, number>();
+
+function computeQuietUntil(window: QuietWindow, timeZone: string, nowMs: number): number | undefined {
   const now = wallClock(timeZone, nowMs);
   const minute = now.h * 60 + now.mi;
   if (!inWindow(window, minute)) return undefined;
@@ -111,5 +126,5 @@ export function quietUntil(window: QuietWindow, timeZone: string, nowMs: number)
     if (offsetAt(timeZone, mid * MINUTE_MS) === after) hi = mid;
     else lo = mid;
   }
-  return Math.max(hi * MINUTE_MS, nowMs + 1);
+  return hi * MINUTE_MS;
 }

@@ -89,11 +89,20 @@ export const counterKeys = {
   /** BUDGET#<campaignId> / TOTAL: `used` is messages or hundredths, over the campaign's life. */
   budget: (campaignId: string) => ({ pk: `BUDGET#${campaignId}`, sk: 'TOTAL' }),
   /** CAPACITY#<campaignId>#<channel> / H#<yyyy-mm-ddThh>: messages queued in that UTC hour. */
-  capacity: (campaignId: string, channel: Channel | 'bus', atMs: number) => ({
-    pk: `CAPACITY#${campaignId}#${channel}`,
-    sk: `H#${new Date(Math.floor(atMs / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13)}`,
-  }),
+  capacity: (campaignId: string, channel: Channel | 'bus', atMs: number) => ({ pk: `CAPACITY#${campaignId}#${channel}`, sk: hourKey(atMs) }),
 };
+
+let lastHour = NaN;
+let lastHourKey = '';
+/** `H#<yyyy-mm-ddThh>` of the UTC hour; remembered, as nearly every call asks for the current hour. */
+function hourKey(atMs: number): string {
+  const hour = Math.floor(atMs / HOUR_MS);
+  if (hour !== lastHour) {
+    lastHour = hour;
+    lastHourKey = `H#${new Date(hour * HOUR_MS).toISOString().slice(0, 13)}`;
+  }
+  return lastHourKey;
+}
 
 /** The claims one message of `campaign` makes on shared limits, for the hour it will be sent in. */
 export function reservationsFor(campaign: Campaign, channel: Channel | 'bus', sendAtMs: number): Reservation[] {

@@ -139,11 +139,11 @@ export class RuleSet {
     const staged = new Map<string, Map<string, Entry[]>>();
     for (const rule of rules) {
       if (!rule.enabled) continue;
-      const when = compilePattern(rule.when);
+      const { when, if: customer } = compiledPatterns(rule);
       const entry: Entry = {
         rule,
         when,
-        if: rule.if ? compilePattern(rule.if) : always,
+        if: customer,
         fromMs: rule.validFrom ? Date.parse(rule.validFrom) : -Infinity,
         untilMs: rule.validUntil ? Date.parse(rule.validUntil) : Infinity,
         seen: 0,
@@ -195,6 +195,15 @@ export class RuleSet {
     }
     return { rules: this.size, buckets, scanned, indexedFields };
   }
+}
+
+// A refresh that finds a rule unchanged (the same object, see CachedRuleSource) reuses its compiled patterns.
+const compiledCache = new WeakMap<Rule, { when: CompiledPattern; if: (view: unknown) => boolean }>();
+
+function compiledPatterns(rule: Rule): { when: CompiledPattern; if: (view: unknown) => boolean } {
+  let c = compiledCache.get(rule);
+  if (!c) compiledCache.set(rule, (c = { when: compilePattern(rule.when), if: rule.if ? compilePattern(rule.if) : always }));
+  return c;
 }
 
 export function byPriority(a: CompiledRule, b: CompiledRule): number {

@@ -46,6 +46,19 @@ function sample(name: string, patch: (raw: Record<string, any>) => void = () => 
 const fold = (events: readonly CustomerEvent[], customerId = 'cus-1'): CustomerState => foldEvents(newCustomer(customerId), events);
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
+const entry = <E extends { id: string }>(list: readonly E[], id: string): E | undefined => list.find((e) => e.id === id);
+
+/** Paths holding what DynamoDB's document client or JSON would not keep as is. */
+function jsonProblems(value: unknown, path = '$'): string[] {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return [];
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${path}: non-finite number`];
+  if (Array.isArray(value)) return value.flatMap((v, i) => jsonProblems(v, `${path}[${i}]`));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.keys(value).flatMap((k) => jsonProblems((value as Record<string, unknown>)[k], `${path}.${k}`));
+  }
+  return [`${path}: ${typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value}`];
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -130,7 +143,7 @@ describe('reducers on the catalog samples', () => {
     const erased = fold([sample('baton.crm/CustomerErased')]);
     const s = foldEvents(erased, [sample('baton.crm/CustomerUpserted'), sample('baton.pos/SaleCompleted')]);
     expect(s.profile).toEqual({});
-    expect(s.sales).toEqual({});
+    expect(s.sales).toEqual([]);
     expect(JSON.stringify(s)).not.toContain('Maria');
     expect(customerView(s, NOW).purchaseCount).toBe(1);
   });
@@ -185,9 +198,9 @@ describe('reducers on the catalog samples', () => {
 
   it('SaleCompleted counts the sale, its spend per category, and normalises the offset time', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('baton.pos/SaleCompleted'));
-    const entry = s.sales['S-0042-20261114-0193'];
-    expect(entry?.sale?.at).toBe('2026-11-14T15:42:10.000Z');
-    expect(entry?.sale?.v).toEqual({ total: 10499, currency: 'EUR', cat: { 'security-software': 7999, accessories: 2500 } });
+    const sale = entry(s.sales, 'S-0042-20261114-0193');
+    expect(sale?.sale?.at).toBe('2026-11-14T15:42:10.000Z');
+    expect(sale?.sale?.v).toEqual({ total: 10499, currency: 'EUR', cat: { 'security-software': 7999, accessories: 2500 } });
     const v = customerView(s, new Date('2026-11-20T00:00:00Z'));
     expect([v.purchaseCount, v.lifetimeSpend, v.spend30d, v.spend90d, v.daysSinceLastPurchase, v.currency]).toEqual([1, 104.99, 104.99, 104.99, 5, 'EUR']);
     expect(v.spendByCategory).toEqual({ 'security-software': 79.99, accessories: 25 });
@@ -220,7 +233,7 @@ describe('reducers on the catalog samples', () => {
   it('ThreatDetected records the threat once per threatId and counts it on its device', () => {
     const threat = sample('baton.device/ThreatDetected');
     const s = fold([sample('baton.device/DeviceRegistered'), threat]);
-    expect(s.threats['THR-88213']?.v).toEqual({ deviceId: 'dev-5e1f9a2c', name: 'Trojan.GenericKD.4711', severity: 'high', action: 'quarantined' });
+    expect(entry(s.threats, 'THR-88213')).toMatchObject({ deviceId: 'dev-5e1f9a2c', name: 'Trojan.GenericKD.4711', severity: 'high', action: 'quarantined' });
     expect(applyEvent(s, threat)).toEqual(s);
     const v = customerView(s, NOW);
     expect([v.threatCount, v.devices[0]?.threats]).toEqual([1, 1]);
@@ -228,7 +241,7 @@ describe('reducers on the catalog samples', () => {
 
   it('MessageDisplayed records a device contact and the last contact on the device channel', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('baton.device/MessageDisplayed'));
-    expect(s.contacts['dec-01JD3Q2W8K']).toEqual({ channel: 'device', sentAt: '2026-11-21T07:05:00.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z' });
     const v = customerView(s, new Date('2026-11-23T08:00:00Z'));
     expect(v.lastContact).toEqual({ device: '2026-11-21T07:05:00.000Z' });
     expect(v.daysSinceLastContact).toEqual({ device: 2 });
@@ -237,20 +250,21 @@ describe('reducers on the catalog samples', () => {
 
   it('MessageClicked records the click on the device contact', () => {
     const s = fold([sample('baton.device/MessageDisplayed'), sample('baton.device/MessageClicked')]);
-    expect(s.contacts['dec-01JD3Q2W8K']).toEqual({ channel: 'device', sentAt: '2026-11-21T07:05:00.000Z', clickedAt: '2026-11-21T07:05:40.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z', clickedAt: '2026-11-21T07:05:40.000Z' });
     expect(customerView(s, NOW).clicks).toBe(1);
   });
 
   it('Email Sent records the contact by decisionId and the last email contact', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('aws.ses/EmailSent'));
-    expect(s.contacts['dec-01JD3Q2W8K']).toEqual({ channel: 'email', campaignId: 'renewals-2026', sentAt: '2026-11-21T08:00:00.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'email', campaignId: 'renewals-2026', sentAt: '2026-11-21T08:00:00.000Z' });
     expect(s.lastContact).toEqual({ email: '2026-11-21T08:00:00.000Z' });
     expect(s.counters.sent).toBe(1);
   });
 
   it('Email Delivered, Opened and Clicked record their times on the same contact', () => {
     const s = fold(['aws.ses/EmailClicked', 'aws.ses/EmailOpened', 'aws.ses/EmailDelivered'].map((n) => sample(n)));
-    expect(s.contacts['dec-01JD3Q2W8K']).toEqual({
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({
+      id: 'dec-01JD3Q2W8K',
       channel: 'email',
       campaignId: 'renewals-2026',
       sentAt: '2026-11-21T08:00:00.000Z',
@@ -266,7 +280,7 @@ describe('reducers on the catalog samples', () => {
     const consent = sample('baton.crm/ConsentChanged');
     const s = fold([consent, sample('aws.ses/EmailBounced')]);
     expect(s.consent.email).toEqual({ v: false, via: 'bounce', at: '2026-11-21T08:00:03.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000017' });
-    expect(s.contacts['dec-01JD3Q2W8K']).toMatchObject({ bouncedAt: '2026-11-21T08:00:03.000Z', permanent: true });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toMatchObject({ bouncedAt: '2026-11-21T08:00:03.000Z', permanent: true });
     expect(customerView(s, NOW).bounces).toBe(1);
   });
 
@@ -275,7 +289,7 @@ describe('reducers on the catalog samples', () => {
     const s = fold([sample('baton.crm/ConsentChanged'), bounce]);
     expect(s.consent.email?.v).toBe(true);
     expect(s.counters.bounces).toBe(1);
-    expect(s.contacts['dec-01JD3Q2W8K']?.permanent).toBeUndefined();
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')?.permanent).toBeUndefined();
   });
 
   it('a consent given after a bounce wins over the bounce, by event time', () => {
@@ -294,14 +308,14 @@ describe('reducers on the catalog samples', () => {
 
   it('Email Delivery Delayed records the contact without changing counters', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('aws.ses/EmailDeliveryDelayed'));
-    expect(s.contacts['dec-01JD3Q2W8K']?.sentAt).toBe('2026-11-21T08:00:00.000Z');
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K')?.sentAt).toBe('2026-11-21T08:00:00.000Z');
     expect(Object.values(s.counters).every((n) => n === 0)).toBe(true);
   });
 
   it('Email Rejected and Email Rendering Failed count as failed and are not a contact', () => {
     for (const name of ['aws.ses/EmailRejected', 'aws.ses/EmailRenderingFailed']) {
       const s = applyEvent(newCustomer('cus-1'), sample(name));
-      expect(s.contacts['dec-01JD3Q2W8K']).toEqual({ channel: 'email', campaignId: 'renewals-2026', failedAt: '2026-11-21T08:00:00.000Z' });
+      expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'email', campaignId: 'renewals-2026', failedAt: '2026-11-21T08:00:00.000Z' });
       expect(s.lastContact).toEqual({});
       expect(s.counters.failed).toBe(1);
     }
@@ -373,16 +387,18 @@ describe('derived fields and rule state', () => {
   it('recordContact sets lastContact for channels without feedback events', () => {
     const s = recordContact(newCustomer('cus-1'), { channel: 'sms', decisionId: 'dec-9', at: '2026-11-05T10:00:00+01:00' });
     expect(s.lastContact).toEqual({ sms: '2026-11-05T09:00:00.000Z' });
-    expect(s.contacts['dec-9']).toEqual({ channel: 'sms', sentAt: '2026-11-05T09:00:00.000Z' });
+    expect(entry(s.contacts, 'dec-9')).toEqual({ id: 'dec-9', channel: 'sms', sentAt: '2026-11-05T09:00:00.000Z' });
   });
 
   it('state and view survive a JSON round trip unchanged (no undefined, Map, Set or Date)', () => {
     fc.assert(
       fc.property(eventStreamArb(IDS, { maxLength: 30 }), (events) => {
         const s = applyRuleState(fold(events), { flag: true }, '2026-02-01T00:00:00Z', 'rule-evt');
-        expect(JSON.parse(JSON.stringify(s))).toStrictEqual(s);
+        expect(jsonProblems(s)).toEqual([]);
+        expect(JSON.parse(JSON.stringify(s))).toEqual(s);
         const v = customerView(s, NOW);
-        expect(JSON.parse(JSON.stringify(v))).toStrictEqual(v);
+        expect(jsonProblems(v)).toEqual([]);
+        expect(JSON.parse(JSON.stringify(v))).toEqual(v);
       }),
       { numRuns: 100 },
     );
@@ -394,8 +410,11 @@ describe('derived fields and rule state', () => {
 describe('properties', () => {
   it('the arbitraries only produce events the catalog accepts', () => {
     fc.assert(
-      fc.property(customerEventArb(IDS, { withErasure: true }), (event) => {
-        expect(parseEvent(JSON.stringify(event)).ok).toBe(true);
+      fc.property(customerEventArb(IDS, { withErasure: true, validate: false }), (event) => {
+        const parsed = parseEvent(JSON.stringify(event));
+        expect(parsed.ok).toBe(true);
+        // Unvalidated events already have the parsed shape, so the big streams may skip zod.
+        expect(parsed.ok && parsed.event).toEqual(event);
       }),
       { numRuns: 500 },
     );
@@ -567,7 +586,7 @@ describe('bounds', () => {
     fc.assert(
       fc.property(fc.shuffledSubarray(events, { minLength: 250, maxLength: 250 }), (shuffled) => {
         const s = fold(shuffled);
-        expect(Object.keys(s.sales).sort()).toEqual(newest);
+        expect(s.sales.map((e) => e.id)).toEqual(newest);
         const v = customerView(s, NOW);
         expect(v.purchaseCount).toBe(250);
         expect(Math.round(v.lifetimeSpend * 100)).toBe(expectedMinor);
@@ -588,11 +607,11 @@ describe('bounds', () => {
     fc.assert(
       fc.property(eventStreamArb(IDS, { ...pools, minLength: 300, maxLength: 600 }), (events) => {
         const s = fold(events);
-        expect(Object.keys(s.sales).length).toBeLessThanOrEqual(BOUNDS.sales);
-        expect(Object.keys(s.threats).length).toBeLessThanOrEqual(BOUNDS.threats);
-        expect(Object.keys(s.contacts).length).toBeLessThanOrEqual(BOUNDS.contacts);
-        expect(Object.keys(s.devices).length).toBeLessThanOrEqual(BOUNDS.devices);
-        expect(Object.keys(s.licences).length).toBeLessThanOrEqual(BOUNDS.licences);
+        expect(s.sales.length).toBeLessThanOrEqual(BOUNDS.sales);
+        expect(s.threats.length).toBeLessThanOrEqual(BOUNDS.threats);
+        expect(s.contacts.length).toBeLessThanOrEqual(BOUNDS.contacts);
+        expect(s.devices.length).toBeLessThanOrEqual(BOUNDS.devices);
+        expect(s.licences.length).toBeLessThanOrEqual(BOUNDS.licences);
         // Threats are exact even when dropped: every distinct threatId counts once.
         const threatIds = new Set(events.flatMap((e) => (e['detail-type'] === 'ThreatDetected' ? [(e.detail as { threatId: string }).threatId] : [])));
         expect(customerView(s, NOW).threatCount).toBe(threatIds.size);
@@ -613,6 +632,7 @@ describe('bounds', () => {
         deviceIds: many('dev', 40),
         licenseIds: many('LIC', 40),
         categories: many('cat', 60),
+        validate: false,
       }),
       { numRuns: 100_000, seed: 20_261_121 },
     );
@@ -621,8 +641,8 @@ describe('bounds', () => {
     const count = (type: string) => events.filter((e) => e['detail-type'] === type).length;
     expect(s.counters.opens).toBe(count('Email Opened'));
     expect(s.counters.clicks).toBe(count('Email Clicked') + count('MessageClicked'));
-    expect(Object.keys(s.contacts).length).toBe(BOUNDS.contacts);
-  }, 120_000);
+    expect(s.contacts.length).toBe(BOUNDS.contacts);
+  }, 300_000);
 
   it('a profile at every bound with every string at its schema maximum stays under 350 KB', () => {
     const long = (prefix: string, n: number) => (prefix + '-' + 'x'.repeat(n)).slice(0, n);
@@ -666,10 +686,13 @@ describe('bounds', () => {
     }
     for (let i = 0; i < BOUNDS.devices + 5; i++) {
       const deviceId = long(`dev${i}`, 128);
+      // Later than the threats, so the devices kept are the fully described ones.
       push('baton.device/DeviceRegistered', (r) =>
-        Object.assign(r.detail, { deviceId, ids: { deviceId }, agentVersion: long('a', 32), pushEndpointArn: long('arn:x', 512), occurredAt: when(i) }),
+        Object.assign(r.detail, { deviceId, ids: { deviceId }, agentVersion: long('a', 32), pushEndpointArn: long('arn:x', 512), occurredAt: when(1000 + i) }),
       );
-      push('baton.device/DeviceStatusReported', (r) => Object.assign(r.detail, { deviceId, ids: { deviceId }, agentVersion: long('b', 32), occurredAt: when(i + 1) }));
+      push('baton.device/DeviceStatusReported', (r) =>
+        Object.assign(r.detail, { deviceId, ids: { deviceId }, agentVersion: long('b', 32), occurredAt: when(1001 + i) }),
+      );
     }
     for (let i = 0; i < BOUNDS.threats + 5; i++) {
       const deviceId = long(`dev${i % BOUNDS.devices}`, 128);
@@ -697,8 +720,8 @@ describe('bounds', () => {
     });
     let s = foldEvents(newCustomer(long('cus', 128)), events);
     for (let i = 0; i < BOUNDS.custom + 5; i++) s = applyRuleState(s, { [long(`f${i}`, 64)]: long('v', 256) }, when(i), evId(i));
-    expect(Object.keys(s.sales).length).toBe(BOUNDS.sales);
-    expect(Object.keys(s.contacts).length).toBe(BOUNDS.contacts);
+    expect(s.sales.length).toBe(BOUNDS.sales);
+    expect(s.contacts.length).toBe(BOUNDS.contacts);
     expect(Object.keys(s.custom).length).toBe(BOUNDS.custom);
     expect(jsonBytes(s)).toBeLessThan(350_000);
   });

@@ -1,7 +1,10 @@
 // The customers table: profiles, the identity index, event markers and erasure tombstones.
 //
 // Items (pk / sk):
-//   CUS#<customerId> / PROFILE   { customerId, version, state, identities[], updatedAt }
+//   CUS#<customerId> / PROFILE   { customerId, version, state (JSON text), identities[], updatedAt }
+//
+// The state is stored as JSON text, not a DynamoDB map: external ids such as "__proto__" are keys
+// in it, which the document client's map conversion cannot carry, and one string marshals faster.
 //   ID#<kind>#<value> / ID       { customerId }                  one per linked external id
 //   EVT#<eventId>    / EVT       { hash, outcome, expiresAt }    applied-once marker (TTL)
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
@@ -22,6 +25,11 @@ import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 
 const DAY = 86_400;
+
+/** The stored form of a profile's state back to the object the domain works with. */
+export function decodeState<S>(stored: unknown): S {
+  return (typeof stored === 'string' ? JSON.parse(stored) : stored) as S;
+}
 /** Markers and tombstones outlive the bus archive (365 days) and PITR (35 days), so replays stay harmless. */
 export const MARKER_TTL_DAYS = 400;
 export const TOMBSTONE_TTL_DAYS = 400;
@@ -78,7 +86,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     return {
       customerId,
       version: out.Item.version as number,
-      state: out.Item.state as S,
+      state: decodeState<S>(out.Item.state),
       identities: (out.Item.identities as string[] | undefined) ?? [],
     };
   }
@@ -94,7 +102,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
             ...customerKey(change.customerId),
             customerId: change.customerId,
             version: change.expectedVersion + 1,
-            state: change.state,
+            state: JSON.stringify(change.state),
             identities: change.identities,
             updatedAt: now.toISOString(),
           },

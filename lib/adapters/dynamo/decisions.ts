@@ -5,24 +5,28 @@
 //   DEC#<decisionId> / DECISION        { customerId, eventId, eventType, at, candidates[] }
 //   DEC#<decisionId> / MSG#<channel>   { customerId, status, channel, template, offer, ... }  outbox
 // GSI byCustomer (customerId, sk): every decision of one customer, for erasure and inspection.
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Decision, OutboxMessage } from '../../decide.ts';
+//   (feedback) DEC#<decisionId> / MSG#<channel> also gets sentAt, deliveredAt, openedAt, ... (lib/feedback.ts)
+//
+// The counters the channels keep live in the counters table (adapters at the end of this file):
+//   DELIVERABILITY#email / D#<yyyy-mm-dd>   { sent, bounces, complaints }   the deliverability guard
+//   DELIVERABILITY#event / <eventId>        marker: the event was counted (TTL 2 days)
+//   SPEND#sms / M#<yyyy-mm>                 { used }  micro-dollars, the SMS monthly budget
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Decision } from '../../decide.ts';
+import type { MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../dispatch.ts';
+import type { FeedbackDeps, MessageFeedback } from '../../feedback.ts';
+import { assess, deliverabilityKey, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../deliverability.ts';
+
+export type { MessageStatus, OutboxItem };
 
 /** Decisions are kept for reports and explanations; a customer's are erased with the customer. */
 export const DECISION_TTL_DAYS = 400;
-
-export type MessageStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'suppressed';
-
-export interface OutboxItem extends OutboxMessage {
-  readonly pk: string;
-  readonly sk: string;
-  readonly status: MessageStatus;
-  readonly createdAt: string;
-  readonly attempts: number;
-  readonly claimedUntil?: number;
-  readonly providerMessageId?: string;
-  readonly failure?: string;
-}
 
 export function decisionItems(decision: Decision, now: Date): Record<string, unknown>[] {
   const pk = `DEC#${decision.decisionId}`;
@@ -51,7 +55,7 @@ export function decisionItems(decision: Decision, now: Date): Record<string, unk
   ];
 }
 
-export class DynamoDecisionStore {
+export class DynamoDecisionStore implements OutboxPort {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -102,42 +106,210 @@ export class DynamoDecisionStore {
       );
       return out.Attributes as OutboxItem;
     } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
+      if (isConditionFailure(err)) return undefined;
       throw err;
     }
   }
 
-  async complete(pk: string, sk: string, result: { status: 'sent'; providerMessageId: string } | { status: 'failed' | 'suppressed'; failure: string }, now: Date): Promise<void> {
+  async markSending(pk: string, sk: string, attempt: number, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk, sk },
+          UpdateExpression: 'SET sendStartedAt = :now',
+          ConditionExpression: '#status = :sending AND attempts = :attempt',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending', ':attempt': attempt, ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async complete(pk: string, sk: string, result: SendResult, now: Date): Promise<void> {
+    const sent = result.status === 'sent';
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk, sk },
-        UpdateExpression:
-          result.status === 'sent'
-            ? 'SET #status = :status, providerMessageId = :pid, sentAt = :now REMOVE claimedUntil'
-            : 'SET #status = :status, failure = :failure, failedAt = :now REMOVE claimedUntil',
+        UpdateExpression: sent
+          ? `SET #status = :status, providerMessageId = if_not_exists(providerMessageId, :pid), completedAt = :now${result.unconfirmed ? ', unconfirmed = :true' : ''} REMOVE claimedUntil`
+          : 'SET #status = :status, failure = :failure, completedAt = :now REMOVE claimedUntil',
         ConditionExpression: '#status = :sending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':status': result.status,
           ':sending': 'sending',
           ':now': now.toISOString(),
-          ...(result.status === 'sent' ? { ':pid': result.providerMessageId } : { ':failure': result.failure }),
+          ...(sent ? { ':pid': result.providerMessageId, ...(result.unconfirmed ? { ':true': true } : {}) } : { ':failure': result.failure }),
         },
       }),
     );
   }
 
   /** Releases a claim after a transient failure, so the next attempt can claim it. */
-  async release(pk: string, sk: string): Promise<void> {
+  async release(pk: string, sk: string, opts: { clearMark?: boolean } = {}): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk, sk },
+          UpdateExpression: `SET #status = :pending REMOVE claimedUntil${opts.clearMark ? ', sendStartedAt' : ''}`,
+          ConditionExpression: '#status = :sending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':sending': 'sending' },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** Records feedback on the message: the first time each thing happened; unknown messages are ignored. */
+  async recordFeedback(f: MessageFeedback): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `DEC#${f.decisionId}`, sk: `MSG#${f.channel}` },
+          UpdateExpression: `SET #f = if_not_exists(#f, :at)${f.providerMessageId ? ', providerMessageId = if_not_exists(providerMessageId, :pid)' : ''}${f.bounceType ? ', bounceType = :bt' : ''}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#f': f.field },
+          ExpressionAttributeValues: {
+            ':at': f.at,
+            ...(f.providerMessageId ? { ':pid': f.providerMessageId } : {}),
+            ...(f.bounceType ? { ':bt': f.bounceType } : {}),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}
+
+function isConditionFailure(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+}
+
+// ---- counters the channels keep (counters table) ------------------------------------------
+
+const MARKER_TTL_S = 2 * 86_400;
+const COUNTS_TTL_DAYS = 60;
+
+/** Daily send, hard-bounce and complaint counts for the deliverability guard. */
+export class DynamoDeliverabilityCounters implements NonNullable<FeedbackDeps['deliverability']> {
+  private cached: { at: number; value: Assessment } | undefined;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly opts: { thresholds?: GuardThresholds; cacheMs?: number } = {},
+  ) {}
+
+  /** Adds one event's counts exactly once: a marker item per event id in the same transaction. */
+  async add(eventId: string, counts: { day: string; sent: number; bounces: number; complaints: number }): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: 'DELIVERABILITY#event', sk: eventId, expiresAt: now + MARKER_TTL_S },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: deliverabilityKey(counts.day),
+                UpdateExpression: 'ADD sent :s, bounces :b, complaints :c SET expiresAt = :exp',
+                ExpressionAttributeValues: {
+                  ':s': counts.sent,
+                  ':b': counts.bounces,
+                  ':c': counts.complaints,
+                  ':exp': Math.floor(Date.parse(`${counts.day}T00:00:00Z`) / 1000) + COUNTS_TTL_DAYS * 86_400,
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // already counted
+    }
+  }
+
+  async counts(now: Date, days: number): Promise<DailyCounts[]> {
+    const range = windowDays(now, days);
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': deliverabilityKey('').pk, ':from': `D#${range[0]}`, ':to': `D#${range.at(-1)}` },
+      }),
+    );
+    return (out.Items ?? []).map((i) => ({
+      day: String(i.sk).slice(2),
+      sent: Number(i.sent ?? 0),
+      bounces: Number(i.bounces ?? 0),
+      complaints: Number(i.complaints ?? 0),
+    }));
+  }
+
+  /** The guard's assessment, cached per instance for `cacheMs` (default 60 s). */
+  async assess(now: Date): Promise<Assessment> {
+    const cacheMs = this.opts.cacheMs ?? 60_000;
+    if (this.cached && now.getTime() - this.cached.at < cacheMs) return this.cached.value;
+    const t = this.opts.thresholds;
+    const value = assess(await this.counts(now, t?.windowDays ?? 7), now, t);
+    this.cached = { at: now.getTime(), value };
+    return value;
+  }
+}
+
+/** The SMS monthly spend, claimed with a conditional ADD so the budget holds under concurrency. */
+export class DynamoSmsBudget implements SmsBudget {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    readonly monthlyMicros: number,
+    readonly costPerPartMicros: number,
+  ) {}
+
+  async reserve(month: string, micros: number, limit: number): Promise<boolean> {
+    if (micros > limit) return false;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: 'SPEND#sms', sk: `M#${month}` },
+          UpdateExpression: 'ADD used :m SET expiresAt = if_not_exists(expiresAt, :exp)',
+          ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
+          ExpressionAttributeValues: { ':m': micros, ':room': limit - micros, ':exp': Math.floor(Date.now() / 1000) + 400 * 86_400 },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async refund(month: string, micros: number): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk, sk },
-        UpdateExpression: 'SET #status = :pending REMOVE claimedUntil',
-        ConditionExpression: '#status = :sending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pending': 'pending', ':sending': 'sending' },
+        Key: { pk: 'SPEND#sms', sk: `M#${month}` },
+        UpdateExpression: 'ADD used :m',
+        ExpressionAttributeValues: { ':m': -micros },
       }),
     );
   }

@@ -2,71 +2,152 @@
 // seconds without reading the table per event.
 //   RULE#<ruleId> / CURRENT      the live rule (what evaluate uses)
 //   RULE#<ruleId> / V#<000001>   every version ever put (for diff and rollback)
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { checkRule, type Rule } from '../../rules/rule.ts';
 import { RuleSet } from '../../rules/engine.ts';
 import type { RuleSource } from '../../ports.ts';
 
 export const RULES_REFRESH_MS = 10_000;
 
+export const ruleKey = (ruleId: string) => ({ pk: `RULE#${ruleId}`, sk: 'CURRENT' });
+export const ruleVersionKey = (ruleId: string, version: number) => ({ pk: `RULE#${ruleId}`, sk: `V#${String(version).padStart(6, '0')}` });
+
 export interface RuleRejection {
   readonly ruleId: string;
   readonly reason: string;
+  /** What runs instead: the last good version of the rule, or nothing. */
+  readonly kept?: number | 'previous';
 }
 
-export interface CachedRuleSourceOptions {
+export interface WarmCacheOptions {
   readonly refreshMs?: number;
   readonly clock?: () => number;
-  /** Told about each invalid item at load (the caller logs and counts it). */
+}
+
+/**
+ * A value rebuilt from a table at most every `refreshMs`. Callers get the previous value while a
+ * refresh is in flight, so no event waits on the table; only the very first call waits.
+ */
+export class WarmCache<T> {
+  private value: T | undefined;
+  private loadedAt = 0;
+  private refreshing: Promise<T> | undefined;
+
+  constructor(
+    private readonly build: () => Promise<T>,
+    private readonly opts: WarmCacheOptions = {},
+  ) {}
+
+  async current(): Promise<T> {
+    const now = (this.opts.clock ?? Date.now)();
+    if (this.value !== undefined && now - this.loadedAt < (this.opts.refreshMs ?? RULES_REFRESH_MS)) return this.value;
+    this.refreshing ??= this.build()
+      .then((value) => {
+        this.value = value;
+        this.loadedAt = now;
+        return value;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.value ?? this.refreshing;
+  }
+}
+
+/** Reports each rejected item once (per content), not at every refresh. */
+export class RejectionLog {
+  private seen = new Set<string>();
+  private next = new Set<string>();
+
+  note(id: string, item: unknown, report: () => void): void {
+    const key = `${id}\u0000${createHash('sha256').update(JSON.stringify(item) ?? '').digest('base64url')}`;
+    this.next.add(key);
+    if (!this.seen.has(key)) report();
+  }
+
+  /** Call after each load: items no longer in the table may be reported again if they return. */
+  done(): void {
+    this.seen = this.next;
+    this.next = new Set();
+  }
+}
+
+export interface CachedRuleSourceOptions extends WarmCacheOptions {
+  /** Told about each invalid item once, at the load that first sees it (the caller logs and counts it). */
   readonly onRejected?: (rejection: RuleRejection) => void;
+  /** Versions of one rule, newest first: where a fresh process finds the last good version. */
+  readonly versions?: (ruleId: string) => Promise<unknown[]>;
 }
 
 /** Loads the live rules; keeps the last good version of a rule whose new item is invalid. */
 export class CachedRuleSource implements RuleSource {
-  private ruleSet: RuleSet | undefined;
-  private loadedAt = 0;
-  private refreshing: Promise<RuleSet> | undefined;
+  private readonly cache: WarmCache<RuleSet>;
   private lastGood = new Map<string, Rule>();
+  private parsed = new Map<string, Rule>();
+  private readonly rejections = new RejectionLog();
 
   constructor(
     private readonly load: () => Promise<unknown[]>,
     private readonly opts: CachedRuleSourceOptions = {},
-  ) {}
-
-  async current(): Promise<RuleSet> {
-    const now = (this.opts.clock ?? Date.now)();
-    if (this.ruleSet && now - this.loadedAt < (this.opts.refreshMs ?? RULES_REFRESH_MS)) return this.ruleSet;
-    this.refreshing ??= this.refresh(now).finally(() => {
-      this.refreshing = undefined;
-    });
-    // Serve the previous rules while a refresh is in flight, so no event waits on the table.
-    return this.ruleSet ?? this.refreshing;
+  ) {
+    this.cache = new WarmCache(() => this.refresh(), opts);
   }
 
-  private async refresh(now: number): Promise<RuleSet> {
+  current(): Promise<RuleSet> {
+    return this.cache.current();
+  }
+
+  private async refresh(): Promise<RuleSet> {
     const items = await this.load();
     const good = new Map<string, Rule>();
+    const parsed = new Map<string, Rule>();
     for (const item of items) {
+      // An unchanged item keeps its Rule object, so its compiled patterns are reused.
+      const text = JSON.stringify(item);
+      const same = this.parsed.get(text);
+      if (same) {
+        good.set(same.ruleId, same);
+        parsed.set(text, same);
+        continue;
+      }
       const check = checkRule(item);
+      if (check.ok) parsed.set(text, check.rule);
       if (check.ok) {
         good.set(check.rule.ruleId, check.rule);
         continue;
       }
-      this.opts.onRejected?.({ ruleId: check.ruleId, reason: check.reason });
-      const previous = this.lastGood.get(check.ruleId);
+      let previous = this.lastGood.get(check.ruleId);
+      if (!previous && this.opts.versions && check.ruleId !== '(no ruleId)') previous = await this.newestValid(check.ruleId);
       if (previous) good.set(check.ruleId, previous);
+      this.rejections.note(check.ruleId, item, () =>
+        this.opts.onRejected?.({ ruleId: check.ruleId, reason: check.reason, ...(previous ? { kept: previous.version ?? 'previous' } : {}) }),
+      );
     }
+    this.rejections.done();
     this.lastGood = good;
-    this.ruleSet = new RuleSet([...good.values()]);
-    this.loadedAt = now;
-    return this.ruleSet;
+    this.parsed = parsed;
+    return new RuleSet([...good.values()]);
+  }
+
+  private async newestValid(ruleId: string): Promise<Rule | undefined> {
+    for (const item of await this.opts.versions!(ruleId)) {
+      const check = checkRule(item);
+      if (check.ok && check.rule.ruleId === ruleId) return check.rule;
+    }
+    return undefined;
   }
 }
 
-/** Every live rule item (sk = CURRENT), as stored, unvalidated. */
-export function scanCurrentRules(db: DynamoDBDocumentClient, table: string): () => Promise<unknown[]> {
+const strip = (item: Record<string, unknown>): Record<string, unknown> => {
+  const { pk: _pk, sk: _sk, updatedAt: _u, updatedBy: _b, ...rest } = item;
+  return rest;
+};
+
+/** Every live item (sk = CURRENT) of a table, as stored without its keys, unvalidated. */
+export function scanCurrent(db: DynamoDBDocumentClient, table: string): () => Promise<Record<string, unknown>[]> {
   return async () => {
-    const items: unknown[] = [];
+    const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await db.send(
@@ -75,14 +156,37 @@ export function scanCurrentRules(db: DynamoDBDocumentClient, table: string): () 
           FilterExpression: 'sk = :current',
           ExpressionAttributeValues: { ':current': 'CURRENT' },
           ExclusiveStartKey: start,
+          ConsistentRead: true,
         }),
       );
-      for (const item of page.Items ?? []) {
-        const { pk: _pk, sk: _sk, ...rule } = item;
-        items.push(rule);
-      }
+      for (const item of page.Items ?? []) items.push({ ...strip(item), __pk: item.pk });
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
+  };
+}
+
+/** Every live rule item (sk = CURRENT), as stored, unvalidated. */
+export function scanCurrentRules(db: DynamoDBDocumentClient, table: string): () => Promise<unknown[]> {
+  const scan = scanCurrent(db, table);
+  return async () =>
+    (await scan())
+      .filter((i) => String(i.__pk).startsWith('RULE#'))
+      .map(({ __pk: _pk, ...rule }) => rule);
+}
+
+/** The stored versions of one rule, newest first, without keys. */
+export function queryRuleVersions(db: DynamoDBDocumentClient, table: string): (ruleId: string) => Promise<Record<string, unknown>[]> {
+  return async (ruleId) => {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': `RULE#${ruleId}`, ':v': 'V#' },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map(strip);
   };
 }

@@ -1,0 +1,229 @@
+// Arbitration as a named case corpus: each case is rules, campaigns, policy, the customer's view
+// and contact history, and the outcome expected for every candidate (docs/rules.md, "Arbitration").
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decide, inHoldout, OUTCOMES, type DecisionSubject, type Outcome } from '../../lib/decide.ts';
+import { RuleSet } from '../../lib/rules/engine.ts';
+import { ruleSchema, type RuleInput } from '../../lib/rules/rule.ts';
+import { campaignSchema, counterKeys, StaticCampaignBook, type CampaignInput } from '../../lib/rules/campaign.ts';
+import { policySchema, type ContactPolicyInput, type ContactRecord } from '../../lib/policy/index.ts';
+import { reservationKey } from '../../lib/ports.ts';
+
+const NOW = new Date('2026-03-10T12:00:00.000Z'); // 13:00 in Berlin
+const HOUR = 3_600_000;
+const event = { id: 'ev-1', source: 'baton.pos', 'detail-type': 'SaleCompleted', detail: { storeId: 'st-1', total: 80 } };
+
+const r = (ruleId: string, over: Partial<RuleInput> = {}): RuleInput => ({
+  ruleId,
+  campaignId: 'camp',
+  enabled: true,
+  priority: 10,
+  when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'] },
+  then: { channel: 'email', template: 'thanks' },
+  ...over,
+});
+
+interface Case {
+  name: string;
+  rules: RuleInput[];
+  campaigns?: CampaignInput[];
+  policies?: ContactPolicyInput[];
+  customer?: Partial<DecisionSubject>;
+  contacts?: ContactRecord[];
+  exhausted?: string[];
+  now?: Date;
+  expected: Record<string, Outcome>;
+}
+
+const consenting: Partial<DecisionSubject> = { consent: { email: true, sms: true, push: true, device: true }, timeZone: 'Europe/Berlin', tier: 'gold' };
+const strict: ContactPolicyInput = {
+  policyId: 'default',
+  caps: { email: { perDay: 1, perWeek: 2 } },
+  cooldownHours: 4,
+  quietHours: { start: '21:00', end: '08:00' },
+};
+
+const cases: Case[] = [
+  { name: 'a matching rule for a consenting customer is chosen', rules: [r('a')], expected: { a: 'chosen' } },
+  { name: 'a rule outside its validity window', rules: [r('a', { validUntil: '2026-03-01T00:00:00Z' }), r('b', { priority: 1 })], expected: { a: 'not-valid-now', b: 'chosen' } },
+  { name: 'a disabled campaign', rules: [r('a')], campaigns: [{ campaignId: 'camp', enabled: false }], expected: { a: 'campaign-inactive' } },
+  { name: 'a campaign that has not started', rules: [r('a')], campaigns: [{ campaignId: 'camp', validFrom: '2026-04-01T00:00:00+02:00' }], expected: { a: 'campaign-inactive' } },
+  { name: 'the customer does not match "if"', rules: [r('a', { if: { tier: ['platinum'] } }), r('b', { priority: 1, if: { tier: ['gold'] } })], expected: { a: 'customer-not-matched', b: 'chosen' } },
+  { name: 'no consent for the channel', rules: [r('a'), r('s', { then: { channel: 'sms', template: 't' } })], customer: { consent: { email: false, sms: true } }, expected: { a: 'no-consent', s: 'chosen' } },
+  {
+    name: 'transactional messages are exempt from consent as the policy states',
+    rules: [r('a', { then: { channel: 'email', template: 'receipt', transactional: true } })],
+    customer: { consent: {} },
+    expected: { a: 'chosen' },
+  },
+  {
+    name: 'a policy that does not exempt consent holds transactional messages to it',
+    rules: [r('a', { then: { channel: 'email', template: 'receipt', transactional: true } })],
+    policies: [{ policyId: 'default', transactionalExemptions: ['caps'] }],
+    customer: { consent: {} },
+    expected: { a: 'no-consent' },
+  },
+  {
+    name: "the rule's own per-customer limit",
+    rules: [r('a', { limit: { count: 1, periodDays: 30 } }), r('b', { priority: 1 })],
+    contacts: [{ channel: 'sms', atMs: NOW.getTime() - 3 * 24 * HOUR, ruleId: 'a' }],
+    expected: { a: 'rule-limit', b: 'chosen' },
+  },
+  {
+    name: 'cooldown after a contact on any channel',
+    rules: [r('a')],
+    policies: [strict],
+    contacts: [{ channel: 'sms', atMs: NOW.getTime() - 2 * HOUR }],
+    expected: { a: 'cooldown' },
+  },
+  {
+    name: 'daily cap per channel',
+    rules: [r('a'), r('s', { then: { channel: 'sms', template: 't' } })],
+    policies: [strict],
+    contacts: [{ channel: 'email', atMs: NOW.getTime() - 5 * HOUR }],
+    expected: { a: 'cap', s: 'chosen' },
+  },
+  {
+    name: 'weekly cap per channel',
+    rules: [r('a')],
+    policies: [strict],
+    contacts: [
+      { channel: 'email', atMs: NOW.getTime() - 30 * HOUR },
+      { channel: 'email', atMs: NOW.getTime() - 80 * HOUR },
+    ],
+    expected: { a: 'cap' },
+  },
+  {
+    name: 'transactional messages skip caps and cooldown',
+    rules: [r('a', { then: { channel: 'email', template: 'receipt', transactional: true } })],
+    policies: [strict],
+    contacts: [{ channel: 'email', atMs: NOW.getTime() - HOUR }],
+    expected: { a: 'chosen' },
+  },
+  { name: 'one message per channel: the lower priority loses', rules: [r('a', { priority: 20 }), r('b', { priority: 30 })], expected: { b: 'chosen', a: 'lower-priority' } },
+  { name: 'equal priority: ruleId breaks the tie', rules: [r('zz'), r('aa')], expected: { aa: 'chosen', zz: 'lower-priority' } },
+  {
+    name: 'campaign priority ranks before rule priority',
+    rules: [r('low-camp', { priority: 900 }), r('high-camp', { priority: 1, campaignId: 'vip' })],
+    campaigns: [{ campaignId: 'vip', priority: 50 }],
+    expected: { 'high-camp': 'chosen', 'low-camp': 'lower-priority' },
+  },
+  {
+    name: 'quiet hours defer to the end of the window on the customer clock',
+    rules: [r('a')],
+    policies: [{ policyId: 'default', quietHours: { start: '21:00', end: '08:00' } }],
+    now: new Date('2026-03-10T22:30:00Z'), // 23:30 in Berlin
+    expected: { a: 'deferred' },
+  },
+  {
+    name: 'a rule may drop instead of defer; the next candidate then takes the channel',
+    rules: [r('a', { priority: 20, quietHours: 'drop' }), r('b')],
+    policies: [{ policyId: 'default', quietHours: { start: '21:00', end: '08:00' } }],
+    now: new Date('2026-03-10T22:30:00Z'),
+    expected: { a: 'quiet-hours', b: 'deferred' },
+  },
+  {
+    name: 'a spent budget (claim refused at commit) passes the channel on',
+    rules: [r('a', { priority: 20 }), r('b', { campaignId: 'other' })],
+    campaigns: [{ campaignId: 'camp', budget: { unit: 'messages', limit: 10 } }],
+    exhausted: [reservationKey(counterKeys.budget('camp'))],
+    expected: { a: 'budget', b: 'chosen' },
+  },
+  {
+    name: "a campaign's hourly channel capacity",
+    rules: [r('a')],
+    campaigns: [{ campaignId: 'camp', capacityPerHour: { email: 5 } }],
+    exhausted: [reservationKey(counterKeys.capacity('camp', 'email', NOW.getTime()))],
+    expected: { a: 'capacity' },
+  },
+  {
+    name: 'bus actions need no consent and leave the channels free',
+    rules: [r('bus', { then: { channel: 'bus', action: 'call-list' } }), r('a')],
+    customer: { consent: { email: true } },
+    expected: { bus: 'chosen', a: 'chosen' },
+  },
+];
+
+function run(c: Case) {
+  const rules = new RuleSet(c.rules.map((x) => ruleSchema.parse(x)));
+  const book = new StaticCampaignBook(
+    (c.campaigns ?? []).map((x) => campaignSchema.parse(x)),
+    (c.policies ?? []).map((x) => policySchema.parse(x)),
+  );
+  return decide({
+    event,
+    customer: { customerId: 'cus-1', ...consenting, ...c.customer },
+    rules,
+    campaigns: book,
+    now: c.now ?? NOW,
+    ...(c.contacts ? { contacts: c.contacts } : {}),
+    ...(c.exhausted ? { exhausted: new Set(c.exhausted) } : {}),
+  });
+}
+
+describe('decide: arbitration corpus', () => {
+  it.each(cases)('$name', (c) => {
+    const decision = run(c);
+    expect(Object.fromEntries(decision!.candidates.map((x) => [x.ruleId, x.outcome]))).toEqual(c.expected);
+    const sent = Object.entries(c.expected).filter(([, o]) => o === 'chosen' || o === 'deferred').map(([id]) => id);
+    expect(decision!.messages.map((m) => m.ruleId).sort()).toEqual(sent.sort());
+  });
+
+  it('covers every outcome code but holdout (tested below)', () => {
+    const seen = new Set(cases.flatMap((c) => Object.values(c.expected)));
+    expect(OUTCOMES.filter((o) => !seen.has(o))).toEqual(['holdout']);
+  });
+
+  it('gives the deferred message the end of quiet hours as notBefore (08:00 Berlin = 07:00 UTC)', () => {
+    const decision = run(cases.find((c) => c.name.startsWith('quiet hours defer'))!)!;
+    expect(decision.messages[0]!.notBefore).toBe('2026-03-11T07:00:00.000Z');
+    expect(decision.candidates[0]!.notBefore).toBe('2026-03-11T07:00:00.000Z');
+  });
+
+  it('returns undefined when no rule matches the event', () => {
+    expect(run({ name: 'none', rules: [r('a', { when: { source: ['baton.erp'] } })], expected: {} })).toBeUndefined();
+  });
+
+  it('claims budget and capacity once per counter, summed, with the capacity window of the send hour', () => {
+    const decision = run({
+      name: 'claims',
+      rules: [r('a'), r('s', { then: { channel: 'sms', template: 't' } })],
+      campaigns: [{ campaignId: 'camp', budget: { unit: 'money', limit: 10_000, costPerMessage: { email: 2, sms: 7 } }, capacityPerHour: { sms: 100 } }],
+      expected: {},
+    })!;
+    expect(decision.reservations).toEqual([
+      { pk: 'BUDGET#camp', sk: 'TOTAL', amount: 9, limit: 10_000 },
+      { pk: 'CAPACITY#camp#sms', sk: 'H#2026-03-10T12', amount: 1, limit: 100, expiresAt: Date.parse('2026-03-10T13:00:00Z') / 1000 + 86_400 },
+    ]);
+  });
+
+  it('puts a deterministic share of customers in the holdout: no message, no claim, channel still taken', () => {
+    const held = Array.from({ length: 200 }, (_, i) => `cus-${i}`).find((id) => inHoldout(id, 'camp', 0.5))!;
+    const rules = new RuleSet([r('a', { holdout: 0.5, priority: 20 }), r('b', { campaignId: 'other' })].map((x) => ruleSchema.parse(x)));
+    const book = new StaticCampaignBook([campaignSchema.parse({ campaignId: 'camp', budget: { unit: 'messages', limit: 5 } })]);
+    const decision = decide({ event, customer: { customerId: held, ...consenting }, rules, campaigns: book, now: NOW })!;
+    expect(decision.candidates.map((c) => [c.ruleId, c.outcome])).toEqual([
+      ['a', 'holdout'],
+      ['b', 'lower-priority'],
+    ]);
+    expect(decision.messages).toEqual([]);
+    expect(decision.reservations).toBeUndefined();
+  });
+
+  it('holds about the stated share of customers out, the same ones every time (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.05, max: 0.5, noNaN: true }), fc.string({ minLength: 1, maxLength: 12 }), (share, campaign) => {
+        const ids = Array.from({ length: 2000 }, (_, i) => `cus-${i}`);
+        const held = ids.filter((id) => inHoldout(id, campaign, share)).length / ids.length;
+        expect(Math.abs(held - share)).toBeLessThan(0.05);
+        expect(ids.filter((id) => inHoldout(id, campaign, share)).length / ids.length).toBe(held);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('never writes customer data into reasons', () => {
+    const decision = run({ ...cases[5]!, customer: { consent: { email: false }, firstName: 'Ottilie', email: 'o@example.com' } })!;
+    for (const c of decision.candidates) expect(c.reason).not.toMatch(/Ottilie|example\.com|cus-1/);
+  });
+});
