@@ -3,12 +3,14 @@
 import { CfnOutput, Duration, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AwsSolutionsChecks, ServerlessChecks, type NagPackProps } from 'cdk-nag';
 import type { Construct, IConstruct } from 'constructs';
 import type { SourceSystem } from '../events/catalog.ts';
 import { ENV } from '../lib/config.ts';
 import { BUS_NAME } from '../lib/routes.ts';
 import { Access } from './constructs/access.ts';
+import { DecisionApi } from './constructs/api.ts';
 import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
 import { Channels } from './constructs/channels.ts';
 import { Observability } from './constructs/observability.ts';
@@ -49,6 +51,8 @@ export interface BatonStackProps extends StackProps {
   readonly smsEnabled?: boolean;
   /** Reserved concurrency of dispatch (0: unreserved). @default 5 */
   readonly dispatchConcurrency?: number;
+  /** Baton's hard monthly SMS budget in US dollars. @default 1 */
+  readonly smsMonthlyBudgetUsd?: number;
 }
 
 /** Baton in one stack: bus, tables, pipeline, channels, observability and access. */
@@ -60,6 +64,7 @@ export class BatonStack extends Stack {
   readonly channels: Channels;
   readonly observability: Observability;
   readonly access: Access;
+  readonly decisionApi: DecisionApi;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -101,6 +106,14 @@ export class BatonStack extends Stack {
       iotEndpoint: props.iotEndpoint,
       smsEnabled: props.smsEnabled,
       dispatchConcurrency: props.dispatchConcurrency,
+      smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd,
+    });
+    this.decisionApi = new DecisionApi(this, 'DecisionApi', {
+      stage,
+      bus: this.bus.bus,
+      tables: this.tables,
+      environment,
+      unsubscribeSecret: this.channels.unsubscribeSecret,
     });
     this.observability = new Observability(this, 'Observability', {
       stage,
@@ -117,6 +130,8 @@ export class BatonStack extends Stack {
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
       alarmEmail: props.alarmEmail,
     });
+    const alarmAction = new SnsAction(this.observability.alarmTopic);
+    for (const alarm of [...this.channels.alarms, ...this.decisionApi.alarms]) alarm.addAlarmAction(alarmAction);
     this.access = new Access(this, 'Access', {
       bus: this.bus.bus,
       publisherPrincipal: props.publisherPrincipal,

@@ -9,13 +9,13 @@ import {
   mergeCustomers,
   customerView,
   applyRuleState,
-  recordContact,
   anonymousCounters,
   type CustomerState,
 } from './customer/index.ts';
 import { decide, type Decision } from './decide.ts';
 import { EMPTY_CAMPAIGN_BOOK, type CampaignSource } from './rules/campaign.ts';
-import { contactHistory, contactKey } from './policy/history.ts';
+import { contactHistory } from './policy/history.ts';
+import { recordDecision, SpentLimits } from './policy/decision-state.ts';
 import type { CustomerRepository, IdRef, Metrics, QuarantineStore, RuleSource, StoredProfile, CommitResult } from './ports.ts';
 
 export interface IngestDeps {
@@ -162,6 +162,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
         let state = primary?.state ?? newCustomer(customerId);
         for (const other of others) state = mergeCustomers(state, other.state, { customerId });
         const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
+        const formerIds = [...new Set([...(primary?.formerIds ?? []), ...others.flatMap((o) => [o.customerId, ...(o.formerIds ?? [])])])].sort();
         const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
         for (const k of newLinks) identities.add(k);
 
@@ -171,6 +172,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
             payloadHash: hash,
             customerId,
             identities: [...identities],
+            formerIds,
             requestId: event.detail.requestId,
             counters: { ...anonymousCounters(state) } as Record<string, number>,
           });
@@ -202,6 +204,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           expectedVersion: primary?.version ?? 0,
           state,
           identities: [...identities].sort(),
+          ...(formerIds.length ? { formerIds } : {}),
           newLinks,
           mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
           ...(decision ? { decision } : {}),

@@ -16,6 +16,8 @@ export interface StoredProfile<S> {
   readonly state: S;
   /** Every external id linked to this profile, as `kind#value`. */
   readonly identities: readonly string[];
+  /** customerIds of profiles merged into this one (their decisions still carry those ids). */
+  readonly formerIds?: readonly string[];
 }
 
 export interface Resolution {
@@ -51,6 +53,7 @@ export interface ProfileChange<S> {
   readonly expectedVersion: number;
   readonly state: S;
   readonly identities: readonly string[];
+  readonly formerIds?: readonly string[];
   /** Ids this change links to the customer (new identity items). */
   readonly newLinks: readonly string[];
   /** Profiles merged into this one: deleted, their ids re-pointed. */
@@ -71,6 +74,7 @@ export interface Erasure {
   readonly payloadHash: string;
   readonly customerId: string;
   readonly identities: readonly string[];
+  readonly formerIds?: readonly string[];
   readonly requestId: string;
   /** Anonymous aggregates kept after erasure. */
   readonly counters: Record<string, number>;

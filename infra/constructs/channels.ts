@@ -3,25 +3,37 @@
 // the Baton bus, and the permissions to send e-mail (SES), SMS and mobile push (SNS) and device
 // messages (IoT Core).
 import { CfnOutput, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../events/catalog.ts';
 import { ENV } from '../../lib/config.ts';
+import { METRICS_NAMESPACE } from '../../lib/adapters/observability.ts';
+import { DEVICE_TOPIC_PREFIX } from '../../lib/adapters/iot.ts';
 import { SES_FORWARDING_PATTERN } from '../../lib/routes.ts';
 import { putEventsStatement } from './access.ts';
 import { BatonFunction } from './function.ts';
-import { deadLetterQueue } from './pipeline.ts';
+import { deadLetterQueue, queueDefaults } from './pipeline.ts';
 import type { Tables } from './tables.ts';
 
-/** MQTT topics device messages are published to: `baton/devices/<deviceId>/...`. */
-export const DEVICE_TOPIC_PREFIX = 'baton/devices';
+/** MQTT topics device messages are published to: `baton/devices/<deviceId>/...` (lib/adapters/iot.ts). */
+export { DEVICE_TOPIC_PREFIX };
+
+/** Messages per second each channel takes, for the whole account. */
+export type ChannelCapacityPerSecond = Partial<Record<'email' | 'sms' | 'push' | 'device' | 'bus', number>>;
+
+/**
+ * SES's default production sending rate (14/s), one SNS toll-free number (3/s), and generous
+ * rates for SNS mobile push, IoT Core and EventBridge, whose quotas are far higher.
+ */
+export const DEFAULT_CHANNEL_CAPACITY: Required<ChannelCapacityPerSecond> = { email: 14, sms: 3, push: 100, device: 100, bus: 250 };
 
 export interface ChannelsProps {
   readonly stage: string;
@@ -70,6 +82,15 @@ export interface ChannelsProps {
   readonly streamRetryAttempts?: number;
   /** Oldest outbox record dispatch still sends; older ones go to the DLQ. @default Duration.hours(6) */
   readonly maxRecordAge?: Duration;
+  /**
+   * Messages per second per channel for the whole account; each dispatch instance takes its share
+   * (rate ÷ reserved concurrency) with a token bucket. @default DEFAULT_CHANNEL_CAPACITY
+   */
+  readonly channelCapacity?: ChannelCapacityPerSecond;
+  /** Baton's hard monthly SMS budget in US dollars, enforced before each send. @default 1 */
+  readonly smsMonthlyBudgetUsd?: number;
+  /** Price of one SMS part (AWS + carrier) in US dollars, counted against the budget. @default 0.01 */
+  readonly smsCostPerPartUsd?: number;
 }
 
 /** Dispatch, the SES configuration set and the feedback forwarding rule. */
@@ -78,6 +99,10 @@ export class Channels extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly configurationSet: ses.ConfigurationSet;
   readonly sesForwardingRule: events.Rule;
+  /** Where messages held by quiet hours wait (SQS delay), read by dispatch. */
+  readonly heldQueue: sqs.Queue;
+  /** Deliverability guard closed (marketing e-mail paused) and SMS budget spent; actions added by the stack. */
+  readonly alarms: cloudwatch.Alarm[] = [];
   /** Signs unsubscribe links; only when `unsubscribeUrl` is set. */
   readonly unsubscribeSecret?: secretsmanager.Secret;
 
@@ -150,11 +175,23 @@ export class Channels extends Construct {
 
     // The dispatch function and its outbox stream.
     const dispatchConcurrency = props.dispatchConcurrency ?? 5;
+    const dispatchTimeout = props.dispatchTimeout ?? Duration.seconds(30);
+    // Permanent send failures and stream batches that kept failing end here; an alarm watches it.
+    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', true);
+    this.heldQueue = new sqs.Queue(this, 'Held', {
+      ...queueDefaults(),
+      visibilityTimeout: Duration.seconds(6 * dispatchTimeout.toSeconds()),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    });
+    const capacity = { ...DEFAULT_CHANNEL_CAPACITY, ...props.channelCapacity };
+    const share = Math.max(1, dispatchConcurrency);
+    const rates = Object.fromEntries(Object.entries(capacity).map(([c, r]) => [c, Math.round((r / share) * 1000) / 1000]));
     this.dispatch = new BatonFunction(this, 'Dispatch', {
       entry: 'functions/dispatch.ts',
       serviceName: 'dispatch',
       description: 'Baton: sends the messages decisions ask for (e-mail, SMS, push, device, bus action)',
-      timeout: props.dispatchTimeout ?? Duration.seconds(30),
+      timeout: dispatchTimeout,
       reservedConcurrentExecutions: dispatchConcurrency > 0 ? dispatchConcurrency : undefined,
       environment: {
         ...props.environment,
@@ -163,13 +200,26 @@ export class Channels extends Construct {
         [ENV.sesConfigurationSet]: this.configurationSet.configurationSetName,
         ...unsubscribe,
         ...(props.iotEndpoint ? { [ENV.iotEndpoint]: httpsUrl(props.iotEndpoint) } : {}),
+        [ENV.heldQueueUrl]: this.heldQueue.queueUrl,
+        [ENV.dispatchDeadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [ENV.channelRates]: JSON.stringify(rates),
+        [ENV.smsMonthlyBudgetUsd]: String(props.smsMonthlyBudgetUsd ?? 1),
+        [ENV.smsCostPerPartUsd]: String(props.smsCostPerPartUsd ?? 0.01),
       },
     });
     const role = this.dispatch.role;
     props.tables.grantData(role, { readWrite: ['decisions', 'counters'], read: ['customers', 'templates'] });
     const decisions = props.tables.tables.decisions;
 
-    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', false);
+    this.heldQueue.grantSendMessages(role);
+    this.deadLetterQueue.grantSendMessages(role);
+    this.dispatch.function.addEventSource(new SqsEventSource(this.heldQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    Validations.of(this.dispatch.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'The held-messages queue has no on-failure destination (SQS event sources cannot have one): a held message that ' +
+        'keeps failing moves to the dispatch DLQ after 5 receives through the redrive policy, and an alarm watches that DLQ.',
+    });
     this.dispatch.function.addEventSource(
       new DynamoEventSource(decisions, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -229,6 +279,25 @@ export class Channels extends Construct {
           'SNS direct-to-phone SMS (Publish with PhoneNumber) supports no resource-level permission, so AWS ' +
           'requires Resource "*"; the policy holds this single action. Turn SMS off with -c smsEnabled=false.',
       });
+    }
+
+    // The deliverability guard paused marketing e-mail; the SMS budget is spent.
+    const dispatchMetric = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: 'dispatch' }, statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) });
+    for (const [id, metricName, what] of [
+      ['DeliverabilityAlarm', 'DeliverabilityPaused', 'marketing e-mail is paused: the rolling hard-bounce rate passed 2 % or the complaint rate 0.08 % (SES reviews at 5 % and 0.1 %)'],
+      ['SmsBudgetAlarm', 'SmsBudgetExhausted', `the monthly SMS budget ($${props.smsMonthlyBudgetUsd ?? 1}) is spent; SMS are suppressed until next month`],
+    ] as const) {
+      this.alarms.push(
+        new cloudwatch.Alarm(this, id, {
+          alarmDescription: `Baton ${props.stage}: ${what}. See docs/channels.md.`,
+          metric: dispatchMetric(metricName),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
     }
 
     new CfnOutput(stack, 'SesConfigurationSetName', {

@@ -87,6 +87,7 @@ export class CachingCustomerRepository<S> implements CustomerRepository<S> {
         version: change.expectedVersion + 1,
         state: change.state,
         identities: change.identities,
+        ...(change.formerIds?.length ? { formerIds: change.formerIds } : {}),
       });
       for (const key of change.identities) this.links.set(key, change.customerId);
       for (const merged of change.mergedAway) this.profiles.delete(merged.customerId);

@@ -150,7 +150,7 @@ describe('pipeline', () => {
   });
 
   it('encrypts every queue and refuses plain HTTP', () => {
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(5); // inbound, its DLQ, EventBridge target DLQ, held messages, dispatch DLQ
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
       const policy = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === id));
@@ -316,7 +316,8 @@ describe('IAM', () => {
     const wildcard = iamStatements(base.resources)
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
-    expect(wildcard.sort()).toEqual(['sns:Publish', 'xray:PutTelemetryRecords,xray:PutTraceSegments', 'xray:PutTelemetryRecords,xray:PutTraceSegments']);
+    const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -336,7 +337,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -352,7 +353,10 @@ describe('functions', () => {
   it('bounds dispatch concurrency and reads the outbox stream with bisect, bounded retries and a DLQ', () => {
     const dispatchId = base.stack.getLogicalId(base.stack.channels.dispatch.function.node.defaultChild as never);
     expect(base.resources[dispatchId]!.Properties.ReservedConcurrentExecutions).toBe(5);
-    const [, esm] = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.FunctionName) === dispatchId)!;
+    const decisionsId = base.stack.getLogicalId(base.stack.tables.tables.decisions.node.defaultChild as never);
+    const [, esm] = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => refId(m.Properties.FunctionName) === dispatchId && refId(m.Properties.EventSourceArn) === decisionsId,
+    )!;
     expect(esm.Properties).toMatchObject({
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -376,6 +380,102 @@ describe('functions', () => {
   });
 });
 
+describe('dispatch: held messages, dead letters, capacity, SMS budget, deliverability', () => {
+  const dispatchId = base.stack.getLogicalId(base.stack.channels.dispatch.function.node.defaultChild as never);
+  const dispatch = base.resources[dispatchId]!;
+  const heldId = base.stack.getLogicalId(base.stack.channels.heldQueue.node.defaultChild as never);
+  const dlqId = base.stack.getLogicalId(base.stack.channels.deadLetterQueue.node.defaultChild as never);
+  const env = dispatch.Properties.Environment.Variables;
+
+  it('reads the held queue (quiet hours) with partial batch failures; the queue redrives to the alarmed dispatch DLQ', () => {
+    const [, esm] = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.EventSourceArn) === heldId)!;
+    expect(refId(esm.Properties.FunctionName)).toBe(dispatchId);
+    expect(esm.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const held = base.resources[heldId]!.Properties;
+    expect(refId(held.RedrivePolicy.deadLetterTargetArn)).toBe(dlqId);
+    expect(held.VisibilityTimeout).toBeGreaterThanOrEqual(6 * dispatch.Properties.Timeout);
+    expect(refId(env.BATON_HELD_QUEUE_URL)).toBe(heldId);
+  });
+
+  it('gives dispatch the DLQ URL and only sqs:SendMessage on it, for permanent send failures', () => {
+    expect(refId(env.BATON_DISPATCH_DLQ_URL)).toBe(dlqId);
+    const onDlq = iamStatements(base.resources).filter(({ statement }) => asArray(statement.Resource).some((r) => refId(r) === dlqId));
+    const actions = onDlq.flatMap(({ statement }) => asArray<string>(statement.Action));
+    expect(actions).toContain('sqs:SendMessage');
+    expect(actions.filter((a) => a.startsWith('sqs:') && !['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].includes(a))).toEqual([]);
+  });
+
+  it("splits each channel's capacity across the reserved instances and passes the SMS budget", () => {
+    expect(JSON.parse(env.BATON_CHANNEL_RATES)).toEqual({ email: 2.8, sms: 0.6, push: 20, device: 20, bus: 50 });
+    expect(env.BATON_SMS_MONTHLY_BUDGET_USD).toBe('1');
+    const custom = synth({ dispatchConcurrency: 2, smsMonthlyBudgetUsd: 250 });
+    const vars = custom.resources[custom.stack.getLogicalId(custom.stack.channels.dispatch.function.node.defaultChild as never)]!.Properties.Environment.Variables;
+    expect(JSON.parse(vars.BATON_CHANNEL_RATES).email).toBe(7);
+    expect(vars.BATON_SMS_MONTHLY_BUDGET_USD).toBe('250');
+  });
+
+  it('alarms when the deliverability guard pauses marketing e-mail and when the SMS budget is spent', () => {
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const metric of ['DeliverabilityPaused', 'SmsBudgetExhausted']) {
+      const alarm = alarms.find((a) => a.MetricName === metric);
+      expect(alarm, metric).toMatchObject({ Namespace: 'Baton', Dimensions: [{ Name: 'service', Value: 'dispatch' }], Threshold: 1 });
+      expect(alarm!.AlarmActions).toHaveLength(1);
+    }
+  });
+});
+
+describe('decision API', () => {
+  const apis = ofType(base.resources, 'AWS::ApiGatewayV2::Api');
+  const routes = ofType(base.resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+  const [[, stage]] = ofType(base.resources, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];
+
+  it('is one HTTP API whose decisions route requires IAM (SigV4) authorisation', () => {
+    expect(apis).toHaveLength(1);
+    expect(apis[0]![1].Properties.ProtocolType).toBe('HTTP');
+    const decisions = routes.find((r) => r.RouteKey === 'POST /v1/decisions');
+    expect(decisions?.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('leaves only the signed-token unsubscribe routes without IAM', () => {
+    const open = routes.filter((r) => r.AuthorizationType !== 'AWS_IAM').map((r) => r.RouteKey).sort();
+    expect(open).toEqual(['GET /unsubscribe', 'POST /unsubscribe']);
+  });
+
+  it('writes JSON access logs without query strings to a log group with retention, and throttles the stage', () => {
+    const settings = stage.Properties.AccessLogSettings;
+    const format = JSON.parse(settings.Format);
+    expect(format.requestId).toBe('$context.requestId');
+    expect(format.status).toBe('$context.status');
+    expect(settings.Format).not.toMatch(/querystring|\$context\.path|\$input/i);
+    const logGroup = base.resources[refId(settings.DestinationArn)!]!;
+    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 });
+  });
+
+  it("lets the API function publish only as the CRM source (unsubscribe's ConsentChanged), and grants execute-api:Invoke on the route only", () => {
+    const apiRole = base.stack.getLogicalId(base.stack.decisionApi.function.role.node.defaultChild as never);
+    const apiPolicies = new Set(
+      ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === apiRole)).map(([id]) => id),
+    );
+    const puts = iamStatements(base.resources).filter(({ at, statement }) => apiPolicies.has(at) && asArray(statement.Action).includes('events:PutEvents'));
+    expect(puts).toHaveLength(1);
+    expect(JSON.stringify(puts[0]!.statement.Condition)).toContain(SOURCES.crm);
+    const scope = app();
+    const stack = new BatonStack(scope, 'grant-test', { env: ENV, senderEmail: 'offers@example.com' });
+    const caller = new iam.Role(stack, 'CallCentre', { assumedBy: new iam.AccountRootPrincipal() });
+    stack.decisionApi.grantInvoke(caller);
+    const statements = iamStatements(Template.fromStack(stack).toJSON().Resources).filter(({ statement }) => statement.Action === 'execute-api:Invoke');
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0]!.statement.Resource)).toContain('/$default/POST/v1/decisions');
+  });
+
+  it('alarms on 5xx answers and on function errors', () => {
+    const alarms = ofType(base.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.find((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === '5xx')?.AlarmActions).toHaveLength(1);
+  });
+});
+
 describe('channels and observability', () => {
   it('sends SES events to the default bus and creates no e-mail identity unless asked', () => {
     const [[, destination]] = ofType(base.resources, 'AWS::SES::ConfigurationSetEventDestination') as [[string, Json]];
@@ -389,7 +489,7 @@ describe('channels and observability', () => {
     const quarantine = alarms.find((a) => a.MetricName === 'EventsQuarantined')!;
     expect(quarantine).toMatchObject({ Namespace: 'Baton', Dimensions: [{ Name: 'service', Value: 'evaluate' }], Threshold: 1 });
     const errors = alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
-    expect(errors).toHaveLength(2);
+    expect(errors).toHaveLength(3); // evaluate, dispatch, decisions-api
     const [[topicId, topic]] = ofType(base.resources, 'AWS::SNS::Topic') as [[string, Json]];
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     for (const alarm of alarms) expect(alarm.AlarmActions.map(refId)).toEqual([topicId]);

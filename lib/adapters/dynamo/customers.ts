@@ -13,6 +13,7 @@ import {
   BatchGetCommand,
   GetCommand,
   QueryCommand,
+  ScanCommand,
   BatchWriteCommand,
   TransactWriteCommand,
   PutCommand,
@@ -44,6 +45,8 @@ export interface DynamoCustomerTables {
   readonly customers: string;
   readonly decisions: string;
   readonly counters: string;
+  /** When given, erasure also removes quarantined events that name the customer's ids. */
+  readonly quarantine?: string;
 }
 
 type Item = Record<string, unknown>;
@@ -88,6 +91,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       version: out.Item.version as number,
       state: decodeState<S>(out.Item.state),
       identities: (out.Item.identities as string[] | undefined) ?? [],
+      ...(out.Item.formerIds ? { formerIds: out.Item.formerIds as string[] } : {}),
     };
   }
 
@@ -104,6 +108,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
             version: change.expectedVersion + 1,
             state: JSON.stringify(change.state),
             identities: change.identities,
+            ...(change.formerIds?.length ? { formerIds: change.formerIds } : {}),
             updatedAt: now.toISOString(),
           },
           ConditionExpression: change.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
@@ -179,7 +184,8 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       table,
       erasure.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
     );
-    await this.deleteDecisionsOf(erasure.customerId);
+    for (const id of [erasure.customerId, ...(erasure.formerIds ?? [])]) await this.deleteDecisionsOf(id);
+    if (this.tables.quarantine) await this.deleteQuarantinedOf(erasure.identities);
     const result = await this.transact(
       [
         this.markerPut(erasure.eventId, erasure.payloadHash, 'erased', now),
@@ -215,6 +221,29 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       return out.Item ? key : undefined;
     }));
     return resolution.filter((k): k is string => k !== undefined);
+  }
+
+  /**
+   * Quarantined events keep their original payload; those naming one of the customer's ids go
+   * too. The quarantine is small (invalid events only, 30-day TTL), so a filtered scan is fine.
+   */
+  private async deleteQuarantinedOf(identities: readonly string[]): Promise<void> {
+    const values = [...new Set(identities.map((key) => key.slice(key.indexOf('#') + 1)))].slice(0, 50);
+    if (values.length === 0) return;
+    let start: Item | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({
+          TableName: this.tables.quarantine!,
+          FilterExpression: values.map((_, i) => `contains(body, :v${i})`).join(' OR '),
+          ExpressionAttributeValues: Object.fromEntries(values.map((v, i) => [`:v${i}`, v])),
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      await this.batchWrite(this.tables.quarantine!, (page.Items ?? []).map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   private async deleteDecisionsOf(customerId: string): Promise<void> {

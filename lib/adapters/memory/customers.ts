@@ -72,6 +72,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       version: change.expectedVersion + 1,
       state: structuredClone(change.state),
       identities: [...change.identities],
+      ...(change.formerIds?.length ? { formerIds: [...change.formerIds] } : {}),
     });
     for (const key of change.newLinks) this.identities.set(key, change.customerId);
     for (const merged of change.mergedAway) {
@@ -92,7 +93,8 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
 
   async erase(erasure: Erasure): Promise<CommitResult> {
     for (const key of erasure.identities) this.tombstones.add(tombstoneHash(key));
-    for (const [id, decision] of this.decisions) if (decision.customerId === erasure.customerId) this.decisions.delete(id);
+    const ids = new Set([erasure.customerId, ...(erasure.formerIds ?? [])]);
+    for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
     const marker = this.markers.get(erasure.eventId);
     if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });

@@ -1,0 +1,119 @@
+// Concurrent deciders on one customer and one campaign, through the real ingest path and the real
+// DynamoDB commit (DynamoDB Local): however they interleave, no cap is passed and no budget is
+// overspent. Each run moves the clock on 8 days, so the previous runs' contacts leave the cap
+// windows and one customer serves 40 runs (then a fresh one keeps the state small); each run has
+// its own campaign and budget counter.
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createIngest } from '../../lib/ingest.ts';
+import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+import { RuleSet } from '../../lib/rules/engine.ts';
+import { ruleSchema } from '../../lib/rules/rule.ts';
+import { campaignSchema, counterKeys, StaticCampaignBook } from '../../lib/rules/campaign.ts';
+import { policySchema } from '../../lib/policy/policy.ts';
+import type { CustomerState } from '../../lib/customer/index.ts';
+import { db, tables, unique } from '../support/local.ts';
+
+const DAY = 86_400_000;
+const BASE = Date.parse('2030-01-01T12:00:00Z');
+
+describe('limits under concurrency', () => {
+  const store = unique('limits-store');
+  let repo: DynamoCustomerRepository<CustomerState>;
+  let card = '';
+
+  const deps = (campaignBook: StaticCampaignBook, ruleSet: RuleSet, at: number) => ({
+    customers: repo,
+    quarantine: { put: async () => undefined },
+    rules: { current: async () => ruleSet },
+    campaigns: { current: async () => campaignBook },
+    metrics: { count: () => undefined },
+    clock: () => new Date(at),
+    // Short random pauses between retries keep the interleavings varied without slowing the run.
+    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 3) * Math.random())),
+    maxAttempts: 30,
+  });
+  const ev = (detailType: string, detail: Record<string, unknown>, at: number) =>
+    JSON.stringify({
+      version: '0',
+      id: randomUUID(),
+      source: detailType === 'SaleCompleted' ? 'baton.pos' : 'baton.crm',
+      'detail-type': detailType,
+      account: '123456789012',
+      time: new Date(at).toISOString(),
+      region: 'eu-west-1',
+      resources: [],
+      detail: { occurredAt: new Date(at).toISOString(), ...detail },
+    });
+
+  beforeAll(() => {
+    repo = new DynamoCustomerRepository<CustomerState>(db(), tables());
+  });
+
+  async function freshCustomer(): Promise<void> {
+    card = unique('LC-limits');
+    const setup = createIngest(deps(new StaticCampaignBook(), new RuleSet([]), BASE - DAY));
+    await setup(ev('CustomerUpserted', { ids: { loyaltyCard: card }, profile: { locale: 'en' } }, BASE - DAY));
+    const consent = await setup(ev('ConsentChanged', { ids: { loyaltyCard: card }, channel: 'email', granted: true, via: 'web-form' }, BASE - DAY));
+    expect(consent.status).toBe('applied');
+  }
+
+  it('never passes a cap or a budget, over 500 interleavings of 2-3 parallel deciders (property)', async () => {
+    let run = 0;
+    let breaches = 0;
+    let overspent = 0;
+    let queued = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
+        async (deciders, cap, budget, delays) => {
+          if (run % 40 === 0) await freshCustomer();
+          const at = BASE + ++run * 8 * DAY;
+          const campaignId = `lim-${randomUUID().slice(0, 12)}`;
+          const ruleSet = new RuleSet([
+            ruleSchema.parse({
+              ruleId: 'limits-thanks',
+              campaignId,
+              enabled: true,
+              priority: 10,
+              when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'], detail: { storeId: [store] } },
+              then: { channel: 'email', template: 'thanks' },
+            }),
+          ]);
+          const book = new StaticCampaignBook(
+            [campaignSchema.parse({ campaignId, policyId: 'limits', budget: { unit: 'messages', limit: budget } })],
+            [policySchema.parse({ policyId: 'limits', caps: { email: { perDay: cap } } })],
+          );
+          // Each decider is its own ingest, as separate Lambda instances are.
+          const outcomes = await Promise.all(
+            Array.from({ length: deciders }, async (_, i) => {
+              await new Promise((r) => setTimeout(r, delays[i]!));
+              const sale = ev('SaleCompleted', { ids: { loyaltyCard: card }, saleId: unique('S'), storeId: store, items: [{ sku: 'X', category: 'c', quantity: 1, unitPrice: 5 }], total: 5, currency: 'EUR' }, at);
+              return createIngest(deps(book, ruleSet, at))(sale);
+            }),
+          );
+          const sent = outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.messages : 0), 0);
+          queued += sent;
+          const counter = await db().send(new GetCommand({ TableName: tables().counters, Key: counterKeys.budget(campaignId), ConsistentRead: true }));
+          const used = Number(counter.Item?.used ?? 0);
+          const first = outcomes[0]!;
+          const profile = await repo.load(first.status === 'applied' ? first.customerId : '');
+          const contactsNow = profile!.state.contacts.filter((c) => c.sentAt === new Date(at).toISOString()).length;
+          if (sent > Math.min(cap, budget) || contactsNow > cap) breaches++;
+          if (used > budget || sent !== used) overspent++;
+          expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
+          // Both limits are reachable, so every run sends exactly the smaller of the two.
+          expect(sent).toBe(Math.min(cap, budget, deciders));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect({ breaches, overspent }).toEqual({ breaches: 0, overspent: 0 });
+    expect(queued).toBeGreaterThan(400);
+  }, 180_000);
+});

@@ -1,0 +1,420 @@
+// Model-based test of the whole ingest path (validate, resolve, load, apply, decide, commit) on the
+// in-memory adapters, under what SQS and DynamoDB do as a matter of course: duplicates, any order,
+// two Lambdas at once, throttling, and crashes at every step (including after a commit that went
+// through). The driver is SQS: a record whose ingest throws stays on the queue and comes again.
+//
+// Assessed for every run: 0 events lost (each valid event committed, each invalid one quarantined
+// with its code and a reason), 0 applied twice (one committed transaction per event id), and every
+// customer's stored state equal to the model: foldEvents(newCustomer(id), its distinct valid events).
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { customerEventArb, type CustomerIds } from './customer-state.arbitraries.ts';
+import { createIngest, IngestError, type IngestOutcome } from '../../lib/ingest.ts';
+import { parseEvent, type RejectionCode } from '../../events/validate.ts';
+import { foldEvents, newCustomer, type CustomerEvent, type CustomerState } from '../../lib/customer/index.ts';
+import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
+import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
+import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
+import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
+import { RuleSet } from '../../lib/rules/engine.ts';
+import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../../lib/ports.ts';
+import { FaultyCustomerRepository, FaultyQuarantine, InjectedCrash, InjectedThrottling, prng, type FaultCounts, type FaultPoint } from '../support/faulty.ts';
+
+// ---- sizes: 2 configurations × RUNS runs × ~5,100 published records ≈ 102,000 events ----------
+const RUNS = 10;
+const CUSTOMERS = 100;
+const EVENTS_PER_CUSTOMER = 30;
+const INVALID_PER_RUN = 100;
+const FAULTS = { crash: 0.004, throttle: 0.008, quarantine: 0.05, jitter: 2 };
+const MAX_REDELIVERIES = 200;
+
+/** The fault points on the ingest path of these events (no erasures here: markSeen and erase stay idle). */
+const PATH_POINTS: readonly FaultPoint[] = ['before-resolve', 'after-resolve', 'before-load', 'after-load', 'before-commit', 'after-commit'];
+
+interface Message {
+  readonly key: number;
+  readonly eventId: string;
+  /** Undefined for SES feedback until its customer exists (its tag needs the real customerId). */
+  body: string | undefined;
+  readonly customer: number;
+  /** What validation must answer; undefined for a valid event. */
+  readonly expectedCode: RejectionCode | undefined;
+  /** Copies SQS delivers (at-least-once): 1 plus duplicates. */
+  copies: number;
+  /** Copies whose ingest returned (did not throw). */
+  settled: number;
+  /** Deliveries that threw and went back on the queue. */
+  redeliveries: number;
+  /** A function of the released body (SES), so built lazily. */
+  readonly render: (customerId: string) => string;
+}
+
+const PLACEHOLDER = 'PENDING-CUSTOMER-';
+const ids = (run: number, k: number): CustomerIds => ({ crmId: `CRM-${run}-${k}`, loyaltyCard: `LC-${run}-${k}` });
+
+/** Each customer has its own licence and device ids (so customers never link) and SES tag placeholder. */
+function customerArb(run: number, k: number): fc.Arbitrary<CustomerEvent[]> {
+  return fc.array(
+    customerEventArb(ids(run, k), {
+      customerId: `${PLACEHOLDER}${k}`,
+      licenseIds: [`LIC-a-${run}-${k}`, `LIC-b-${run}-${k}`],
+      deviceIds: [`dev-a-${run}-${k}`, `toString-${run}-${k}`],
+      // Checked below through the same parseEvent ingest uses (every valid record must apply).
+      validate: false,
+    }),
+    { minLength: EVENTS_PER_CUSTOMER, maxLength: EVENTS_PER_CUSTOMER },
+  );
+}
+
+type Mutation = { code: RejectionCode; apply: (body: string) => string };
+/** Invalid records made from a valid event, each with the code validation must give it. */
+const MUTATIONS: readonly Mutation[] = [
+  { code: 'not-json', apply: (b) => b.slice(0, -1) },
+  { code: 'invalid-detail', apply: (b) => patch(b, (e) => (e.detail = { occurredAt: 'yesterday' })) },
+  { code: 'invalid-envelope', apply: (b) => patch(b, (e) => delete e.time) },
+  { code: 'unknown-source', apply: (b) => patch(b, (e) => (e.source = 'baton.unknown')) },
+  { code: 'unknown-detail-type', apply: (b) => patch(b, (e) => (e['detail-type'] = 'CustomerTeleported')) },
+  { code: 'forbidden-key', apply: (b) => b.replace('"detail":{', '"detail":{"__proto__":{"admin":true},') },
+  { code: 'control-character', apply: (b) => patch(b, (e) => (e.id = `${String(e.id)}\u0007`)) },
+];
+
+function patch(body: string, change: (e: Record<string, unknown>) => unknown): string {
+  const e = JSON.parse(body) as Record<string, unknown>;
+  change(e);
+  return JSON.stringify(e);
+}
+
+interface RunInput {
+  readonly run: number;
+  readonly streams: CustomerEvent[][];
+  /** Extra copies per valid record, then per invalid record. */
+  readonly copies: number[];
+  readonly invalid: { customer: number; event: number; mutation: number }[];
+  readonly seed: number;
+}
+
+const copiesArb = (n: number) => fc.array(fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 3), { minLength: n, maxLength: n });
+
+const runArb = (run: number): fc.Arbitrary<RunInput> =>
+  fc.record({
+    run: fc.constant(run),
+    streams: fc.tuple(...Array.from({ length: CUSTOMERS }, (_, k) => customerArb(run, k))),
+    copies: copiesArb(CUSTOMERS * EVENTS_PER_CUSTOMER + INVALID_PER_RUN),
+    invalid: fc.array(
+      fc.record({ customer: fc.nat(CUSTOMERS - 1), event: fc.nat(EVENTS_PER_CUSTOMER - 1), mutation: fc.nat(MUTATIONS.length - 1) }),
+      { minLength: INVALID_PER_RUN, maxLength: INVALID_PER_RUN },
+    ),
+    seed: fc.nat(),
+  });
+
+/** Counts committed transactions per event id, at the store itself: 0 applied twice means ≤ 1 each. */
+class Ledger<S> implements CustomerRepository<S> {
+  readonly commits = new Map<string, number>();
+  constructor(readonly inner: MemoryCustomerRepository<S>) {}
+  resolve(refs: readonly IdRef[]): Promise<Resolution> {
+    return this.inner.resolve(refs);
+  }
+  load(customerId: string): Promise<StoredProfile<S> | undefined> {
+    return this.inner.load(customerId);
+  }
+  async commit(change: ProfileChange<S>): Promise<CommitResult> {
+    const result = await this.inner.commit(change);
+    if (result.status === 'committed') this.commits.set(change.eventId, (this.commits.get(change.eventId) ?? 0) + 1);
+    return result;
+  }
+  markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult> {
+    return this.inner.markSeen(eventId, payloadHash, outcome);
+  }
+  erase(erasure: Erasure): Promise<CommitResult> {
+    return this.inner.erase(erasure);
+  }
+}
+
+type Config = 'memory' | 'caching';
+
+/** One Lambda instance: its own ingest (own keyed mutex) and, with caching, its own cache. */
+interface Lambda {
+  readonly ingest: (body: string) => Promise<IngestOutcome>;
+  readonly faulty: FaultyCustomerRepository<CustomerState>;
+  readonly quarantine: FaultyQuarantine;
+  readonly metrics: MemoryMetrics;
+}
+
+/** Everything one run drives: the queue, two Lambdas, the shared store. */
+class World {
+  readonly store = new MemoryCustomerRepository<CustomerState>();
+  readonly ledger = new Ledger(this.store);
+  readonly quarantined = new MemoryQuarantine();
+  readonly lambdas: Lambda[];
+  /** Records in flight (one entry per copy), delivered in any order. */
+  readonly queue: Message[] = [];
+  /** SES feedback waiting for its customer to exist, per customer. */
+  readonly held = new Map<number, Message[]>();
+  readonly messages: Message[] = [];
+  readonly appliedOutcomes = new Set<string>();
+  readonly random: () => number;
+  ingestCalls = 0;
+
+  constructor(
+    readonly input: RunInput,
+    config: Config,
+  ) {
+    this.random = prng(input.seed);
+    let next = 0;
+    const rules = new RuleSet([]);
+    this.lambdas = [0, 1].map((i) => {
+      const faulty = new FaultyCustomerRepository(this.ledger, { seed: input.seed + i, crash: FAULTS.crash, throttle: FAULTS.throttle, jitter: FAULTS.jitter });
+      const quarantine = new FaultyQuarantine(this.quarantined, { seed: input.seed + 10 + i, fail: FAULTS.quarantine });
+      const metrics = new MemoryMetrics();
+      const ingest = createIngest({
+        customers: config === 'caching' ? new CachingCustomerRepository(faulty) : faulty,
+        quarantine,
+        rules: { current: async () => rules },
+        metrics,
+        clock: () => new Date('2026-06-01T00:00:00Z'),
+        newCustomerId: () => `cus-${input.run}-${next++}`,
+        sleep: async () => {},
+      });
+      return { ingest, faulty, quarantine, metrics };
+    });
+    this.build();
+  }
+
+  private build(): void {
+    const { streams, copies, invalid } = this.input;
+    const add = (m: Omit<Message, 'key' | 'settled' | 'redeliveries' | 'body'>, body: string | undefined) => {
+      const message: Message = { ...m, key: this.messages.length, body, settled: 0, redeliveries: 0 };
+      this.messages.push(message);
+      if (body === undefined) this.held.set(m.customer, [...(this.held.get(m.customer) ?? []), message]);
+      else this.enqueue(message, message.copies);
+    };
+    streams.forEach((stream, customer) =>
+      stream.forEach((event) => {
+        const text = JSON.stringify(event);
+        const render = (customerId: string) => text.replaceAll(`${PLACEHOLDER}${customer}`, customerId);
+        const ses = event.source === 'aws.ses';
+        add({ eventId: event.id, customer, expectedCode: undefined, copies: 1 + copies[this.messages.length]!, render }, ses ? undefined : text);
+      }),
+    );
+    for (const { customer, event, mutation } of invalid) {
+      const source = streams[customer]![event]!;
+      const { code, apply } = MUTATIONS[mutation]!;
+      // A fresh id, so the record is not a reused id of its valid original.
+      const text = apply(JSON.stringify({ ...source, id: `${source.id}-bad-${this.messages.length}` }).replaceAll(`${PLACEHOLDER}${customer}`, 'cus-none'));
+      add({ eventId: `${source.id}-bad-${this.messages.length}`, customer, expectedCode: code, copies: 1 + copies[this.messages.length]!, render: () => text }, text);
+    }
+  }
+
+  enqueue(message: Message, times: number): void {
+    for (let i = 0; i < times; i++) this.queue.push(message);
+  }
+
+  /** The customerId the store gave customer k, once its first event is committed. */
+  customerId(k: number): string | undefined {
+    return this.store.identities.get(`crmId#${ids(this.input.run, k).crmId}`);
+  }
+
+  /** SES feedback exists only after Baton knows the customer: release it once the profile is there. */
+  release(): void {
+    for (const [customer, waiting] of this.held) {
+      const id = this.customerId(customer);
+      if (!id) continue;
+      for (const m of waiting) {
+        m.body = m.render(id);
+        this.enqueue(m, m.copies);
+      }
+      this.held.delete(customer);
+    }
+  }
+
+  /** Takes the records at the picked positions off the queue (SQS hands out any of them). */
+  take(picks: readonly number[]): Message[] {
+    const taken: Message[] = [];
+    for (const p of picks) {
+      if (this.queue.length === 0) break;
+      const i = p % this.queue.length;
+      taken.push(this.queue[i]!);
+      this.queue[i] = this.queue[this.queue.length - 1]!;
+      this.queue.pop();
+    }
+    return taken;
+  }
+
+  /** Two Lambdas each run a batch; the records of a batch run in parallel, as the batch processor does. */
+  async deliver(batches: readonly (readonly number[])[]): Promise<void> {
+    await Promise.all(batches.map((picks, i) => Promise.all(this.take(picks).map((m) => this.deliverOne(this.lambdas[i % 2]!, m)))));
+    this.release();
+  }
+
+  private async deliverOne(lambda: Lambda, m: Message): Promise<void> {
+    this.ingestCalls++;
+    let outcome: IngestOutcome;
+    try {
+      outcome = await lambda.ingest(m.body!);
+    } catch (err) {
+      // Faults only: anything else is a bug in the path, not something SQS should retry.
+      if (!(err instanceof InjectedCrash || err instanceof InjectedThrottling || err instanceof IngestError)) throw err;
+      m.redeliveries++;
+      expect(m.redeliveries, `record ${m.eventId} redelivered too often (last: ${String(err)})`).toBeLessThan(MAX_REDELIVERIES);
+      this.queue.push(m);
+      return;
+    }
+    m.settled++;
+    if (m.expectedCode) {
+      expect(outcome, `invalid record ${m.eventId}`).toMatchObject({ status: 'quarantined', code: m.expectedCode });
+      expect((outcome as { reason: string }).reason.length, `reason of ${m.eventId}`).toBeGreaterThan(10);
+      return;
+    }
+    if (outcome.status === 'applied') {
+      expect(this.appliedOutcomes.has(m.eventId), `${m.eventId} reported applied twice`).toBe(false);
+      this.appliedOutcomes.add(m.eventId);
+      expect(outcome.customerId).toBe(this.customerId(m.customer));
+    } else {
+      // A duplicate only once the event really was committed (maybe by a call that crashed after).
+      expect(outcome, `valid record ${m.eventId}`).toEqual({ status: 'duplicate' });
+      expect(this.ledger.commits.get(m.eventId), `${m.eventId} seen as a duplicate before it was committed`).toBe(1);
+    }
+  }
+
+  /** After the commands: SQS keeps delivering until the queue is empty (faults still on). */
+  async drain(): Promise<void> {
+    const pick = () => Math.floor(this.random() * 2 ** 31);
+    while (this.queue.length > 0 || this.held.size > 0) {
+      if (this.queue.length === 0) throw new Error(`SES feedback held for customers that never appeared: ${[...this.held.keys()].join(', ')}`);
+      await this.deliver([Array.from({ length: 10 }, pick), Array.from({ length: 10 }, pick)]);
+    }
+  }
+}
+
+// ---- commands: what SQS does between two looks at the store ------------------------------------
+type Model = { delivered: number };
+
+class DeliverBatches implements fc.AsyncCommand<Model, World> {
+  constructor(readonly batches: number[][]) {}
+  check = () => true;
+  async run(model: Model, world: World): Promise<void> {
+    await world.deliver(this.batches);
+    model.delivered++;
+  }
+  toString = () => `deliver(${this.batches.map((b) => b.length).join('+')})`;
+}
+
+/** SQS delivers a record in flight once more (at-least-once): one more copy on the queue. */
+class DuplicateInFlight implements fc.AsyncCommand<Model, World> {
+  constructor(readonly pick: number) {}
+  check = () => true;
+  async run(_model: Model, world: World): Promise<void> {
+    if (world.queue.length === 0) return;
+    const m = world.queue[this.pick % world.queue.length]!;
+    m.copies++;
+    world.queue.push(m);
+  }
+  toString = () => `duplicate(${this.pick})`;
+}
+
+const batchArb = fc.array(fc.nat(), { minLength: 0, maxLength: 10 });
+const commandsArb = fc.commands(
+  [
+    fc.tuple(batchArb, batchArb).map(([a, b]) => new DeliverBatches([a, b])),
+    fc.nat().map((p) => new DuplicateInFlight(p)),
+  ],
+  { maxCommands: 300, size: 'max' },
+);
+
+/** JSON with keys sorted: equal states can differ in key order (fields set in another order). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+function assess(world: World): void {
+  const { messages, store, ledger, quarantined } = world;
+  expect(world.queue.length).toBe(0);
+
+  // 0 lost, 0 applied twice: every valid record committed exactly once, no marker for anything else.
+  const valid = messages.filter((m) => !m.expectedCode);
+  const notOnce = valid.filter((m) => ledger.commits.get(m.eventId) !== 1 || store.markers.get(m.eventId)?.outcome !== 'applied');
+  expect(notOnce.map((m) => `${m.eventId}: ${ledger.commits.get(m.eventId) ?? 0} commits`)).toEqual([]);
+  expect(store.markers.size).toBe(valid.length);
+  expect([...ledger.commits.values()].reduce((a, b) => a + b, 0)).toBe(valid.length);
+  for (const m of messages) expect(m.settled, `copies of ${m.eventId} that came back with an answer`).toBe(m.copies);
+
+  // Every invalid record quarantined with its code and a reason, once per copy delivered.
+  const invalid = messages.filter((m) => m.expectedCode);
+  const byBody = new Map<string, { code: string; reason: string }[]>();
+  for (const e of quarantined.entries) byBody.set(e.body, [...(byBody.get(e.body) ?? []), e]);
+  for (const m of invalid) {
+    const entries = byBody.get(m.body!) ?? [];
+    expect(entries.length, `quarantine entries for ${m.eventId}`).toBe(m.copies);
+    for (const e of entries) {
+      expect(e.code).toBe(m.expectedCode);
+      expect(e.reason).toMatch(/\w{3,}/);
+    }
+  }
+  expect(quarantined.entries.length).toBe(invalid.reduce((n, m) => n + m.copies, 0));
+  expect(world.lambdas.reduce((n, l) => n + (l.metrics.counts.EventsQuarantined ?? 0), 0)).toBe(quarantined.entries.length);
+
+  // Every customer's state equals the model: its distinct valid events folded into a new customer.
+  expect(store.profiles.size).toBe(CUSTOMERS);
+  for (let k = 0; k < CUSTOMERS; k++) {
+    const customerId = world.customerId(k);
+    expect(customerId, `customer ${k}`).toBeDefined();
+    const events = valid.filter((m) => m.customer === k).map((m) => {
+      const parsed = parseEvent(m.body!);
+      if (!parsed.ok) throw new Error(`the generator built an invalid event: ${parsed.reason}`);
+      return parsed.event;
+    });
+    const model = foldEvents(newCustomer(customerId!), events);
+    const stored = store.profiles.get(customerId!);
+    expect(canonical(stored?.state), `state of customer ${k}`).toBe(canonical(model));
+    expect(stored?.version, `commits to customer ${k}`).toBe(events.length);
+  }
+}
+
+describe('ingest model: duplicates, any order, throttling and crashes at every step', () => {
+  for (const config of ['memory', 'caching'] as const) {
+    it(`loses nothing, applies nothing twice and ends in the model's state (${config} repository)`, async () => {
+      const totals = { published: 0, duplicates: 0, invalid: 0, ingestCalls: 0, redeliveries: 0, quarantineFailures: 0 };
+      const faults = Object.fromEntries(PATH_POINTS.map((p) => [p, 0])) as Partial<FaultCounts>;
+      let throttles = 0;
+      let run = 0;
+
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constant(null).chain(() => runArb(run++)),
+          commandsArb,
+          async (input, commands) => {
+            const world = new World(input, config);
+            await fc.asyncModelRun(() => ({ model: { delivered: 0 }, real: world }), commands);
+            await world.drain();
+            assess(world);
+
+            totals.published += world.messages.reduce((n, m) => n + m.copies, 0);
+            totals.duplicates += world.messages.reduce((n, m) => n + m.copies - 1, 0);
+            totals.invalid += world.messages.filter((m) => m.expectedCode).reduce((n, m) => n + m.copies, 0);
+            totals.ingestCalls += world.ingestCalls;
+            totals.redeliveries += world.messages.reduce((n, m) => n + m.redeliveries, 0);
+            for (const l of world.lambdas) {
+              for (const p of PATH_POINTS) faults[p]! += l.faulty.injected[p];
+              throttles += l.faulty.injected.throttle;
+              totals.quarantineFailures += l.quarantine.failures.throttle + l.quarantine.failures.crash;
+            }
+          },
+        ),
+        // Fixed seed; no shrinking (thousands of async ingests per run): the seed and path reproduce it.
+        { numRuns: RUNS, seed: config === 'memory' ? 20_260_501 : 20_260_502, endOnFailure: true },
+      );
+
+      // The sizes the issue asks for, and proof that every kind of fault really happened.
+      expect(totals.published).toBeGreaterThanOrEqual(50_000);
+      expect(totals.duplicates / totals.published).toBeGreaterThanOrEqual(0.3);
+      expect(totals.invalid).toBeGreaterThan(0);
+      for (const p of PATH_POINTS) expect(faults[p], `crashes injected ${p}`).toBeGreaterThan(0);
+      expect(throttles).toBeGreaterThan(0);
+      expect(totals.quarantineFailures).toBeGreaterThan(0);
+      expect(totals.redeliveries).toBeGreaterThan(0);
+      expect(totals.ingestCalls).toBe(totals.published + totals.redeliveries);
+    }, 120_000);
+  }
+});
