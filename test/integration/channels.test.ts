@@ -6,8 +6,14 @@ import { busClient, endpoints, eventually, profileByExternalId, putRule, putTemp
 
 const CHANNELS = ['email', 'sms', 'push', 'device', 'bus'] as const;
 
-const send = (source: string, detailType: string, detail: unknown) =>
-  busClient().send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
+type Entry = [source: string, detailType: string, detail: unknown];
+/** One PutEvents call for up to 10 events; every entry must be accepted. */
+async function send(...entries: Entry[]): Promise<void> {
+  const out = await busClient().send(
+    new PutEventsCommand({ Entries: entries.map(([Source, DetailType, detail]) => ({ Source, DetailType, Detail: JSON.stringify(detail), EventBusName: 'baton' })) }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+}
 
 interface LocalMessage {
   channel: string;
@@ -33,7 +39,7 @@ describe('channels on the local stack', () => {
     const phone = `+4915${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
     const at = new Date().toISOString();
     const ruleFor = (channel: string) => `${store}-${channel}`;
-    for (const channel of CHANNELS) {
+    await Promise.all(CHANNELS.map(async (channel) => {
       if (channel !== 'bus') {
         await putTemplate({
           templateId: ruleFor(channel),
@@ -55,19 +61,23 @@ describe('channels on the local stack', () => {
             ? { channel: 'bus', action: 'add-to-call-list', payload: { list: 'vip' } }
             : { channel, template: ruleFor(channel), offer: `CODE-${channel.toUpperCase()}` },
       });
-    }
-    await send('baton.crm', 'CustomerUpserted', { ids: { crmId }, occurredAt: at, profile: { firstName, email, phone, locale: 'en' } });
-    for (const channel of ['email', 'sms', 'push', 'device']) {
-      await send('baton.crm', 'ConsentChanged', { ids: { crmId }, occurredAt: at, channel, granted: true, via: 'web-form' });
-    }
-    await send('baton.device', 'DeviceRegistered', {
-      ids: { crmId, deviceId },
-      occurredAt: at,
-      deviceId,
-      platform: 'android',
-      agentVersion: '1.2.3',
-      pushEndpointArn: `arn:aws:sns:us-east-1:000000000000:endpoint/GCM/baton/${deviceId}`,
-    });
+    }));
+    await send(
+      ['baton.crm', 'CustomerUpserted', { ids: { crmId }, occurredAt: at, profile: { firstName, email, phone, locale: 'en' } }],
+      ...['email', 'sms', 'push', 'device'].map((channel): Entry => ['baton.crm', 'ConsentChanged', { ids: { crmId }, occurredAt: at, channel, granted: true, via: 'web-form' }]),
+      [
+        'baton.device',
+        'DeviceRegistered',
+        {
+          ids: { crmId, deviceId },
+          occurredAt: at,
+          deviceId,
+          platform: 'android',
+          agentVersion: '1.2.3',
+          pushEndpointArn: `arn:aws:sns:us-east-1:000000000000:endpoint/GCM/baton/${deviceId}`,
+        },
+      ],
+    );
     const profile = await eventually('consents and the device applied', async () => {
       const p = await profileByExternalId('crmId', crmId);
       const s = JSON.stringify(p?.state ?? {});
@@ -77,17 +87,21 @@ describe('channels on the local stack', () => {
     await new Promise((r) => setTimeout(r, 700)); // the rule cache refreshes every 300 ms in tests
 
     // act: one sale per channel
-    for (const channel of CHANNELS) {
-      await send('baton.pos', 'SaleCompleted', {
-        ids: { crmId },
-        occurredAt: new Date().toISOString(),
-        saleId: unique('S'),
-        storeId: ruleFor(channel),
-        items: [{ sku: 'X', category: 'accessories', quantity: 1, unitPrice: 5 }],
-        total: 5,
-        currency: 'EUR',
-      });
-    }
+    await send(
+      ...CHANNELS.map((channel): Entry => [
+        'baton.pos',
+        'SaleCompleted',
+        {
+          ids: { crmId },
+          occurredAt: new Date().toISOString(),
+          saleId: unique('S'),
+          storeId: ruleFor(channel),
+          items: [{ sku: 'X', category: 'accessories', quantity: 1, unitPrice: 5 }],
+          total: 5,
+          currency: 'EUR',
+        },
+      ]),
+    );
 
     // assess
     const messages = await eventually('a message on every channel', async () => {

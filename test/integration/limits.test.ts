@@ -22,6 +22,7 @@ const BASE = Date.parse('2030-01-01T12:00:00Z');
 describe('limits under concurrency', () => {
   const store = unique('limits-store');
   let repo: DynamoCustomerRepository<CustomerState>;
+  let client: ReturnType<typeof db>;
   let card = '';
 
   const deps = (campaignBook: StaticCampaignBook, ruleSet: RuleSet, at: number) => ({
@@ -49,7 +50,9 @@ describe('limits under concurrency', () => {
     });
 
   beforeAll(() => {
-    repo = new DynamoCustomerRepository<CustomerState>(db(), tables());
+    // One client for the whole run: a new one per call would pay a fresh connection each time.
+    client = db();
+    repo = new DynamoCustomerRepository<CustomerState>(client, tables());
   });
 
   async function freshCustomer(): Promise<void> {
@@ -99,7 +102,7 @@ describe('limits under concurrency', () => {
           );
           const sent = outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.messages : 0), 0);
           queued += sent;
-          const counter = await db().send(new GetCommand({ TableName: tables().counters, Key: counterKeys.budget(campaignId), ConsistentRead: true }));
+          const counter = await client.send(new GetCommand({ TableName: tables().counters, Key: counterKeys.budget(campaignId), ConsistentRead: true }));
           const used = Number(counter.Item?.used ?? 0);
           const first = outcomes[0]!;
           const profile = await repo.load(first.status === 'applied' ? first.customerId : '');
