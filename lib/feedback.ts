@@ -53,7 +53,8 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
     const decisionId = event.detail.mail.tags?.['decisionId']?.[0];
     if (!field || !decisionId) return undefined;
     const d = event.detail as Record<string, unknown>;
-    const inner = Object.values(d).find((v): v is { timestamp: string } => typeof (v as { timestamp?: unknown })?.timestamp === 'string');
+    // The event's own object (delivery, open, click, bounce...) holds when it happened; `mail` holds the send time.
+    const inner = Object.entries(d).find(([k, v]) => k !== 'mail' && typeof (v as { timestamp?: unknown } | null)?.timestamp === 'string')?.[1] as { timestamp: string } | undefined;
     return {
       decisionId,
       channel: 'email',

@@ -99,6 +99,18 @@ const NONE = -1;
 const answers = new Map<string, number>();
 
 function computeQuietUntil(window: QuietWindow, timeZone: string, nowMs: number): number | undefined {
+  // A jump over the window's end can land back inside the window (a window of nearly 24 hours):
+  // then the window goes on from there.
+  let until = windowEnd(window, timeZone, nowMs);
+  for (let i = 0; until !== undefined && i < 3; i++) {
+    const next = windowEnd(window, timeZone, until);
+    if (next === undefined) return until;
+    until = next;
+  }
+  return until;
+}
+
+function windowEnd(window: QuietWindow, timeZone: string, nowMs: number): number | undefined {
   const now = wallClock(timeZone, nowMs);
   const minute = now.h * 60 + now.mi;
   if (!inWindow(window, minute)) return undefined;

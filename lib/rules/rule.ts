@@ -27,7 +27,7 @@ export const busAction = z.object({
   action: z.string().min(1).max(128),
   payload: z.record(z.string(), z.unknown()).optional(),
 });
-export const ruleAction = z.union([messageAction, busAction]);
+export const ruleAction = z.discriminatedUnion('channel', [messageAction, busAction]);
 
 export const ruleSchema = z
   .object({

@@ -91,7 +91,8 @@ describe('decision API on the local stack', () => {
     expect(again.status).toBe(200);
     expect(again.body.decisionId).toBe(first.body.decisionId);
     expect(again.body.offers.map((o: { ruleId: string }) => o.ruleId)).toEqual([ruleId]);
-    const reused = await post({ ...request, channel: 'web' });
+    const other = await customer(true);
+    const reused = await post({ ...request, customer: { kind: 'crmId', value: other.crmId } });
     expect(reused).toEqual({ status: 409, body: { code: 'request-id-reused', reason: expect.stringContaining('new requestId') } });
   });
 
@@ -102,7 +103,7 @@ describe('decision API on the local stack', () => {
     ['an unknown channel', { customer: { kind: 'crmId', value: 'X' }, channel: 'fax' }, 400, 'invalid-request', 'channel'],
     ['an extra field', { customer: { kind: 'crmId', value: 'X' }, channel: 'web', admin: true }, 400, 'invalid-request', 'admin'],
     ['an unknown customer', { customer: { kind: 'crmId', value: 'nobody-at-all' }, channel: 'web' }, 404, 'unknown-customer', 'crmId'],
-  ])('refuses %s with %i and a reason', async (_name, body, status, code, mentions) => {
+  ])('refuses %s with a 4xx and a reason', async (_name, body, status, code, mentions) => {
     const res = await post(body);
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);

@@ -57,7 +57,6 @@ async function decisionFor(customerId: string, eventId: string) {
     );
     const items = out.Items ?? [];
     const decision = items.find((i) => i.sk === 'DECISION' && i.eventId === eventId);
-    if (!decision) process.stderr.write(`DBG ${customerId} ${eventId} ${JSON.stringify(items.map((i) => [i.sk, i.eventId]))}\n`);
     if (!decision) return undefined;
     return {
       candidates: decision.candidates as { ruleId: string; outcome: string; reason: string; notBefore?: string }[],

@@ -26,8 +26,10 @@ export interface WarmCacheOptions {
 }
 
 /**
- * A value rebuilt from a table at most every `refreshMs`. Callers get the previous value while a
- * refresh is in flight, so no event waits on the table; only the very first call waits.
+ * A value rebuilt from a table at most every `refreshMs`. Between one and two periods old, callers
+ * get the previous value while a refresh runs, so a busy function never waits on the table; older
+ * than that (after an idle spell), the caller waits for the refresh, so no event is ever decided on
+ * rules loaded more than two periods ago (20 s by default: within the 30 s Baton promises).
  */
 export class WarmCache<T> {
   private value: T | undefined;
@@ -41,7 +43,9 @@ export class WarmCache<T> {
 
   async current(): Promise<T> {
     const now = (this.opts.clock ?? Date.now)();
-    if (this.value !== undefined && now - this.loadedAt < (this.opts.refreshMs ?? RULES_REFRESH_MS)) return this.value;
+    const period = this.opts.refreshMs ?? RULES_REFRESH_MS;
+    const age = now - this.loadedAt;
+    if (this.value !== undefined && age < period) return this.value;
     this.refreshing ??= this.build()
       .then((value) => {
         this.value = value;
@@ -51,7 +55,12 @@ export class WarmCache<T> {
       .finally(() => {
         this.refreshing = undefined;
       });
-    return this.value ?? this.refreshing;
+    if (this.value !== undefined && age < 2 * period) {
+      // A failed background refresh is tried again by the next call; it must not go unhandled.
+      this.refreshing.catch(() => undefined);
+      return this.value;
+    }
+    return this.refreshing;
   }
 }
 
