@@ -74,6 +74,7 @@ export function propsFromContext(node: Node): BatonStackProps {
     iotEndpoint: text('iotEndpoint'),
     smsEnabled: bool('smsEnabled'),
     dispatchConcurrency: int('dispatchConcurrency'),
+    smsMonthlyBudgetUsd: int('smsMonthlyBudgetUsd'),
   };
 }
 

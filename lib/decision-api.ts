@@ -114,7 +114,7 @@ export function createDecisionApi(deps: DecisionApiDeps): (req: HttpRequest) => 
   const clock = deps.clock ?? (() => new Date());
   const maxAttempts = deps.maxAttempts ?? 6;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const count = (name: MetricName | 'OffersPresented' | 'DecisionRequests' | 'Unsubscribes', n = 1) => deps.metrics.count(name as MetricName, n);
+  const count = (name: MetricName, n = 1) => deps.metrics.count(name, n);
 
   async function decideFor(request: DecisionRequest, requestHash: string): Promise<DecisionAnswer | ApiProblem> {
     const ref = { kind: request.customer.kind, value: request.customer.value };

@@ -122,4 +122,13 @@ export type MetricName =
   | 'MessagesQueued'
   | 'MessagesSent'
   | 'MessagesFailed'
-  | 'RulesRejected';
+  | 'RulesRejected'
+  | 'MessagesSuppressed'
+  | 'MessagesHeld'
+  | 'MessagesDeadLettered'
+  | 'MessagesUnconfirmed'
+  | 'DeliverabilityPaused'
+  | 'SmsBudgetExhausted'
+  | 'OffersPresented'
+  | 'DecisionRequests'
+  | 'Unsubscribes';

@@ -126,7 +126,7 @@ function windowEnd(window: QuietWindow, timeZone: string, nowMs: number): number
     const t = target - o;
     if (t > nowMs && offsetAt(timeZone, t) === o && (best === undefined || t < best)) best = t;
   }
-  if (best !== undefined) return best;
+  if (best !== undefined) return throughTransition(window, timeZone, nowMs, best);
 
   // The end lies in a gap (the clock jumps over it): the window ends at the jump.
   const sorted = [...offsets].sort((a, b) => a - b);
@@ -139,4 +139,24 @@ function windowEnd(window: QuietWindow, timeZone: string, nowMs: number): number
     else lo = mid;
   }
   return hi * MINUTE_MS;
+}
+
+/**
+ * The wall clock reaches `end` at `until` moving forward; a clock change on the way can set it back
+ * out of the window (fall back) earlier. Then the window ends at the change; otherwise at `until`.
+ */
+function throughTransition(window: QuietWindow, timeZone: string, nowMs: number, until: number): number {
+  const before = offsetAt(timeZone, nowMs);
+  if (offsetAt(timeZone, until - 1) === before) return until;
+  let lo = Math.floor(nowMs / MINUTE_MS);
+  let hi = Math.ceil(until / MINUTE_MS);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(timeZone, mid * MINUTE_MS) === before) lo = mid;
+    else hi = mid;
+  }
+  const change = hi * MINUTE_MS;
+  if (change >= until) return until;
+  const wall = wallClock(timeZone, change);
+  return inWindow(window, wall.h * 60 + wall.mi) ? (windowEnd(window, timeZone, change) ?? change) : change;
 }

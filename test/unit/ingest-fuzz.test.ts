@@ -52,9 +52,12 @@ const TYPES: readonly ReducerKey[] = [
   'baton.device/DeviceRegistered',
   'baton.device/ThreatDetected',
 ];
-const eventArb = (k: number, types: readonly ReducerKey[] = TYPES) =>
-  customerEventArb(ids(k), { licenseIds: [`LIC-fuzz-${k}`], deviceIds: [`dev-fuzz-${k}`], types });
-const anyCustomerEventArb = fc.nat(CUSTOMERS - 1).chain((k) => eventArb(k));
+// Built once (an arbitrary is costly to build); not re-validated on the way out (ingest validates).
+const EVENT_ARBS = Array.from({ length: CUSTOMERS }, (_, k) =>
+  customerEventArb(ids(k), { licenseIds: [`LIC-fuzz-${k}`], deviceIds: [`dev-fuzz-${k}`], types: TYPES, validate: false }),
+);
+const eventArb = (k: number) => EVENT_ARBS[k]!;
+const anyCustomerEventArb = fc.oneof(...EVENT_ARBS);
 
 /** Valid events applied before the hostile ones: the ids that the reused-id attacks take. */
 const PREPARED: readonly CustomerEvent[] = fc.sample(
@@ -163,8 +166,8 @@ const notJson = fc.oneof(
     const text = JSON.stringify(e);
     return { kind: 'truncated', body: text.slice(0, n % text.length), codes: ['not-json'] };
   }),
-  fc.constantFrom('', 'undefined', 'NaN', "{'single': 'quotes'}", '{"a":1,}', '\uFEFF{}', '[', '{"id":"x"').map((body): Hostile => ({ kind: 'garbage', body, codes: ['not-json'] })),
-  fc.string({ unit: 'binary', maxLength: 80 }).map((body): Hostile => ({ kind: 'random-text', body, codes: ['not-json', 'invalid-envelope', 'control-character'] })),
+  fc.constantFrom('', 'undefined', 'NaN', "{'single': 'quotes'}", '{"a":1,}', '\uFEFF{}', '[', '{"id":"x"', '\u{1F600}\u0000', '\uD800').map((body): Hostile => ({ kind: 'garbage', body, codes: ['not-json'] })),
+  fc.string({ unit: 'binary-ascii', maxLength: 80 }).map((body): Hostile => ({ kind: 'random-text', body, codes: ['not-json', 'invalid-envelope', 'control-character'] })),
 );
 
 const KNOWN_SOURCES = new Set(Object.keys(CATALOG));
@@ -300,4 +303,26 @@ describe('ingest fuzz: hostile events', () => {
     }
     for (const code of KNOWN_CODES) expect(codes.get(code) ?? 0, `events quarantined as ${code}`).toBeGreaterThan(5);
   }, 120_000);
+
+  it('an erasure that reuses the id of an applied event is quarantined and erases nothing', async () => {
+    // Prepare: a customer with an applied event.
+    const store = new MemoryCustomerRepository<CustomerState>();
+    const quarantine = new MemoryQuarantine();
+    const rules = new RuleSet([]);
+    const ingest = createIngest({ customers: store, quarantine, rules: { current: async () => rules }, metrics: new MemoryMetrics(), sleep: async () => {} });
+    const [first] = fc.sample(eventArb(0), { seed: 7, numRuns: 1 });
+    const [erasure] = fc.sample(customerEventArb(ids(0), { types: [], withErasure: true }), { seed: 8, numRuns: 1 });
+    expect((await ingest(JSON.stringify(first))).status).toBe('applied');
+    const before = snapshot(store);
+
+    // Act: a CustomerErased under the same event id.
+    const outcome = await ingest(JSON.stringify({ ...erasure!, id: first!.id }));
+
+    // Assess: quarantined as a reused id, and not half applied (no tombstones for a profile still there).
+    expect(outcome).toMatchObject({ status: 'quarantined', code: 'event-id-reused' });
+    expect(snapshot(store)).toBe(before);
+    // The customer's next event still applies (a tombstone would refuse it and freeze the profile).
+    const [next] = fc.sample(eventArb(0), { seed: 9, numRuns: 1 });
+    expect((await ingest(JSON.stringify(next))).status).toBe('applied');
+  });
 });

@@ -76,7 +76,7 @@ describe('quiet hours', () => {
         const q: QuietWindow = { start: hhmm(w.start), end: hhmm(w.end) };
         expect(quietUntil(q, zone, nowMs)).toBe(untilRef(w, zone, nowMs));
       }),
-      { numRuns: 400, examples: [[{ start: 121, end: 120 }, "Europe/Berlin", 1774745940000]] },
+      { numRuns: 400, examples: [[{ start: 121, end: 120 }, "Europe/Berlin", 1774745940000], [{ start: 61, end: 0 }, "Europe/London", 1792889940000]] },
     );
   });
 
