@@ -179,6 +179,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     const table = this.tables.customers;
     const now = this.clock();
     const expiresAt = Math.floor(now.getTime() / 1000) + TOMBSTONE_TTL_DAYS * DAY;
+    // An id already used by another event is not this erasure: refuse it before any side effect.
+    // The same event again (a retry after a crash) goes on and finishes the job.
+    const seen = await this.db.send(new GetCommand({ TableName: table, Key: markerKey(erasure.eventId), ConsistentRead: true }));
+    if (seen.Item && seen.Item.hash !== erasure.payloadHash) return { status: 'duplicate', samePayload: false };
     // Tombstones first (idempotent): if the rest fails, later events are already refused.
     await this.batchWrite(
       table,
