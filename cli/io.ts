@@ -2,6 +2,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ID_KINDS } from '../events/catalog.ts';
+import { idKey } from '../lib/ingest.ts';
+import { customerKey } from '../lib/adapters/dynamo/customers.ts';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { tableNames, type TableNames } from '../lib/tables.ts';
 import { loadSample } from '../events/samples.ts';
@@ -72,3 +76,23 @@ export function readEvents(ref: string): unknown[] {
     });
   }
 }
+
+/** The stored profile item for any external id (crmId, loyalty card, licenseId, deviceId, email) or a customerId. */
+export async function findCustomerItem(
+  db: ReturnType<typeof documentClient>,
+  names: TableNames,
+  ref: string,
+): Promise<Record<string, unknown> | undefined> {
+  let customerId = ref.startsWith('cus-') ? ref : undefined;
+  if (!customerId) {
+    const keys = ID_KINDS.map((kind) => ({ pk: `ID#${idKey({ kind, value: ref })}`, sk: 'ID' }));
+    const out = await db.send(new BatchGetCommand({ RequestItems: { [names.customers]: { Keys: keys } } }));
+    const owners = [...new Set((out.Responses?.[names.customers] ?? []).map((i) => i.customerId as string))];
+    if (owners.length > 1) throw new UsageError(`"${ref}" is linked to several customers (${owners.join(', ')}); use the customerId`);
+    customerId = owners[0];
+  }
+  if (!customerId) return undefined;
+  return (await db.send(new GetCommand({ TableName: names.customers, Key: customerKey(customerId), ConsistentRead: true }))).Item;
+}
+
+export const NOT_FOUND_HINT = `looked up as ${ID_KINDS.join(', ')} and customerId`;

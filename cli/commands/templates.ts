@@ -4,15 +4,12 @@
 // and every field it reads must be one the render context can have; a problem names the part,
 // the line and the field. `preview` renders it for a real customer (or a sample one).
 import { readFileSync } from 'node:fs';
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseYaml } from 'yaml';
-import { ID_KINDS } from '../../events/catalog.ts';
 import { customerView, newCustomer, type CustomerState } from '../../lib/customer/index.ts';
-import { idKey } from '../../lib/ingest.ts';
-import { customerKey, decodeState } from '../../lib/adapters/dynamo/customers.ts';
+import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
 import { checkTemplate, renderTemplate, type Template, type TemplateIssue } from '../../lib/channels/template.ts';
-import { tables, UsageError, type CliFlags } from '../io.ts';
+import { tables, UsageError, findCustomerItem, NOT_FOUND_HINT, type CliFlags } from '../io.ts';
 
 const USAGE = 'usage: baton templates validate|put|preview <template file (JSON or YAML)> [--customer <any external id>] [--json]';
 
@@ -57,16 +54,8 @@ function describe(item: unknown, index: number): string {
 async function customerFor(ref: string, flags: CliFlags): Promise<CustomerState> {
   const { db, names } = tables(flags);
   try {
-    let customerId = ref.startsWith('cus-') ? ref : undefined;
-    if (!customerId) {
-      const keys = ID_KINDS.map((kind) => ({ pk: `ID#${idKey({ kind, value: ref })}`, sk: 'ID' }));
-      const out = await db.send(new BatchGetCommand({ RequestItems: { [names.customers]: { Keys: keys } } }));
-      const owners = [...new Set((out.Responses?.[names.customers] ?? []).map((i) => i.customerId as string))];
-      if (owners.length > 1) throw new UsageError(`"${ref}" is linked to several customers (${owners.join(', ')}); use the customerId`);
-      customerId = owners[0];
-    }
-    const item = customerId ? (await db.send(new GetCommand({ TableName: names.customers, Key: customerKey(customerId), ConsistentRead: true }))).Item : undefined;
-    if (!item) throw new UsageError(`no customer for "${ref}" (looked up as ${ID_KINDS.join(', ')} and customerId)`);
+    const item = await findCustomerItem(db, names, ref);
+    if (!item) throw new UsageError(`no customer for "${ref}" (${NOT_FOUND_HINT})`);
     return decodeState<CustomerState>(item.state);
   } finally {
     db.destroy();

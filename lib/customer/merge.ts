@@ -116,7 +116,6 @@ export function anonymize(state: CustomerState): CustomerState {
 // ---- histories and bounds ------------------------------------------------------------------
 
 const noop = (): void => {};
-const byId = (x: Keyed, y: Keyed): number => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
 /**
  * Union of two histories sorted by id; entries with the same id are combined with `combine` (which

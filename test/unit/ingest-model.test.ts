@@ -18,7 +18,7 @@ import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
 import { RuleSet } from '../../lib/rules/engine.ts';
 import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../../lib/ports.ts';
-import { FaultyCustomerRepository, FaultyQuarantine, InjectedCrash, InjectedThrottling, prng, type FaultCounts, type FaultPoint } from '../support/faulty.ts';
+import { FaultyCustomerRepository, FaultyQuarantine, InjectedCrash, InjectedThrottling, prng, type FaultPoint } from '../support/faulty.ts';
 
 // ---- sizes: 10 runs × ~10,200 published records ≈ 102,000 events, ~46 % of them duplicates -----
 // One ingest costs ~0.5 ms of CPU (zod, two structured clones in the memory store, the view), so
