@@ -8,11 +8,12 @@ import {
   applyEvent,
   mergeCustomers,
   customerView,
-  applyRuleState,
   anonymousCounters,
+  eventTime,
+  type CustomerEvent,
   type CustomerState,
 } from './customer/index.ts';
-import { decide, type Decision } from './decide.ts';
+import { decide } from './decide.ts';
 import { EMPTY_CAMPAIGN_BOOK, type CampaignSource } from './rules/campaign.ts';
 import { contactHistory } from './policy/history.ts';
 import { recordDecision, SpentLimits } from './policy/decision-state.ts';
@@ -196,7 +197,8 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           now,
           exhausted: spent.with(exhausted),
         });
-        if (decision) state = recordDecision(state, decision, now, event.id);
+        // Rule state is stamped with the event's time, like every other field, so arrival order does not matter.
+        if (decision) state = recordDecision(state, decision, new Date(eventTime(event as CustomerEvent)), event.id);
         const result = await deps.customers.commit({
           eventId: event.id,
           payloadHash: hash,

@@ -23,7 +23,6 @@ describe('limits under concurrency', () => {
   const store = unique('limits-store');
   let repo: DynamoCustomerRepository<CustomerState>;
   let client: ReturnType<typeof db>;
-  let card = '';
 
   const deps = (campaignBook: StaticCampaignBook, ruleSet: RuleSet, at: number) => ({
     customers: repo,
@@ -55,60 +54,66 @@ describe('limits under concurrency', () => {
     repo = new DynamoCustomerRepository<CustomerState>(client, tables());
   });
 
-  async function freshCustomer(): Promise<void> {
-    card = unique('LC-limits');
+  async function freshCustomer(): Promise<string> {
+    const card = unique('LC-limits');
     const setup = createIngest(deps(new StaticCampaignBook(), new RuleSet([]), BASE - DAY));
     await setup(ev('CustomerUpserted', { ids: { loyaltyCard: card }, profile: { locale: 'en' } }, BASE - DAY));
     const consent = await setup(ev('ConsentChanged', { ids: { loyaltyCard: card }, channel: 'email', granted: true, via: 'web-form' }, BASE - DAY));
     expect(consent.status).toBe('applied');
+    return card;
   }
 
   it('never passes a cap or a budget, over 500 interleavings of 2-3 parallel deciders (property)', async () => {
     // What each run did; the stored contacts and counters are checked in bulk, to keep the run short.
     const runs: { at: string; cap: number; budget: number; campaignId: string; sent: number; customerId: string }[] = [];
-    let run = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 2, max: 3 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
-        async (deciders, cap, budget, delays) => {
-          if (run % 40 === 0) await freshCustomer();
-          const at = BASE + ++run * 8 * DAY;
-          const campaignId = `lim-${randomUUID().slice(0, 12)}`;
-          const ruleSet = new RuleSet([
-            ruleSchema.parse({
-              ruleId: 'limits-thanks',
-              campaignId,
-              enabled: true,
-              priority: 10,
-              when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'], detail: { storeId: [store] } },
-              then: { channel: 'email', template: 'thanks' },
-            }),
-          ]);
-          const book = new StaticCampaignBook(
-            [campaignSchema.parse({ campaignId, policyId: 'limits', budget: { unit: 'messages', limit: budget } })],
-            [policySchema.parse({ policyId: 'limits', caps: { email: { perDay: cap } } })],
-          );
-          // Each decider is its own ingest, as separate Lambda instances are.
-          const outcomes = await Promise.all(
-            Array.from({ length: deciders }, async (_, i) => {
-              await new Promise((r) => setTimeout(r, delays[i]!));
-              const sale = ev('SaleCompleted', { ids: { loyaltyCard: card }, saleId: unique('S'), storeId: store, items: [{ sku: 'X', category: 'c', quantity: 1, unitPrice: 5 }], total: 5, currency: 'EUR' }, at);
-              return createIngest(deps(book, ruleSet, at))(sale);
-            }),
-          );
-          const first = outcomes[0]!;
-          expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
-          const sent = outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.messages : 0), 0);
-          runs.push({ at: new Date(at).toISOString(), cap, budget, campaignId, sent, customerId: first.status === 'applied' ? first.customerId : '' });
-          // Both limits are reachable, so every run sends exactly the smallest of the three.
-          expect(sent).toBe(Math.min(cap, budget, deciders));
-        },
-      ),
-      { numRuns: 500 },
-    );
+    // Four independent loops (own customer, own instants) run side by side: 4 × 125 interleavings.
+    const loop = async (lane: number) => {
+      let run = 0;
+      let card = '';
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 2, max: 3 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 3, maxLength: 3 }),
+          async (deciders, cap, budget, delays) => {
+            if (run % 40 === 0) card = await freshCustomer();
+            const at = BASE + (lane * 1000 + ++run) * 8 * DAY;
+            const campaignId = `lim-${randomUUID().slice(0, 12)}`;
+            const ruleSet = new RuleSet([
+              ruleSchema.parse({
+                ruleId: 'limits-thanks',
+                campaignId,
+                enabled: true,
+                priority: 10,
+                when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'], detail: { storeId: [store] } },
+                then: { channel: 'email', template: 'thanks' },
+              }),
+            ]);
+            const book = new StaticCampaignBook(
+              [campaignSchema.parse({ campaignId, policyId: 'limits', budget: { unit: 'messages', limit: budget } })],
+              [policySchema.parse({ policyId: 'limits', caps: { email: { perDay: cap } } })],
+            );
+            // Each decider is its own ingest, as separate Lambda instances are.
+            const outcomes = await Promise.all(
+              Array.from({ length: deciders }, async (_, i) => {
+                await new Promise((r) => setTimeout(r, delays[i]!));
+                const sale = ev('SaleCompleted', { ids: { loyaltyCard: card }, saleId: unique('S'), storeId: store, items: [{ sku: 'X', category: 'c', quantity: 1, unitPrice: 5 }], total: 5, currency: 'EUR' }, at);
+                return createIngest(deps(book, ruleSet, at))(sale);
+              }),
+            );
+            const first = outcomes[0]!;
+            expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
+            const sent = outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.messages : 0), 0);
+            runs.push({ at: new Date(at).toISOString(), cap, budget, campaignId, sent, customerId: first.status === 'applied' ? first.customerId : '' });
+            // Both limits are reachable, so every run sends exactly the smallest of the three.
+            expect(sent).toBe(Math.min(cap, budget, deciders));
+          },
+        ),
+        { numRuns: 125, seed: 500 + lane },
+      );
+    };
+    await Promise.all([0, 1, 2, 3].map(loop));
 
     // Contacts recorded in each customer's state, per run (each run has its own instant).
     const recorded = new Map<string, number>();
