@@ -1,37 +1,16 @@
 // The real `baton` command, spawned as a user runs it, against the test stack's local bus.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonSchemas } from '../../events/json-schema.ts';
 import { loadSample } from '../../events/samples.ts';
+import { baton } from '../support/cli.ts';
 import { endpoints, eventually, profileByExternalId, quarantined, unique } from '../support/local.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'baton-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `baton <args>` from the repository root; resolves with the exit code instead of rejecting. */
-function baton(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/baton.js', ...args],
-      { cwd: ROOT, timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
-}
 const send = (...args: string[]) => baton('send', ...args, '--endpoint', endpoints().bus);
 
 function upsert(crmId: string, profile: Record<string, unknown> = { firstName: 'Ida' }) {
