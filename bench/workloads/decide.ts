@@ -11,6 +11,7 @@ import { campaignSchema, StaticCampaignBook } from '../../lib/rules/campaign.ts'
 import { policySchema } from '../../lib/policy/policy.ts';
 import { fmt, median, passes, percentile } from '../stats.ts';
 import type { Workload } from '../run.ts';
+import { seededRandom as prng } from '../../lib/seeded-random.ts';
 
 const EVENTS = 50_000;
 const CUSTOMERS = 1_000;
@@ -19,15 +20,6 @@ const SIZES = (process.env.BENCH_DECIDE_SIZES ?? '100,1000,10000').split(',').ma
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 
 // ---- a deterministic generator ----------------------------------------------------------------
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- conditions, written once and turned into both an EventBridge pattern and json-rules-engine --
 type Cond =

@@ -5,6 +5,7 @@ import type { TableNames } from '../../lib/tables.ts';
 import type { RuleInput } from '../../lib/rules/rule.ts';
 import type { Template } from '../../lib/channels/template.ts';
 import { templateKey } from '../../lib/channels/template.ts';
+import { seededRandom as prng } from '../../lib/seeded-random.ts';
 
 export const DEMO_RULES: RuleInput[] = [
   {
@@ -84,16 +85,6 @@ export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: 
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so every demo run tells the same story. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Maria', 'Jonas', 'Aylin', 'Luca', 'Sofia', 'Noah', 'Emma', 'Finn', 'Lea', 'Mateo', 'Hannah', 'Elias', 'Mia', 'Paul', 'Lina'];
 const LAST = ['Keller', 'Novak', 'Schmidt', 'Rossi', 'Yilmaz', 'Dubois', 'Jansen', 'Berg', 'Costa', 'Fischer'];
