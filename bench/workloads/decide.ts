@@ -19,8 +19,6 @@ const CUSTOMERS = 1_000;
 const SIZES = (process.env.BENCH_DECIDE_SIZES ?? '100,1000,10000').split(',').map(Number);
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 
-// ---- a deterministic generator ----------------------------------------------------------------
-
 // ---- conditions, written once and turned into both an EventBridge pattern and json-rules-engine --
 type Cond =
   | { path: string[]; kind: 'in'; values: string[] }
