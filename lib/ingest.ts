@@ -237,6 +237,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     });
   };
 }
+
 /** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */
 function choosePrimary(profiles: StoredProfile<CustomerState>[]): StoredProfile<CustomerState>[] {
   return [...profiles].sort((a, b) => {
