@@ -183,14 +183,14 @@ const threatDetected: Describe<ByKey['baton.device/ThreatDetected']> = (d, e, s)
 };
 
 const messageDisplayed: Describe<ByKey['baton.device/MessageDisplayed']> = (d, e, s) => {
-  d.contacts = [{ id: e.detail.decisionId, channel: 'device', sentAt: s.at }];
+  d.contacts = [{ id: `${clip(e.detail.decisionId)}/device`, channel: 'device', sentAt: s.at }];
   d.lastContact.device = s.at;
   d.counters.displayed = 1;
   seen(d, e.detail.deviceId, s.at);
 };
 
 const messageClicked: Describe<ByKey['baton.device/MessageClicked']> = (d, e, s) => {
-  d.contacts = [{ id: e.detail.decisionId, channel: 'device', clickedAt: s.at }];
+  d.contacts = [{ id: `${clip(e.detail.decisionId)}/device`, channel: 'device', clickedAt: s.at }];
   d.counters.clicks = 1;
   seen(d, e.detail.deviceId, s.at);
 };
@@ -207,7 +207,8 @@ function sesContact(d: CustomerState, e: SesEvent, sent: boolean): Record<string
   const mail = e.detail.mail;
   const decisionId = mail.tags?.['decisionId']?.[0];
   const campaignId = mail.tags?.['campaignId']?.[0];
-  const key = decisionId ? clip(decisionId) : `msg:${clip(mail.messageId)}`;
+  // Keyed per decision *and* channel: one decision may also have a device message with its own feedback.
+  const key = decisionId ? `${clip(decisionId)}/email` : `msg:${clip(mail.messageId)}`;
   const mailAt = utc(mail.timestamp, 'detail.mail.timestamp');
   const contact = {
     id: key,

@@ -241,30 +241,37 @@ describe('reducers on the catalog samples', () => {
 
   it('MessageDisplayed records a device contact and the last contact on the device channel', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('baton.device/MessageDisplayed'));
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/device')).toEqual({ id: 'dec-01JD3Q2W8K/device', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z' });
     const v = customerView(s, new Date('2026-11-23T08:00:00Z'));
     expect(v.lastContact).toEqual({ device: '2026-11-21T07:05:00.000Z' });
     expect(v.daysSinceLastContact).toEqual({ device: 2 });
     expect(v.displayed).toBe(1);
   });
 
+  it('keeps email and device feedback of one decision apart', () => {
+    // Both samples name decision dec-01JD3Q2W8K: one decision sent an email and a device message.
+    const s = foldEvents(newCustomer('cus-1'), [sample('aws.ses/EmailClicked'), sample('baton.device/MessageDisplayed')]);
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')?.channel).toBe('email');
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/device')?.channel).toBe('device');
+  });
+
   it('MessageClicked records the click on the device contact', () => {
     const s = fold([sample('baton.device/MessageDisplayed'), sample('baton.device/MessageClicked')]);
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z', clickedAt: '2026-11-21T07:05:40.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/device')).toEqual({ id: 'dec-01JD3Q2W8K/device', channel: 'device', sentAt: '2026-11-21T07:05:00.000Z', clickedAt: '2026-11-21T07:05:40.000Z' });
     expect(customerView(s, NOW).clicks).toBe(1);
   });
 
   it('Email Sent records the contact by decisionId and the last email contact', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('aws.ses/EmailSent'));
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'email', campaignId: 'renewals-2026', sentAt: '2026-11-21T08:00:00.000Z' });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')).toEqual({ id: 'dec-01JD3Q2W8K/email', channel: 'email', campaignId: 'renewals-2026', sentAt: '2026-11-21T08:00:00.000Z' });
     expect(s.lastContact).toEqual({ email: '2026-11-21T08:00:00.000Z' });
     expect(s.counters.sent).toBe(1);
   });
 
   it('Email Delivered, Opened and Clicked record their times on the same contact', () => {
     const s = fold(['aws.ses/EmailClicked', 'aws.ses/EmailOpened', 'aws.ses/EmailDelivered'].map((n) => sample(n)));
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({
-      id: 'dec-01JD3Q2W8K',
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')).toEqual({
+      id: 'dec-01JD3Q2W8K/email',
       channel: 'email',
       campaignId: 'renewals-2026',
       sentAt: '2026-11-21T08:00:00.000Z',
@@ -280,7 +287,7 @@ describe('reducers on the catalog samples', () => {
     const consent = sample('baton.crm/ConsentChanged');
     const s = fold([consent, sample('aws.ses/EmailBounced')]);
     expect(s.consent.email).toEqual({ v: false, via: 'bounce', at: '2026-11-21T08:00:03.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000017' });
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toMatchObject({ bouncedAt: '2026-11-21T08:00:03.000Z', permanent: true });
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')).toMatchObject({ bouncedAt: '2026-11-21T08:00:03.000Z', permanent: true });
     expect(customerView(s, NOW).bounces).toBe(1);
   });
 
@@ -289,7 +296,7 @@ describe('reducers on the catalog samples', () => {
     const s = fold([sample('baton.crm/ConsentChanged'), bounce]);
     expect(s.consent.email?.v).toBe(true);
     expect(s.counters.bounces).toBe(1);
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')?.permanent).toBeUndefined();
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')?.permanent).toBeUndefined();
   });
 
   it('a consent given after a bounce wins over the bounce, by event time', () => {
@@ -308,14 +315,14 @@ describe('reducers on the catalog samples', () => {
 
   it('Email Delivery Delayed records the contact without changing counters', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('aws.ses/EmailDeliveryDelayed'));
-    expect(entry(s.contacts, 'dec-01JD3Q2W8K')?.sentAt).toBe('2026-11-21T08:00:00.000Z');
+    expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')?.sentAt).toBe('2026-11-21T08:00:00.000Z');
     expect(Object.values(s.counters).every((n) => n === 0)).toBe(true);
   });
 
   it('Email Rejected and Email Rendering Failed count as failed and are not a contact', () => {
     for (const name of ['aws.ses/EmailRejected', 'aws.ses/EmailRenderingFailed']) {
       const s = applyEvent(newCustomer('cus-1'), sample(name));
-      expect(entry(s.contacts, 'dec-01JD3Q2W8K')).toEqual({ id: 'dec-01JD3Q2W8K', channel: 'email', campaignId: 'renewals-2026', failedAt: '2026-11-21T08:00:00.000Z' });
+      expect(entry(s.contacts, 'dec-01JD3Q2W8K/email')).toEqual({ id: 'dec-01JD3Q2W8K/email', channel: 'email', campaignId: 'renewals-2026', failedAt: '2026-11-21T08:00:00.000Z' });
       expect(s.lastContact).toEqual({});
       expect(s.counters.failed).toBe(1);
     }
