@@ -226,7 +226,11 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
   const results: Record<string, unknown>[] = [];
   let triggered = 0;
   for (const [i, raw] of readEvents(flags.events).entries()) {
-    const parsed = parseEvent(raw);
+    // Events written as for `baton send` have no id or time yet: give them what the bus would.
+    const e = raw as Record<string, unknown>;
+    const parsed = parseEvent(
+      e && typeof e === 'object' && !Array.isArray(e) ? { version: '0', id: `dry-run-${i + 1}`, time: new Date().toISOString(), ...e } : raw,
+    );
     if (!parsed.ok) {
       results.push({ index: i + 1, invalid: parsed.code, reason: parsed.reason });
       continue;
