@@ -13,16 +13,19 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-export type RejectionCode =
-  | 'not-json'
-  | 'too-large'
-  | 'too-deep'
-  | 'forbidden-key'
-  | 'control-character'
-  | 'invalid-envelope'
-  | 'unknown-source'
-  | 'unknown-detail-type'
-  | 'invalid-detail';
+/** Why an event was refused; machine-readable, stored with every quarantined event. */
+export const REJECTION_CODES = [
+  'not-json',
+  'too-large',
+  'too-deep',
+  'forbidden-key',
+  'control-character',
+  'invalid-envelope',
+  'unknown-source',
+  'unknown-detail-type',
+  'invalid-detail',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 export interface Rejection {
   ok: false;

@@ -3,19 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadSample } from '../../events/samples.ts';
-import { MAX_DEPTH, MAX_EVENT_BYTES, parseEvent, type RejectionCode } from '../../events/validate.ts';
+import { MAX_DEPTH, MAX_EVENT_BYTES, REJECTION_CODES, parseEvent, type RejectionCode } from '../../events/validate.ts';
 
-const CODES: readonly RejectionCode[] = [
-  'not-json',
-  'too-large',
-  'too-deep',
-  'forbidden-key',
-  'control-character',
-  'invalid-envelope',
-  'unknown-source',
-  'unknown-detail-type',
-  'invalid-detail',
-];
+const CODES: readonly RejectionCode[] = REJECTION_CODES;
 
 type Event = Record<string, unknown> & { detail: Record<string, unknown> };
 const customer = (): Event => loadSample('baton.crm/CustomerUpserted');
