@@ -3,41 +3,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDecisionApi, type DecisionApiDeps } from '../lib/decision-api.ts';
-import { environment, ingestDeps } from '../lib/adapters/environment.ts';
-import { DynamoDecisionStore } from '../lib/adapters/dynamo/decisions.ts';
-import { publishEvents } from '../lib/adapters/publisher.ts';
+import { decisionApiDeps } from '../lib/adapters/environment.ts';
 import { observability } from '../lib/adapters/observability.ts';
-import { ENV, clientConfig } from '../lib/config.ts';
-import { BUS_NAME } from '../lib/routes.ts';
-
-export function decisionApiDeps(o: ReturnType<typeof observability>, env: NodeJS.ProcessEnv = process.env): DecisionApiDeps {
-  const e = environment(env);
-  const ingest = ingestDeps(e, o.port, (rej) => o.logger.warn('rule skipped', { ruleId: rej.ruleId, reason: rej.reason }));
-  const secret = env[ENV.unsubscribeSecret];
-  const bus = new EventBridgeClient(clientConfig(ENV.busEndpoint, env));
-  const busName = env[ENV.busName] ?? BUS_NAME;
-  return {
-    customers: ingest.customers,
-    rules: ingest.rules,
-    ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
-    metrics: o.port,
-    decisions: new DynamoDecisionStore(e.db, e.tables.decisions),
-    ...(secret
-      ? {
-          unsubscribe: {
-            secret,
-            async publish(event) {
-              const [result] = await publishEvents(bus, busName, [event]);
-              if (!result?.eventId) throw new Error(`the bus refused the ConsentChanged (${result?.errorCode ?? 'unknown'})`);
-            },
-          },
-        }
-      : {}),
-  };
-}
 
 export function decisionsApiHandler(deps?: (o: ReturnType<typeof observability>) => DecisionApiDeps) {
   const o = observability('decisions-api');

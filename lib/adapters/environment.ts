@@ -27,6 +27,10 @@ import { DynamoDeliverabilityCounters, DynamoSmsBudget } from './dynamo/decision
 import { ChannelCapacity, parseRates } from '../channels/capacity.ts';
 import { toMicros } from '../channels/sms.ts';
 import { createFeedback } from '../feedback.ts';
+import { publishEvents } from './publisher.ts';
+import { BUS_NAME } from '../routes.ts';
+import type { DecisionApiDeps } from '../decision-api.ts';
+import type { observability } from './observability.ts';
 
 export interface Environment {
   readonly tables: TableNames;
@@ -134,5 +138,32 @@ export function sqsDeadLetters(sqs: () => SQSClient, queueUrl: string): DeadLett
         }),
       );
     },
+  };
+}
+
+/** The decision API's adapters: the same customers, rules and campaigns as evaluate, plus the bus for unsubscribes. */
+export function decisionApiDeps(o: ReturnType<typeof observability>, env: NodeJS.ProcessEnv = process.env): DecisionApiDeps {
+  const e = environment(env);
+  const ingest = ingestDeps(e, o.port, (rej) => o.logger.warn('rule skipped', { ruleId: rej.ruleId, reason: rej.reason }));
+  const secret = env[ENV.unsubscribeSecret];
+  const bus = new EventBridgeClient(clientConfig(ENV.busEndpoint, env));
+  const busName = env[ENV.busName] ?? BUS_NAME;
+  return {
+    customers: ingest.customers,
+    rules: ingest.rules,
+    ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
+    metrics: o.port,
+    decisions: new DynamoDecisionStore(e.db, e.tables.decisions),
+    ...(secret
+      ? {
+          unsubscribe: {
+            secret,
+            async publish(event) {
+              const [result] = await publishEvents(bus, busName, [event]);
+              if (!result?.eventId) throw new Error(`the bus refused the ConsentChanged (${result?.errorCode ?? 'unknown'})`);
+            },
+          },
+        }
+      : {}),
   };
 }
