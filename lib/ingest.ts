@@ -187,7 +187,8 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
 
         state = applyEvent(state, event);
         const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
-        const decision = decide({
+        // Most events trigger no rule: then neither the view nor the contact history is built.
+        const decision = rules.matching(event).length === 0 ? undefined : decide({
           event,
           customer: customerView(state, now) as never,
           rules,
