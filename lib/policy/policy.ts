@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../events/catalog.ts';
 import { isTimeZone } from './quiet-hours.ts';
+import { issues, itemId } from '../rules/item.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH:MM, 00:00 to 23:59');
@@ -44,9 +45,7 @@ export type PolicyCheck = { ok: true; policy: ContactPolicy } | { ok: false; pol
 export function checkPolicy(item: unknown): PolicyCheck {
   const result = policySchema.safeParse(item);
   if (result.success) return { ok: true, policy: result.data };
-  const raw = (item as { policyId?: unknown } | null)?.policyId;
-  const reason = result.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
-  return { ok: false, policyId: typeof raw === 'string' ? raw : '(no policyId)', reason };
+  return { ok: false, policyId: itemId(item, 'policyId'), reason: issues(result.error) };
 }
 
 /** The policy in force when the table holds none: consent only, exemptions as documented. */

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../events/catalog.ts';
 import type { Reservation } from '../ports.ts';
 import { defaultPolicy, type ContactPolicy } from '../policy/policy.ts';
+import { issues, itemId, validityWindow } from './item.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const channelOrBus = z.enum([...CHANNELS, 'bus']);
@@ -41,10 +42,7 @@ export const campaignSchema = z
     policyId: id.default('default'),
     version: z.number().int().min(1).optional(),
   })
-  .refine((c) => !c.validFrom || !c.validUntil || Date.parse(c.validFrom) < Date.parse(c.validUntil), {
-    message: 'validFrom must be before validUntil',
-    path: ['validUntil'],
-  });
+  .refine(...validityWindow);
 
 export type Campaign = z.infer<typeof campaignSchema>;
 export type CampaignInput = z.input<typeof campaignSchema>;
@@ -55,12 +53,7 @@ export type CampaignCheck = { ok: true; campaign: Campaign } | { ok: false; camp
 export function checkCampaign(item: unknown): CampaignCheck {
   const result = campaignSchema.safeParse(item);
   if (result.success) return { ok: true, campaign: result.data };
-  const raw = (item as { campaignId?: unknown } | null)?.campaignId;
-  return { ok: false, campaignId: typeof raw === 'string' ? raw : '(no campaignId)', reason: issues(result.error) };
-}
-
-export function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
+  return { ok: false, campaignId: itemId(item, 'campaignId'), reason: issues(result.error) };
 }
 
 /** The campaign a rule runs under when the table holds none for its id. */

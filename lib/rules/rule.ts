@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../events/catalog.ts';
 import { validate as validatePattern, InvalidPatternError } from '../event-pattern.ts';
-import { issues } from './campaign.ts';
+import { issues, itemId, validityWindow } from './item.ts';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
@@ -50,10 +50,7 @@ export const ruleSchema = z
     quietHours: z.enum(['defer', 'drop']).default('defer'),
     version: z.number().int().min(1).optional(),
   })
-  .refine((r) => !r.validFrom || !r.validUntil || Date.parse(r.validFrom) < Date.parse(r.validUntil), {
-    message: 'validFrom must be before validUntil',
-    path: ['validUntil'],
-  });
+  .refine(...validityWindow);
 
 export type Rule = z.infer<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
@@ -65,6 +62,5 @@ export type RuleCheck = { ok: true; rule: Rule } | { ok: false; ruleId: string; 
 export function checkRule(item: unknown): RuleCheck {
   const result = ruleSchema.safeParse(item);
   if (result.success) return { ok: true, rule: result.data };
-  const ruleId = typeof (item as { ruleId?: unknown })?.ruleId === 'string' ? (item as { ruleId: string }).ruleId : '(no ruleId)';
-  return { ok: false, ruleId, reason: issues(result.error) };
+  return { ok: false, ruleId: itemId(item, 'ruleId'), reason: issues(result.error) };
 }
