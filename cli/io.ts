@@ -4,12 +4,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ID_KINDS } from '../events/catalog.ts';
-import { idKey } from '../lib/ingest.ts';
+import { idKey } from '../lib/core/customer/identity.ts';
 import { customerKey } from '../lib/adapters/dynamo/customers.ts';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
-import { tableNames, type TableNames } from '../lib/tables.ts';
+import { tableNames, type TableNames } from '../lib/contract/tables.ts';
 import { loadSample } from '../events/samples.ts';
-import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from '../infra/local/constants.ts';
+import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from '../local/constants.ts';
 
 /** A user error: printed as one line, exit code 2. */
 export class UsageError extends Error {}

@@ -1,12 +1,12 @@
-// decisions-api: API Gateway HTTP API (IAM-authorised) → the decision API (lib/decision-api.ts);
+// decisions-api: API Gateway HTTP API (IAM-authorised) → the decision API (lib/app/decision-api.ts);
 // also the public one-click unsubscribe route. Thin: map the request, call lib, map the answer.
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createDecisionApi, type DecisionApiDeps } from '../lib/decision-api.ts';
-import { decisionApiDeps } from '../lib/adapters/environment.ts';
-import { observability } from '../lib/adapters/observability.ts';
+import { createDecisionApi, type DecisionApiDeps } from '../lib/app/decision-api.ts';
+import { decisionApiDeps } from '../lib/wiring/environment.ts';
+import { observability } from '../lib/wiring/observability.ts';
 
 export function decisionsApiHandler(deps?: (o: ReturnType<typeof observability>) => DecisionApiDeps) {
   const o = observability('decisions-api');

@@ -6,9 +6,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createDispatch, type DispatchDeps } from '../lib/dispatch.ts';
-import { environment, dispatchDeps } from '../lib/adapters/environment.ts';
-import { observability } from '../lib/adapters/observability.ts';
+import { createDispatch, type DispatchDeps } from '../lib/app/dispatch.ts';
+import { environment, dispatchDeps } from '../lib/wiring/environment.ts';
+import { observability } from '../lib/wiring/observability.ts';
 
 export function dispatchHandler(deps?: (o: ReturnType<typeof observability>) => DispatchDeps) {
   const o = observability('dispatch');

@@ -5,9 +5,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createIngest, type IngestDeps } from '../lib/ingest.ts';
-import { environment, ingestDeps } from '../lib/adapters/environment.ts';
-import { observability } from '../lib/adapters/observability.ts';
+import { createIngest, type IngestDeps } from '../lib/app/ingest.ts';
+import { environment, ingestDeps } from '../lib/wiring/environment.ts';
+import { observability } from '../lib/wiring/observability.ts';
 
 export function evaluateHandler(deps?: (o: ReturnType<typeof observability>) => IngestDeps) {
   const o = observability('evaluate');

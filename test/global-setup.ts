@@ -1,8 +1,8 @@
 // Starts the real local stack once for the whole test run, on free ports so it never collides
 // with a developer's own `npm start`, and hands its endpoints to the tests.
 import type { TestProject } from 'vitest/node';
-import { startLocalStack } from '../infra/local/stack.ts';
-import type { TableNames } from '../lib/tables.ts';
+import { startLocalStack } from '../local/stack.ts';
+import type { TableNames } from '../lib/contract/tables.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

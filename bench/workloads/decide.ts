@@ -4,14 +4,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Engine } from 'json-rules-engine';
-import { decide, type DecisionSubject } from '../../lib/decide.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import { ruleSchema, type Rule } from '../../lib/rules/rule.ts';
-import { campaignSchema, StaticCampaignBook } from '../../lib/rules/campaign.ts';
-import { policySchema } from '../../lib/policy/policy.ts';
+import { decide, type DecisionSubject } from '../../lib/core/decide.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import { ruleSchema, type Rule } from '../../lib/core/rules/rule.ts';
+import { campaignSchema, StaticCampaignBook } from '../../lib/core/campaigns/campaign.ts';
+import { policySchema } from '../../lib/core/campaigns/policy.ts';
 import { fmt, median, passes, percentile } from '../stats.ts';
 import type { Workload } from '../run.ts';
-import { seededRandom as prng } from '../../lib/seeded-random.ts';
+import { seededRandom as prng } from '../../lib/core/seeded-random.ts';
 
 const EVENTS = 50_000;
 const CUSTOMERS = 1_000;

@@ -4,8 +4,8 @@
 // passes after a warm-up; the median pass is reported.
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { startLocalStack } from '../../infra/local/stack.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/constants.ts';
+import { startLocalStack } from '../../local/stack.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { fmt, percentile } from '../stats.ts';
 import type { Workload } from '../run.ts';

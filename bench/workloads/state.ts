@@ -4,18 +4,18 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal, freePort } from '../../infra/local/servers.ts';
-import { createTables } from '../../infra/local/tables.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/constants.ts';
-import { tableNames } from '../../lib/tables.ts';
+import { startDynamoDbLocal, freePort } from '../../local/servers.ts';
+import { createTables } from '../../local/tables.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
+import { tableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
 import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import { createIngest } from '../../lib/ingest.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import type { CustomerState } from '../../lib/customer/index.ts';
+import { createIngest } from '../../lib/app/ingest.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { fmt, percentile } from '../stats.ts';
 import type { Workload } from '../run.ts';
 

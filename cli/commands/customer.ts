@@ -1,5 +1,5 @@
 // `baton customer show <any external id> [--json]`: the resolved profile with its derived fields.
-import { customerView, type CustomerState } from '../../lib/customer/index.ts';
+import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { tables, UsageError, findCustomerItem, NOT_FOUND_HINT, type CliFlags } from '../io.ts';
 

@@ -1,8 +1,9 @@
 // `baton erasures reapply`: after a point-in-time restore brings erased customers back, erase
 // every customer with an id under a tombstone again. Tombstones hold only hashed ids.
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoCustomerRepository, tombstoneHash } from '../../lib/adapters/dynamo/customers.ts';
-import type { CustomerState } from '../../lib/customer/index.ts';
+import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+import { tombstoneHash } from '../../lib/core/customer/identity.ts';
+import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { tables, UsageError, type CliFlags } from '../io.ts';
 
 export const command = {

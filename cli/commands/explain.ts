@@ -2,7 +2,7 @@
 // with its outcome and reason, and what became of each queued message.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDecisionStore } from '../../lib/adapters/dynamo/decisions.ts';
-import type { TableNames } from '../../lib/tables.ts';
+import type { TableNames } from '../../lib/contract/tables.ts';
 import { tables, UsageError, type CliFlags } from '../io.ts';
 
 export interface ExplainContext {

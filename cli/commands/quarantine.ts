@@ -1,9 +1,9 @@
 // `baton quarantine list|replay`: what failed validation, and reprocessing it after a fix.
 import { DynamoQuarantine, type QuarantineRecord } from '../../lib/adapters/dynamo/quarantine.ts';
-import { createIngest } from '../../lib/ingest.ts';
-import { ingestDeps } from '../../lib/adapters/environment.ts';
+import { createIngest } from '../../lib/app/ingest.ts';
+import { ingestDeps } from '../../lib/wiring/environment.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import type { QuarantinedEvent } from '../../lib/ports.ts';
+import type { QuarantinedEvent } from '../../lib/app/ports.ts';
 import { tables, UsageError, type CliFlags } from '../io.ts';
 
 const summary = (r: QuarantineRecord) => {

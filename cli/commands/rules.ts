@@ -4,17 +4,17 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { checkRule, type Rule } from '../../lib/rules/rule.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import { decide } from '../../lib/decide.ts';
+import { checkRule, type Rule } from '../../lib/core/rules/rule.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import { decide } from '../../lib/core/decide.ts';
 import { parseEvent } from '../../events/validate.ts';
-import { idsOf, idKey } from '../../lib/ingest.ts';
-import { applyEvent, customerView, newCustomer, type CustomerState } from '../../lib/customer/index.ts';
-import { contactHistory } from '../../lib/policy/history.ts';
+import { idsOf, idKey } from '../../lib/core/customer/identity.ts';
+import { applyEvent, customerView, newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
+import { contactHistory } from '../../lib/core/campaigns/history.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
 import { queryRuleVersions, ruleKey, ruleVersionKey, scanCurrentRules } from '../../lib/adapters/dynamo/rules.ts';
-import type { TableNames } from '../../lib/tables.ts';
+import type { TableNames } from '../../lib/contract/tables.ts';
 import { readEvents, tables, UsageError, type CliFlags } from '../io.ts';
 
 export interface RulesContext {

@@ -1,5 +1,5 @@
-import { publishEvents, type OutgoingEvent } from '../../lib/adapters/publisher.ts';
-import { BUS_NAME } from '../../lib/routes.ts';
+import { publishEvents, type OutgoingEvent } from '../../lib/adapters/aws/publisher.ts';
+import { BUS_NAME } from '../../lib/contract/routes.ts';
 import { busClient, readEvents, UsageError, type TargetFlags } from '../io.ts';
 
 export async function send(refs: string[], flags: TargetFlags): Promise<number> {

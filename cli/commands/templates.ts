@@ -5,10 +5,10 @@
 // the line and the field. `preview` renders it for a real customer (or a sample one).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { customerView, newCustomer, type CustomerState } from '../../lib/customer/index.ts';
+import { customerView, newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
-import { checkTemplate, renderTemplate, type Template, type TemplateIssue } from '../../lib/channels/template.ts';
+import { checkTemplate, renderTemplate, type Template, type TemplateIssue } from '../../lib/core/channels/template.ts';
 import { tables, UsageError, findCustomerItem, NOT_FOUND_HINT, type CliFlags } from '../io.ts';
 
 const USAGE = 'usage: baton templates validate|put|preview <template file (JSON or YAML)> [--customer <any external id>] [--json]';

@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../events/catalog.ts';
-import { ENV } from '../../lib/config.ts';
+import { ENV } from '../../lib/contract/config.ts';
 import { putEventsStatement } from './access.ts';
 import { BatonFunction } from './function.ts';
 import type { Tables } from './tables.ts';

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { SOURCES, type SourceSystem } from '../../events/catalog.ts';
-import { BUS_NAME } from '../../lib/routes.ts';
+import { BUS_NAME } from '../../lib/contract/routes.ts';
 import { putEventsStatement } from './access.ts';
 
 /** A publisher in another AWS account, allowed to put events with one source system's `source`. */
@@ -18,7 +18,7 @@ export interface CrossAccountPublisher {
 }
 
 export interface BusProps {
-  /** @default BUS_NAME (`baton`), from lib/routes.ts */
+  /** @default BUS_NAME (`baton`), from lib/contract/routes.ts */
   readonly busName?: string;
   /**
    * How long the archive keeps events for replay. Duration.days(0) keeps them forever.

@@ -14,16 +14,15 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SOURCES } from '../../events/catalog.ts';
-import { ENV } from '../../lib/config.ts';
-import { METRICS_NAMESPACE } from '../../lib/adapters/observability.ts';
-import { DEVICE_TOPIC_PREFIX } from '../../lib/adapters/iot.ts';
-import { SES_FORWARDING_PATTERN } from '../../lib/routes.ts';
+import { ENV } from '../../lib/contract/config.ts';
+import { METRICS_NAMESPACE } from '../../lib/contract/metrics.ts';
+import { DEVICE_TOPIC_PREFIX, SES_FORWARDING_PATTERN } from '../../lib/contract/routes.ts';
 import { putEventsStatement } from './access.ts';
 import { BatonFunction } from './function.ts';
 import { deadLetterQueue, queueDefaults } from './pipeline.ts';
 import type { Tables } from './tables.ts';
 
-/** MQTT topics device messages are published to: `baton/devices/<deviceId>/...` (lib/adapters/iot.ts). */
+/** MQTT topics device messages are published to: `baton/devices/<deviceId>/...` (lib/adapters/aws/iot.ts). */
 export { DEVICE_TOPIC_PREFIX };
 
 /** Messages per second each channel takes, for the whole account. */

@@ -9,8 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lib/adapters/observability.ts';
-import type { MetricName } from '../../lib/ports.ts';
+import { METRICS_NAMESPACE } from '../../lib/contract/metrics.ts';
+import type { MetricName } from '../../lib/contract/metrics.ts';
 
 /** The repository root: entries, the lock file and tsconfig.json are resolved from here. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');

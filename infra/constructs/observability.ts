@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { MetricName } from '../../lib/ports.ts';
+import type { MetricName } from '../../lib/contract/metrics.ts';
 import type { BatonFunction } from './function.ts';
 
 /** The Powertools metrics the handlers emit (namespace Baton, dimension `service`). */

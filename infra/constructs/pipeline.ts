@@ -1,4 +1,4 @@
-// The inbound pipeline: one EventBridge rule per route (lib/routes.ts) → the inbound SQS queue
+// The inbound pipeline: one EventBridge rule per route (lib/contract/routes.ts) → the inbound SQS queue
 // (+ DLQ) → the evaluate function, which reports partial batch failures.
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -6,7 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ROUTES, type Route } from '../../lib/routes.ts';
+import { ROUTES, type Route } from '../../lib/contract/routes.ts';
 import type { Tables } from './tables.ts';
 import { BatonFunction } from './function.ts';
 
@@ -23,7 +23,7 @@ export interface PipelineProps {
   readonly tables: Tables;
   /** Environment every function gets (stage, bus name...), besides the table names. */
   readonly environment: Record<string, string>;
-  /** @default ROUTES from lib/routes.ts */
+  /** @default ROUTES from lib/contract/routes.ts */
   readonly routes?: readonly Route[];
   /** @default { maxEventAge: 24 h, retryAttempts: 185 } */
   readonly targetRetry?: TargetRetry;
@@ -116,7 +116,7 @@ export class Pipeline extends Construct {
       const rule = new events.Rule(this, route.id, {
         eventBus: props.bus,
         description: route.description,
-        // The same pattern object the local bus matches with (lib/routes.ts).
+        // The same pattern object the local bus matches with (lib/contract/routes.ts).
         eventPattern: route.pattern as events.EventPattern,
       });
       rule.addTarget(this.sqsTarget(route.target));

@@ -1,10 +1,10 @@
-// The DynamoDB tables, one per TABLES entry in lib/tables.ts, and the KMS key that encrypts them.
+// The DynamoDB tables, one per TABLES entry in lib/contract/tables.ts, and the KMS key that encrypts them.
 import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PARTITION_KEY, SORT_KEY, TABLES, TABLE_KEYS, tableEnvVar, tableName, type TableKey } from '../../lib/tables.ts';
+import { PARTITION_KEY, SORT_KEY, TABLES, TABLE_KEYS, tableEnvVar, tableName, type TableKey } from '../../lib/contract/tables.ts';
 
 export interface TablesProps {
   /** Stage name used in the physical table names (`baton-<stage>-<table>`). */
@@ -23,7 +23,7 @@ export interface TablesProps {
 
 /**
  * Baton's tables: on demand, point-in-time recovery, encrypted with a customer-managed KMS key,
- * TTL and streams as lib/tables.ts declares them.
+ * TTL and streams as lib/contract/tables.ts declares them.
  *
  * Why a customer-managed key rather than the AWS-owned default: the tables hold personal data, and
  * with its own key ops see every use in CloudTrail, can restrict or disable it, and can make a
@@ -92,7 +92,7 @@ export class Tables extends Construct {
     }
   }
 
-  /** Every table's name under the environment variable a function reads it from (lib/tables.ts). */
+  /** Every table's name under the environment variable a function reads it from (lib/contract/tables.ts). */
   environment(): Record<string, string> {
     return Object.fromEntries(TABLE_KEYS.map((key) => [tableEnvVar(key), this.tables[key].tableName]));
   }

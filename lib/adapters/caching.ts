@@ -6,8 +6,9 @@
 //  - profiles: the state and version this process committed last.
 // With the per-customer ordering in ingest, a warm Lambda applies an event with one transaction
 // and no reads.
-import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../ports.ts';
-import { idKey } from '../ingest.ts';
+import type { CommitResult, CustomerRepository, Erasure, ProfileChange, Resolution, StoredProfile } from '../app/ports.ts';
+import type { IdRef } from '../core/customer/identity.ts';
+import { idKey } from '../core/customer/identity.ts';
 
 export const DEFAULT_CACHE_SIZE = 5_000;
 

@@ -7,8 +7,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SOURCES, SOURCE_SYSTEMS } from '../../events/catalog.ts';
-import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME } from '../../lib/routes.ts';
-import { TABLES, TABLE_KEYS, tableName } from '../../lib/tables.ts';
+import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME } from '../../lib/contract/routes.ts';
+import { TABLES, TABLE_KEYS, tableName } from '../../lib/contract/tables.ts';
 import { propsFromContext, stackName } from '../../infra/app.ts';
 import { BatonStack, nagPacks, type BatonStackProps } from '../../infra/stack.ts';
 
@@ -60,7 +60,7 @@ describe('routing', () => {
   const busId = bus[0]![0];
   const busRules = ofType(base.resources, 'AWS::Events::Rule').filter(([, r]) => refId(r.Properties.EventBusName) === busId);
 
-  it('creates one bus named from lib/routes.ts', () => {
+  it('creates one bus named from lib/contract/routes.ts', () => {
     expect(bus).toHaveLength(1);
     expect(bus[0]![1].Properties.Name).toBe(BUS_NAME);
   });
@@ -197,7 +197,7 @@ describe('dead-letter queues', () => {
 describe('tables', () => {
   const tables = ofType(base.resources, 'AWS::DynamoDB::GlobalTable');
 
-  it('creates one table per lib/tables.ts entry, on demand, keyed pk/sk', () => {
+  it('creates one table per lib/contract/tables.ts entry, on demand, keyed pk/sk', () => {
     expect(tables.map(([, t]) => t.Properties.TableName).sort()).toEqual(TABLE_KEYS.map((k) => tableName('dev', k)).sort());
     for (const [, t] of tables) {
       expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
@@ -217,7 +217,7 @@ describe('tables', () => {
     }
   });
 
-  it('sets TTL and streams exactly as lib/tables.ts declares', () => {
+  it('sets TTL and streams exactly as lib/contract/tables.ts declares', () => {
     for (const key of TABLE_KEYS) {
       const spec = TABLES[key] as { timeToLiveAttribute?: string; stream?: string };
       const [, t] = tables.find(([, r]) => r.Properties.TableName === tableName('dev', key))!;

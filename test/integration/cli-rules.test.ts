@@ -8,9 +8,8 @@ import { stringify as toYaml } from 'yaml';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { runRules } from '../../cli/commands/rules.ts';
 import { explain } from '../../cli/commands/explain.ts';
-import { DEMO_RULES } from '../../infra/local/demo.ts';
-import { busClient, db, decisionsOf, eventually, profileByExternalId, unique } from '../support/local.ts';
-import { tables } from '../support/local.ts';
+import { DEMO_RULES } from '../../local/demo.ts';
+import { busClient, db, decisionsOf, eventually, profileByExternalId, unique, tables } from '../support/local.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cli-rules-'));
 const file = (name: string, text: string) => {

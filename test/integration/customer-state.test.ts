@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { eventStreamArb, type CustomerIds } from '../unit/customer-state.arbitraries.ts';
-import type { CustomerEvent } from '../../lib/customer/index.ts';
+import type { CustomerEvent } from '../../lib/core/customer/index.ts';
 import { dynamoIngest } from '../support/ingest.ts';
 
 /** Ids and key pools private to one run, so runs never link to each other's customers. */
@@ -87,7 +87,7 @@ describe('customer state on DynamoDB Local', () => {
     const outcomes = await Promise.all(sales.map((s, i) => lambdas[i % lambdas.length]!.ingest(JSON.stringify(s))));
     expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
     const profile = await customers.load(runIds(run).customerId);
-    const { customerView } = await import('../../lib/customer/index.ts');
+    const { customerView } = await import('../../lib/core/customer/index.ts');
     const view = customerView(profile!.state, new Date('2026-03-02T00:00:00Z'));
     expect(view.purchaseCount).toBe(200);
     expect(view.lifetimeSpend).toBeCloseTo((200 * 201) / 2 / 100, 2);

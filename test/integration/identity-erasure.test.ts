@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { customerView, type CustomerState } from '../../lib/customer/index.ts';
+import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { busClient, db, decisionsOf, emailsTo, eventually, profileByExternalId, putRule, putTemplate, tables, unique } from '../support/local.ts';
 

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../infra/local/servers.ts';
+import { freePort } from '../../local/servers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { evaluateHandler } from '../../functions/evaluate.ts';
-import { ingestDeps } from '../../lib/adapters/environment.ts';
+import { ingestDeps } from '../../lib/wiring/environment.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
-import type { CustomerRepository, QuarantineStore } from '../../lib/ports.ts';
-import type { CustomerState } from '../../lib/customer/index.ts';
-import { localContext } from '../../infra/local/lambda-context.ts';
+import type { CustomerRepository, QuarantineStore } from '../../lib/app/ports.ts';
+import type { CustomerState } from '../../lib/core/customer/index.ts';
+import { localContext } from '../../local/lambda-context.ts';
 import { db, profileByExternalId, quarantined, tables, unique } from '../support/local.ts';
 import { FaultyCustomerRepository } from '../support/faulty.ts';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { inHoldout } from '../../lib/decide.ts';
+import { inHoldout } from '../../lib/core/decide.ts';
 import { CachedRuleSource, scanCurrentRules, type RuleRejection } from '../../lib/adapters/dynamo/rules.ts';
 import { busClient, db, eventually, profileByExternalId, putRule, tables, unique } from '../support/local.ts';
 

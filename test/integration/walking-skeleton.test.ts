@@ -2,7 +2,7 @@
 // the state in DynamoDB Local, a rule matches, and a personalised email lands in the local SES.
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { customerView, type CustomerState } from '../../lib/customer/index.ts';
+import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { busClient, decisionsOf, emailsTo, eventually, profileByExternalId, putRule, putTemplate, unique } from '../support/local.ts';
 

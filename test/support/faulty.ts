@@ -6,7 +6,8 @@
 //    same for markSeen and erase). A crash AFTER a write means the write happened but the caller
 //    saw an error, as when a Lambda times out after DynamoDB answered.
 // The ingest path must let each of them fail the record (SQS redelivers it) and lose nothing.
-import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, QuarantinedEvent, QuarantineStore, Resolution, StoredProfile } from '../../lib/ports.ts';
+import type { CommitResult, CustomerRepository, Erasure, ProfileChange, QuarantinedEvent, QuarantineStore, Resolution, StoredProfile } from '../../lib/app/ports.ts';
+import type { IdRef } from '../../lib/core/customer/identity.ts';
 
 export const FAULT_POINTS = [
   'before-resolve',

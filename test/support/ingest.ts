@@ -1,10 +1,10 @@
 // The real ingest path on DynamoDB Local, without the bus: for property tests that need many runs.
-import { createIngest, type IngestDeps } from '../../lib/ingest.ts';
+import { createIngest, type IngestDeps } from '../../lib/app/ingest.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import type { CustomerState } from '../../lib/customer/index.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { db, tables } from './local.ts';
 
 export function dynamoIngest(overrides: Partial<IngestDeps> = {}) {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, QueryCommand, ScanCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/constants.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 
 export const endpoints = () => inject('endpoints');
 export const tables = () => inject('tables');

@@ -2,7 +2,7 @@
 // the DynamoDB property tests, so they produce only events parseEvent accepts (checked on the way out).
 import fc from 'fast-check';
 import { parseEvent } from '../../events/validate.ts';
-import type { CustomerEvent, ReducerKey } from '../../lib/customer/index.ts';
+import type { CustomerEvent, ReducerKey } from '../../lib/core/customer/index.ts';
 
 /** The external ids every generated event carries (crmId is needed for CustomerUpserted). */
 export interface CustomerIds {

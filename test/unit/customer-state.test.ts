@@ -21,7 +21,7 @@ import {
   type CustomerEvent,
   type CustomerState,
   type ReducerKey,
-} from '../../lib/customer/index.ts';
+} from '../../lib/core/customer/index.ts';
 import {
   ALL_TYPES,
   customerEventArb,

@@ -2,12 +2,12 @@
 // and contact history, and the outcome expected for every candidate (docs/rules.md, "Arbitration").
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decide, inHoldout, OUTCOMES, type DecisionSubject, type Outcome } from '../../lib/decide.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import { ruleSchema, type RuleInput } from '../../lib/rules/rule.ts';
-import { campaignSchema, counterKeys, StaticCampaignBook, type CampaignInput } from '../../lib/rules/campaign.ts';
-import { policySchema, type ContactPolicyInput, type ContactRecord } from '../../lib/policy/index.ts';
-import { reservationKey } from '../../lib/ports.ts';
+import { decide, inHoldout, OUTCOMES, type DecisionSubject, type Outcome } from '../../lib/core/decide.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import { ruleSchema, type RuleInput } from '../../lib/core/rules/rule.ts';
+import { campaignSchema, StaticCampaignBook, type CampaignInput } from '../../lib/core/campaigns/campaign.ts';
+import { counterKeys, reservationKey } from '../../lib/core/campaigns/reservations.ts';
+import { policySchema, type ContactPolicyInput, type ContactRecord } from '../../lib/core/campaigns/index.ts';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z'); // 13:00 in Berlin
 const HOUR = 3_600_000;

@@ -1,9 +1,10 @@
 // The deliverability guard (rolling hard-bounce and complaint rates), what feedback counts, and
 // the SMS cost that the monthly budget is checked against.
 import { describe, expect, it } from 'vitest';
-import { assess, countsOf, DEFAULT_THRESHOLDS, windowDays, type DailyCounts } from '../../lib/deliverability.ts';
-import { createFeedback, messageFeedback, type MessageFeedback } from '../../lib/feedback.ts';
-import { smsParts } from '../../lib/channels/sms.ts';
+import { assess, countsOf, DEFAULT_THRESHOLDS, windowDays, type DailyCounts } from '../../lib/core/channels/deliverability.ts';
+import { createFeedback } from '../../lib/app/feedback.ts';
+import { messageFeedback, type MessageFeedback } from '../../lib/core/channels/feedback.ts';
+import { smsParts } from '../../lib/core/channels/sms.ts';
 import type { BatonEvent } from '../../events/catalog.ts';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z');

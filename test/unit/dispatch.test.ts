@@ -3,13 +3,14 @@
 // before a send (consent, deliverability guard, SMS budget, quiet hours, capacity).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createDispatch, type DeadLetterEntry, type DispatchDeps, type OutboxItem, type OutboxPort, type SendResult } from '../../lib/dispatch.ts';
-import { newCustomer, type CustomerState } from '../../lib/customer/index.ts';
-import { PermanentSendError, type ChannelSender, type OutgoingMessage } from '../../lib/channels/senders.ts';
-import type { Template } from '../../lib/channels/template.ts';
+import { createDispatch, type DispatchDeps } from '../../lib/app/dispatch.ts';
+import { type DeadLetterEntry, type OutboxPort, type SendResult, type OutboxItem, type ChannelSender } from '../../lib/app/ports.ts';
+import { newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
+import { PermanentSendError, type OutgoingMessage } from '../../lib/core/channels/senders.ts';
+import type { Template } from '../../lib/core/channels/template.ts';
 import type { Channel } from '../../events/catalog.ts';
-import { ChannelCapacity } from '../../lib/channels/capacity.ts';
-import type { Assessment } from '../../lib/deliverability.ts';
+import { ChannelCapacity } from '../../lib/core/channels/capacity.ts';
+import type { Assessment } from '../../lib/core/channels/deliverability.ts';
 
 /** Thrown by a hook to stand for the process dying there: dispatch runs no cleanup after it. */
 class Killed extends Error {}
@@ -166,7 +167,7 @@ describe('dispatch: at most once, none lost', () => {
     const key = t.outbox.add('email');
     t.outbox.killNextComplete = true;
     await expect(t.dispatch(key)).rejects.toBeInstanceOf(Killed);
-    // The SES "Email Sent" event arrives and lib/feedback.ts records it on the message.
+    // The SES "Email Sent" event arrives and lib/app/feedback.ts records it on the message.
     Object.assign(t.outbox.get(key.pk, key.sk), { sentAt: '2026-03-02T10:00:01.000Z', providerMessageId: 'ses-1' });
     t.advance(60_001);
     expect(await t.dispatch(key)).toBe('sent');
@@ -309,8 +310,8 @@ describe('dispatch: checks before a send', () => {
     const state = customer();
     state.devices = [];
     delete state.profile.phone;
-    const { IotDeviceSender } = await import('../../lib/adapters/iot.ts');
-    const { SnsSmsSender } = await import('../../lib/adapters/sns.ts');
+    const { IotDeviceSender } = await import('../../lib/adapters/aws/iot.ts');
+    const { SnsSmsSender } = await import('../../lib/adapters/aws/sns.ts');
     const t = setup({ senders: { device: new IotDeviceSender({} as never), sms: new SnsSmsSender({} as never) } }, state);
     const device = t.outbox.add('device');
     const sms = t.outbox.add('sms');

@@ -1,5 +1,5 @@
 /**
- * Conformance corpus for lib/event-pattern.ts. Every case names where the
+ * Conformance corpus for lib/core/event-pattern/index.ts. Every case names where the
  * behaviour comes from: an EventBridge user-guide page or an aws/event-ruler
  * test / source file (github.com/aws/event-ruler, src/test/... or src/main/...).
  */

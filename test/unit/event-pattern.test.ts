@@ -6,7 +6,7 @@ import {
   InvalidPatternError,
   matches,
   validate,
-} from '../../lib/event-pattern.ts';
+} from '../../lib/core/event-pattern/index.ts';
 import { invalidCases, matchCases } from './event-pattern.cases.ts';
 
 describe('event-pattern conformance corpus', () => {

@@ -6,14 +6,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerEventArb, type CustomerIds } from './customer-state.arbitraries.ts';
-import { createIngest, type IngestOutcome } from '../../lib/ingest.ts';
+import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
 import { CATALOG } from '../../events/catalog.ts';
 import { MAX_DEPTH, MAX_EVENT_BYTES, REJECTION_CODES, type RejectionCode } from '../../events/validate.ts';
-import type { CustomerEvent, CustomerState, ReducerKey } from '../../lib/customer/index.ts';
+import type { CustomerEvent, CustomerState, ReducerKey } from '../../lib/core/customer/index.ts';
 import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
 import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
 
 const RUNS = 50;
 const PER_RUN = 1_000; // 50 × 1,000 = 50,000 hostile events

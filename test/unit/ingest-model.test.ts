@@ -9,15 +9,16 @@
 import { assert, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerEventArb, type CustomerIds } from './customer-state.arbitraries.ts';
-import { createIngest, IngestError, type IngestOutcome } from '../../lib/ingest.ts';
+import { createIngest, IngestError, type IngestOutcome } from '../../lib/app/ingest.ts';
 import { parseEvent, type RejectionCode } from '../../events/validate.ts';
-import { foldEvents, newCustomer, type CustomerEvent, type CustomerState } from '../../lib/customer/index.ts';
+import { foldEvents, newCustomer, type CustomerEvent, type CustomerState } from '../../lib/core/customer/index.ts';
 import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
 import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import type { CommitResult, CustomerRepository, Erasure, IdRef, ProfileChange, Resolution, StoredProfile } from '../../lib/ports.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import type { CommitResult, CustomerRepository, Erasure, ProfileChange, Resolution, StoredProfile } from '../../lib/app/ports.ts';
+import type { IdRef } from '../../lib/core/customer/identity.ts';
 import { FaultyCustomerRepository, FaultyQuarantine, InjectedCrash, InjectedThrottling, prng, type FaultPoint } from '../support/faulty.ts';
 
 // ---- sizes: 10 runs × ~10,200 published records ≈ 102,000 events, ~46 % of them duplicates -----

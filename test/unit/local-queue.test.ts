@@ -1,9 +1,9 @@
 // The local stand-ins for SQS + Lambda and for EventBridge, in process: no servers, no HTTP.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { LocalQueue, type LocalQueueOptions } from '../../infra/local/queue.ts';
-import { entrySize, LocalBus, MAX_REQUEST_BYTES, type PutEventsEntry } from '../../infra/local/bus.ts';
-import type { Route, RouteTarget } from '../../lib/routes.ts';
+import { LocalQueue, type LocalQueueOptions } from '../../local/queue.ts';
+import { entrySize, LocalBus, MAX_REQUEST_BYTES, type PutEventsEntry } from '../../local/bus.ts';
+import type { Route, RouteTarget } from '../../lib/contract/routes.ts';
 
 interface Receipt {
   readonly body: string;

@@ -2,9 +2,10 @@
 // daylight-saving changes, the policy and campaign schemas, and the contact history.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkPolicy, contactHistory, ContactStats, quietUntil, type QuietWindow } from '../../lib/policy/index.ts';
-import { checkCampaign, mergeReservations, reservationsFor, campaignSchema } from '../../lib/rules/campaign.ts';
-import type { Contact } from '../../lib/customer/index.ts';
+import { checkPolicy, contactHistory, ContactStats, quietUntil, type QuietWindow } from '../../lib/core/campaigns/index.ts';
+import { checkCampaign, campaignSchema } from '../../lib/core/campaigns/campaign.ts';
+import { mergeReservations, reservationsFor } from '../../lib/core/campaigns/reservations.ts';
+import type { Contact } from '../../lib/core/customer/index.ts';
 
 const MINUTE = 60_000;
 

@@ -8,7 +8,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { publishEvents, toEntry, type OutgoingEvent } from '../../lib/adapters/publisher.ts';
+import { publishEvents, toEntry, type OutgoingEvent } from '../../lib/adapters/aws/publisher.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
 afterEach(() => eventBridge.reset());

@@ -2,9 +2,9 @@
 // `when` matches, in priority order, as a scan of every rule with the matcher would.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { matches } from '../../lib/event-pattern.ts';
-import { RuleSet } from '../../lib/rules/engine.ts';
-import { checkRule, ruleSchema, type Rule, type RuleInput } from '../../lib/rules/rule.ts';
+import { matches } from '../../lib/core/event-pattern/index.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
+import { checkRule, ruleSchema, type Rule, type RuleInput } from '../../lib/core/rules/rule.ts';
 
 const rule = (over: Partial<RuleInput> & Pick<RuleInput, 'ruleId' | 'when'>): Rule =>
   ruleSchema.parse({ campaignId: 'c', enabled: true, priority: 10, then: { channel: 'email', template: 't' }, ...over });

@@ -2,8 +2,8 @@
 // names the part, line and field of every problem.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkTemplate, contextShape, localeChain, renderTemplate, type Template } from '../../lib/channels/template.ts';
-import { customerView, newCustomer } from '../../lib/customer/index.ts';
+import { checkTemplate, contextShape, localeChain, renderTemplate, type Template } from '../../lib/core/channels/template.ts';
+import { customerView, newCustomer } from '../../lib/core/customer/index.ts';
 import { readTemplates, validateAll } from '../../cli/commands/templates.ts';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';

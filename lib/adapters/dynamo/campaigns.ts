@@ -1,11 +1,12 @@
 // The campaigns table: campaigns and contact policies, cached like rules (see ./rules.ts).
-//   CAMPAIGN#<campaignId> / CURRENT   a campaign (lib/rules/campaign.ts)
-//   POLICY#<policyId>     / CURRENT   a contact policy (lib/policy/policy.ts); `default` applies
+//   CAMPAIGN#<campaignId> / CURRENT   a campaign (lib/core/campaigns/campaign.ts)
+//   POLICY#<policyId>     / CURRENT   a contact policy (lib/core/campaigns/policy.ts); `default` applies
 //                                     to every campaign that names no other
 // An invalid item is reported once and skipped; the last good version of it stays in force.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { checkCampaign, StaticCampaignBook, type Campaign, type CampaignBook, type CampaignSource } from '../../rules/campaign.ts';
-import { checkPolicy, type ContactPolicy } from '../../policy/policy.ts';
+import { checkCampaign, StaticCampaignBook, type Campaign, type CampaignBook } from '../../core/campaigns/campaign.ts';
+import { type CampaignSource } from '../../app/ports.ts';
+import { checkPolicy, type ContactPolicy } from '../../core/campaigns/policy.ts';
 import { RejectionLog, scanCurrent, WarmCache, type WarmCacheOptions } from './rules.ts';
 
 export const campaignKey = (campaignId: string) => ({ pk: `CAMPAIGN#${campaignId}`, sk: 'CURRENT' });

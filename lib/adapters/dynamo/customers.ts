@@ -8,7 +8,6 @@
 //   ID#<kind>#<value> / ID       { customerId }                  one per linked external id
 //   EVT#<eventId>    / EVT       { hash, outcome, expiresAt }    applied-once marker (TTL)
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
-import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   GetCommand,
@@ -20,8 +19,9 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { reservationKey, type CommitResult, type CustomerRepository, type Erasure, type IdRef, type ProfileChange, type Resolution, type StoredProfile } from '../../ports.ts';
-import { idKey } from '../../ingest.ts';
+import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
+import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.ts';
+import { reservationKey } from '../../core/campaigns/reservations.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 
@@ -38,7 +38,6 @@ export const TOMBSTONE_TTL_DAYS = 400;
 export const customerKey = (customerId: string) => ({ pk: `CUS#${customerId}`, sk: 'PROFILE' });
 const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
 const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
-export const tombstoneHash = (key: string) => createHash('sha256').update(key).digest('hex');
 const tombstoneKey = (key: string) => ({ pk: `ERASED#${tombstoneHash(key)}`, sk: 'ERASED' });
 
 export interface DynamoCustomerTables {

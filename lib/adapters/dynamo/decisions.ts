@@ -5,7 +5,7 @@
 //   DEC#<decisionId> / DECISION        { customerId, eventId, eventType, at, candidates[] }
 //   DEC#<decisionId> / MSG#<channel>   { customerId, status, channel, template, offer, ... }  outbox
 // GSI byCustomer (customerId, sk): every decision of one customer, for erasure and inspection.
-//   (feedback) DEC#<decisionId> / MSG#<channel> also gets sentAt, deliveredAt, openedAt, ... (lib/feedback.ts)
+//   (feedback) DEC#<decisionId> / MSG#<channel> also gets sentAt, deliveredAt, openedAt, ... (lib/app/feedback.ts)
 //
 // The counters the channels keep live in the counters table (adapters at the end of this file):
 //   DELIVERABILITY#email / D#<yyyy-mm-dd>   { sent, bounces, complaints }   the deliverability guard
@@ -18,10 +18,10 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { Decision } from '../../decide.ts';
-import type { MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../dispatch.ts';
-import type { FeedbackDeps, MessageFeedback } from '../../feedback.ts';
-import { assess, deliverabilityKey, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../deliverability.ts';
+import type { Decision } from '../../core/decide.ts';
+import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
+import type { MessageFeedback } from '../../core/channels/feedback.ts';
+import { assess, deliverabilityKey, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../core/channels/deliverability.ts';
 
 export type { MessageStatus, OutboxItem };
 
@@ -203,7 +203,7 @@ const MARKER_TTL_S = 2 * 86_400;
 const COUNTS_TTL_DAYS = 60;
 
 /** Daily send, hard-bounce and complaint counts for the deliverability guard. */
-export class DynamoDeliverabilityCounters implements NonNullable<FeedbackDeps['deliverability']> {
+export class DynamoDeliverabilityCounters implements DeliverabilityCounter {
   private cached: { at: number; value: Assessment } | undefined;
 
   constructor(

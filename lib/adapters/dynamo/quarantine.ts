@@ -3,7 +3,7 @@
 // One partition per day keeps `baton quarantine list` a cheap query; payloads may hold personal
 // data, so entries expire after QUARANTINE_TTL_DAYS.
 import { PutCommand, QueryCommand, DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { QuarantineStore, QuarantinedEvent } from '../../ports.ts';
+import type { QuarantineStore, QuarantinedEvent } from '../../app/ports.ts';
 
 export const QUARANTINE_TTL_DAYS = 30;
 

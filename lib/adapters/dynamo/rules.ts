@@ -4,9 +4,9 @@
 //   RULE#<ruleId> / V#<000001>   every version ever put (for diff and rollback)
 import { createHash } from 'node:crypto';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { checkRule, type Rule } from '../../rules/rule.ts';
-import { RuleSet } from '../../rules/engine.ts';
-import type { RuleSource } from '../../ports.ts';
+import { checkRule, type Rule } from '../../core/rules/rule.ts';
+import { RuleSet } from '../../core/rules/engine.ts';
+import type { RuleSource } from '../../app/ports.ts';
 
 export const RULES_REFRESH_MS = 10_000;
 

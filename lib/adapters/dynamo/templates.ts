@@ -1,6 +1,6 @@
 // The templates table: TPL#<templateId> / <channel>#<locale>  { subject, html, text }
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { templateKey, templateSchema, localeChain, type Template } from '../../channels/template.ts';
+import { templateKey, templateSchema, localeChain, type Template } from '../../core/channels/template.ts';
 import type { Channel } from '../../../events/catalog.ts';
 
 export class DynamoTemplateStore {

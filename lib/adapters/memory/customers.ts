@@ -1,18 +1,9 @@
 // In-memory customer repository with the same atomic, conditional semantics as the DynamoDB one:
 // for tests (model-based, fuzz) and benchmarks. Not for production: one process, no durability.
-import { idKey } from '../../ingest.ts';
-import {
-  reservationKey,
-  type CommitResult,
-  type CustomerRepository,
-  type Erasure,
-  type IdRef,
-  type ProfileChange,
-  type Resolution,
-  type StoredProfile,
-} from '../../ports.ts';
-import type { Decision } from '../../decide.ts';
-import { tombstoneHash } from '../dynamo/customers.ts';
+import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
+import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
+import { reservationKey } from '../../core/campaigns/reservations.ts';
+import type { Decision } from '../../core/decide.ts';
 
 interface Marker {
   hash: string;

@@ -1,4 +1,4 @@
-import type { MetricName, Metrics } from '../../ports.ts';
+import type { MetricName, Metrics } from '../../app/ports.ts';
 
 export class MemoryMetrics implements Metrics {
   readonly counts: Partial<Record<MetricName, number>> = {};

@@ -1,4 +1,4 @@
-import type { QuarantineStore, QuarantinedEvent } from '../../ports.ts';
+import type { QuarantineStore, QuarantinedEvent } from '../../app/ports.ts';
 
 export class MemoryQuarantine implements QuarantineStore {
   readonly entries: QuarantinedEvent[] = [];

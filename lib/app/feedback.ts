@@ -1,0 +1,27 @@
+// Feedback: what comes back from the channels after a message was sent. The customer's contact
+// history and consent are updated by the reducers (lib/core/customer/reducers.ts) like any event; this
+// module does the rest, as ingest's `afterApply` hook: it records on the outbox message what
+// happened to it (delivered, opened, clicked, bounced, complained, displayed), and counts sends,
+// hard bounces and complaints per day for the deliverability guard (lib/core/channels/deliverability.ts).
+// It runs again when a duplicate arrives, so every effect is idempotent.
+import type { BatonEvent } from '../../events/catalog.ts';
+import { messageFeedback } from '../core/channels/feedback.ts';
+import type { DeliverabilityCounter, FeedbackRecorder } from './ports.ts';
+import { countsOf } from '../core/channels/deliverability.ts';
+
+export interface FeedbackDeps {
+  readonly outbox: FeedbackRecorder;
+  readonly deliverability?: DeliverabilityCounter;
+}
+
+/** The `afterApply` hook of ingest. */
+export function createFeedback(deps: FeedbackDeps): (event: BatonEvent) => Promise<void> {
+  return async function feedback(event) {
+    const message = messageFeedback(event);
+    const counts = deps.deliverability ? countsOf(event) : undefined;
+    await Promise.all([
+      message ? deps.outbox.recordFeedback(message) : undefined,
+      counts ? deps.deliverability!.add(event.id, counts) : undefined,
+    ]);
+  };
+}

@@ -1,0 +1,186 @@
+// The ports the domain needs from the outside world. Adapters implement them for DynamoDB
+// (lib/adapters/dynamo), in memory (tests, benchmarks) and the local stack.
+import type { Channel } from '../../events/catalog.ts';
+import type { IdRef } from '../core/customer/identity.ts';
+
+export type { IdRef };
+import type { Decision, OutboxMessage } from '../core/decide.ts';
+import type { OutgoingMessage } from '../core/channels/senders.ts';
+import type { MessageFeedback } from '../core/channels/feedback.ts';
+import type { Reservation } from '../core/campaigns/reservations.ts';
+import type { RuleSet } from '../core/rules/engine.ts';
+import type { CampaignBook } from '../core/campaigns/campaign.ts';
+import type { RejectionCode } from '../../events/validate.ts';
+import type { MetricName } from '../contract/metrics.ts';
+
+export type { MetricName };
+
+export interface StoredProfile<S> {
+  readonly customerId: string;
+  readonly version: number;
+  readonly state: S;
+  /** Every external id linked to this profile, as `kind#value`. */
+  readonly identities: readonly string[];
+  /** customerIds of profiles merged into this one (their decisions still carry those ids). */
+  readonly formerIds?: readonly string[];
+}
+
+export interface Resolution {
+  /** customerId per linked id (`kind#value`); ids not linked yet are absent. */
+  readonly links: ReadonlyMap<string, string>;
+  /** True when any of the ids belongs to an erased customer. */
+  readonly erased: boolean;
+}
+
+export interface ProfileChange<S> {
+  readonly eventId: string;
+  /** Hash of the event payload: the same id with another payload is not a duplicate but a fault. */
+  readonly payloadHash: string;
+  readonly customerId: string;
+  /** 0 for a profile that does not exist yet. */
+  readonly expectedVersion: number;
+  readonly state: S;
+  readonly identities: readonly string[];
+  readonly formerIds?: readonly string[];
+  /** Ids this change links to the customer (new identity items). */
+  readonly newLinks: readonly string[];
+  /** Profiles merged into this one: deleted, their ids re-pointed. */
+  readonly mergedAway: readonly { customerId: string; version: number; identities: readonly string[] }[];
+  readonly decision?: Decision;
+  readonly reservations?: readonly Reservation[];
+}
+
+export type CommitResult =
+  | { readonly status: 'committed' }
+  | { readonly status: 'conflict'; readonly on: 'version' | 'identity' }
+  /** A reservation would pass its limit: decide again without it. */
+  | { readonly status: 'conflict'; readonly on: 'reservation'; readonly key: string }
+  | { readonly status: 'duplicate'; readonly samePayload: boolean };
+
+export interface Erasure {
+  readonly eventId: string;
+  readonly payloadHash: string;
+  readonly customerId: string;
+  readonly identities: readonly string[];
+  readonly formerIds?: readonly string[];
+  readonly requestId: string;
+  /** Anonymous aggregates kept after erasure. */
+  readonly counters: Record<string, number>;
+}
+
+export interface CustomerRepository<S> {
+  resolve(ids: readonly IdRef[]): Promise<Resolution>;
+  load(customerId: string): Promise<StoredProfile<S> | undefined>;
+  commit(change: ProfileChange<S>): Promise<CommitResult>;
+  /** Records the event as seen without changing any profile (e.g. events for erased customers). */
+  markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult>;
+  erase(erasure: Erasure): Promise<CommitResult>;
+}
+
+export interface QuarantinedEvent {
+  readonly quarantineId: string;
+  readonly receivedAt: string;
+  readonly code: RejectionCode | 'event-id-reused';
+  readonly reason: string;
+  /** The original payload, exactly as received. */
+  readonly body: string;
+}
+
+export interface QuarantineStore {
+  put(entry: QuarantinedEvent): Promise<void>;
+}
+
+export interface RuleSource {
+  /** The current compiled rules; implementations cache and refresh in the background. */
+  current(): Promise<RuleSet>;
+}
+
+/** Counters the domain reports; Powertools metrics on Lambda, an in-memory tally in tests. */
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+}
+
+/** Where ingest gets the campaign book; implementations cache and refresh in the background. */
+export interface CampaignSource {
+  current(): Promise<CampaignBook>;
+}
+
+// Dispatch: the outbox, held and dead-lettered messages, the SMS budget.
+
+export type MessageStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'suppressed';
+
+/** An outbox message as stored (lib/adapters/dynamo/decisions.ts). */
+export interface OutboxItem extends OutboxMessage {
+  readonly pk: string;
+  readonly sk: string;
+  readonly status: MessageStatus;
+  readonly createdAt: string;
+  readonly attempts: number;
+  readonly claimedUntil?: number;
+  /** Set just before the provider is called: a claim that has it may already have been sent. */
+  readonly sendStartedAt?: string;
+  readonly providerMessageId?: string;
+  readonly failure?: string;
+  /** Feedback fields (lib/app/feedback.ts), e.g. sentAt, deliveredAt, displayedAt. */
+  readonly [feedback: string]: unknown;
+}
+
+export type SendResult =
+  | { readonly status: 'sent'; readonly providerMessageId: string; readonly unconfirmed?: boolean }
+  | { readonly status: 'failed' | 'suppressed'; readonly failure: string };
+
+export interface OutboxPort {
+  claim(pk: string, sk: string, now: Date, claimMs: number): Promise<OutboxItem | undefined>;
+  /** Marks the claim `sendStartedAt`; false when the claim is no longer this attempt's. */
+  markSending(pk: string, sk: string, attempt: number, now: Date): Promise<boolean>;
+  complete(pk: string, sk: string, result: SendResult, now: Date): Promise<void>;
+  /** Frees a claim after a transient failure; `clearMark` when the provider surely did not send. */
+  release(pk: string, sk: string, opts?: { clearMark?: boolean }): Promise<void>;
+}
+
+/** A message that may not be sent yet: wake dispatch for it at `notBefore`. */
+export interface HeldMessages {
+  hold(key: { pk: string; sk: string; notBefore: string }): Promise<void>;
+}
+
+/** Permanent failures, for the dead-letter queue an alarm watches. Ids and codes only, no content. */
+export interface DeadLetterEntry {
+  readonly pk: string;
+  readonly sk: string;
+  readonly decisionId: string;
+  readonly customerId: string;
+  readonly channel: Channel | 'bus';
+  readonly code: string;
+  readonly reason: string;
+  readonly at: string;
+}
+export interface DeadLetters {
+  put(entry: DeadLetterEntry): Promise<void>;
+}
+
+/** Baton's own monthly SMS spend budget, checked before each send (SNS's limit acts minutes late). */
+export interface SmsBudget {
+  /** Monthly budget and price per part, in micro-dollars. */
+  readonly monthlyMicros: number;
+  readonly costPerPartMicros: number;
+  /** Adds `micros` to the month's spend unless it would pass `limit`; false when refused. */
+  reserve(month: string, micros: number, limit: number): Promise<boolean>;
+  refund(month: string, micros: number): Promise<void>;
+}
+
+/** The port each channel implements (SES, SNS, IoT, the bus). */
+export interface ChannelSender {
+  send(message: OutgoingMessage): Promise<{ providerMessageId: string }>;
+}
+
+// Feedback: what the channels answer, recorded on the outbox and counted for the deliverability guard.
+
+export interface FeedbackRecorder {
+  /** Sets `field` if not set yet; a message that does not exist (erased, or not Baton's) is ignored. */
+  recordFeedback(feedback: MessageFeedback): Promise<void>;
+}
+
+export interface DeliverabilityCounter {
+  /** Adds the counts once per event id (a replay adds nothing). */
+  add(eventId: string, counts: { day: string; sent: number; bounces: number; complaints: number }): Promise<void>;
+}

@@ -1,0 +1,434 @@
+// One reducer per detail-type. Each describes what its event says as a small CustomerState and
+// merges it into the current state with mergeCustomers, so applying events and merging profiles are
+// the same operation and share one proof of order-insensitivity. Pure: no I/O, no clock.
+import type { BatonEvent, Channel } from '../../../events/catalog.ts';
+import { mergeCustomers, capCategories, addCategories } from './merge.ts';
+import {
+  BOUNDS,
+  CustomerStateError,
+  MAX_THREAT_NAME_CHARS,
+  clip,
+  newCustomer,
+  setOwn,
+  single,
+  stampId,
+  toMinor,
+  utc,
+  type CustomValue,
+  type CustomerState,
+  type Licence,
+  type Reg,
+  type Stamp,
+} from './state.ts';
+
+/** The events that describe a customer (Baton's own `baton` events are for outside subscribers). */
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' }>;
+export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
+type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
+
+type ByKey = { [E in CustomerEvent as `${E['source']}/${E['detail-type']}`]: E };
+export type ReducerKey = keyof ByKey;
+
+/** The time an event happened: `occurredAt`, or for SES the time of the thing it reports. */
+export function eventTime(event: CustomerEvent): string {
+  if (event.source !== 'aws.ses') return utc(event.detail.occurredAt, 'detail.occurredAt');
+  // Switch on the envelope's detail-type: the loose SES detail types do not narrow on eventType.
+  switch (event['detail-type']) {
+    case 'Email Delivered':
+      return utc(event.detail.delivery.timestamp, 'detail.delivery.timestamp');
+    case 'Email Bounced':
+      return utc(event.detail.bounce.timestamp, 'detail.bounce.timestamp');
+    case 'Email Complaint Received':
+      return utc(event.detail.complaint.timestamp, 'detail.complaint.timestamp');
+    case 'Email Opened':
+      return utc(event.detail.open.timestamp, 'detail.open.timestamp');
+    case 'Email Clicked':
+      return utc(event.detail.click.timestamp, 'detail.click.timestamp');
+    case 'Email Delivery Delayed':
+      return utc(event.detail.deliveryDelay.timestamp, 'detail.deliveryDelay.timestamp');
+    case 'Email Subscribed':
+      return utc(event.detail.subscription.timestamp, 'detail.subscription.timestamp');
+    default:
+      // Send, Reject and Rendering Failure happen when the message is handed to SES.
+      return utc(event.detail.mail.timestamp, 'detail.mail.timestamp');
+  }
+}
+
+const reg = <T>(v: T, s: Stamp): Reg<T> => ({ v, at: s.at, ev: s.ev });
+
+// ---- crm ------------------------------------------------------------------------------------
+
+const customerUpserted: Describe<ByKey['baton.crm/CustomerUpserted']> = (d, e, s) => {
+  const p = e.detail.profile;
+  if (p.firstName !== undefined) d.profile.firstName = reg(p.firstName, s);
+  if (p.lastName !== undefined) d.profile.lastName = reg(p.lastName, s);
+  if (p.email !== undefined) d.profile.email = reg(p.email, s);
+  if (p.phone !== undefined) d.profile.phone = reg(p.phone, s);
+  if (p.locale !== undefined) d.profile.locale = reg(p.locale, s);
+  if (p.timeZone !== undefined) d.profile.timeZone = reg(p.timeZone, s);
+  if (p.country !== undefined) d.profile.country = reg(p.country, s);
+  if (p.tier !== undefined) d.profile.tier = reg(p.tier, s);
+  // The CRM sends the whole tag list, so the newest list replaces the older one.
+  if (p.tags !== undefined) d.profile.tags = reg([...new Set(p.tags)], s);
+};
+
+const consentChanged: Describe<ByKey['baton.crm/ConsentChanged']> = (d, e, s) => {
+  d.consent[e.detail.channel] = { ...reg(e.detail.granted, s), via: e.detail.via };
+};
+
+const customerErased: Describe<ByKey['baton.crm/CustomerErased']> = (d, _e, s) => {
+  d.erased = { at: s.at, ev: s.ev };
+};
+
+// ---- erp ------------------------------------------------------------------------------------
+
+function licence(d: CustomerState, value: Licence): void {
+  d.licences = [value];
+}
+
+const licensePurchased: Describe<ByKey['baton.erp/LicensePurchased']> = (d, e, s) => {
+  const x = e.detail;
+  licence(d, {
+    id: x.licenseId,
+    product: reg(x.product, s),
+    seats: reg(x.seats, s),
+    startsAt: reg(utc(x.startsAt, 'detail.startsAt'), s),
+    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
+    status: reg('active', s),
+  });
+  d.counters.licencePurchases = 1;
+  d.counters.licenceSpend = toMinor(x.amount);
+  d.firstPurchaseAt = s.at;
+};
+
+const licenseRenewalDue: Describe<ByKey['baton.erp/LicenseRenewalDue']> = (d, e, s) => {
+  const x = e.detail;
+  licence(d, {
+    id: x.licenseId,
+    product: reg(x.product, s),
+    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
+    status: reg('renewal-due', s),
+  });
+};
+
+const licenseRenewed: Describe<ByKey['baton.erp/LicenseRenewed']> = (d, e, s) => {
+  const x = e.detail;
+  licence(d, {
+    id: x.licenseId,
+    product: reg(x.product, s),
+    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
+    status: reg('active', s),
+  });
+  d.counters.renewals = 1;
+  d.counters.licenceSpend = toMinor(x.amount);
+};
+
+const licenseExpired: Describe<ByKey['baton.erp/LicenseExpired']> = (d, e, s) => {
+  const x = e.detail;
+  licence(d, {
+    id: x.licenseId,
+    product: reg(x.product, s),
+    expiresAt: reg(utc(x.expiredAt, 'detail.expiredAt'), s),
+    status: reg('expired', s),
+  });
+};
+
+// ---- pos ------------------------------------------------------------------------------------
+
+const saleCompleted: Describe<ByKey['baton.pos/SaleCompleted']> = (d, e, s) => {
+  const x = e.detail;
+  const cat: Record<string, number> = {};
+  // Integer cents per unit times quantity: sums stay exact.
+  for (const item of x.items) addCategories(cat, single(item.category, item.quantity * toMinor(item.unitPrice)));
+  d.sales = [
+    { id: x.saleId, sale: reg({ total: toMinor(x.total), currency: x.currency, cat: capCategories(cat, BOUNDS.categoriesPerSale) }, s) },
+  ];
+  d.firstPurchaseAt = s.at;
+};
+
+const saleRefunded: Describe<ByKey['baton.pos/SaleRefunded']> = (d, e, s) => {
+  const x = e.detail;
+  // Keyed by saleId even when the sale has not arrived yet: the entry waits for it.
+  d.sales = [{ id: x.saleId, refunds: [{ id: x.refundId, ...reg(toMinor(x.amount), s) }] }];
+};
+
+// ---- device ---------------------------------------------------------------------------------
+
+function seen(d: CustomerState, deviceId: string, at: string): void {
+  d.devices = [{ id: deviceId, lastSeen: at }];
+}
+
+const deviceRegistered: Describe<ByKey['baton.device/DeviceRegistered']> = (d, e, s) => {
+  const x = e.detail;
+  d.devices = [
+    {
+      id: x.deviceId,
+      platform: reg(x.platform, s),
+    agentVersion: reg(x.agentVersion, s),
+      ...(x.pushEndpointArn !== undefined ? { pushEndpointArn: reg(x.pushEndpointArn, s) } : {}),
+      lastSeen: s.at,
+    },
+  ];
+};
+
+const deviceStatusReported: Describe<ByKey['baton.device/DeviceStatusReported']> = (d, e, s) => {
+  const x = e.detail;
+  d.devices = [{ id: x.deviceId, status: reg(x.status, s), agentVersion: reg(x.agentVersion, s), lastSeen: s.at }];
+};
+
+const threatDetected: Describe<ByKey['baton.device/ThreatDetected']> = (d, e, s) => {
+  const x = e.detail;
+  d.threats = [{ id: x.threatId, deviceId: x.deviceId, name: clip(x.threatName, MAX_THREAT_NAME_CHARS), severity: x.severity, action: x.action, at: s.at, ev: s.ev }];
+  seen(d, x.deviceId, s.at);
+};
+
+const messageDisplayed: Describe<ByKey['baton.device/MessageDisplayed']> = (d, e, s) => {
+  d.contacts = [{ id: `${clip(e.detail.decisionId)}/device`, channel: 'device', sentAt: s.at }];
+  d.lastContact.device = s.at;
+  d.counters.displayed = 1;
+  seen(d, e.detail.deviceId, s.at);
+};
+
+const messageClicked: Describe<ByKey['baton.device/MessageClicked']> = (d, e, s) => {
+  d.contacts = [{ id: `${clip(e.detail.decisionId)}/device`, channel: 'device', clickedAt: s.at }];
+  d.counters.clicks = 1;
+  seen(d, e.detail.deviceId, s.at);
+};
+
+// ---- ses ------------------------------------------------------------------------------------
+
+type SesEvent = Extract<CustomerEvent, { source: 'aws.ses' }>;
+
+/**
+ * Every SES event carries the send time in `mail.timestamp`, so the contact entry gets a stable
+ * `sentAt` whichever of its events arrives first, and lastContact follows from any of them.
+ */
+function sesContact(d: CustomerState, e: SesEvent, sent: boolean): Record<string, unknown> {
+  const mail = e.detail.mail;
+  const decisionId = mail.tags?.['decisionId']?.[0];
+  const campaignId = mail.tags?.['campaignId']?.[0];
+  // Keyed per decision *and* channel: one decision may also have a device message with its own feedback.
+  const key = decisionId ? `${clip(decisionId)}/email` : `msg:${clip(mail.messageId)}`;
+  const mailAt = utc(mail.timestamp, 'detail.mail.timestamp');
+  const contact = {
+    id: key,
+    channel: 'email' as Channel,
+    ...(campaignId ? { campaignId: clip(campaignId) } : {}),
+    ...(sent ? { sentAt: mailAt } : {}),
+  };
+  d.contacts = [contact];
+  if (sent) d.lastContact.email = mailAt;
+  return contact;
+}
+
+const withdrawEmail = (d: CustomerState, s: Stamp, via: string): void => {
+  d.consent.email = { ...reg(false, s), via };
+};
+
+const emailSent: Describe<ByKey['aws.ses/Email Sent']> = (d, e) => {
+  sesContact(d, e, true);
+  d.counters.sent = 1;
+};
+const emailDelivered: Describe<ByKey['aws.ses/Email Delivered']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, true), { deliveredAt: s.at });
+  d.counters.delivered = 1;
+};
+const emailOpened: Describe<ByKey['aws.ses/Email Opened']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, true), { openedAt: s.at });
+  d.counters.opens = 1;
+};
+const emailClicked: Describe<ByKey['aws.ses/Email Clicked']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, true), { clickedAt: s.at });
+  d.counters.clicks = 1;
+};
+const emailBounced: Describe<ByKey['aws.ses/Email Bounced']> = (d, e, s) => {
+  const permanent = e.detail.bounce.bounceType === 'Permanent';
+  Object.assign(sesContact(d, e, true), { bouncedAt: s.at, ...(permanent ? { permanent: true } : {}) });
+  d.counters.bounces = 1;
+  // A transient (mailbox full) or undetermined bounce says nothing about the address; a permanent one does.
+  if (permanent) withdrawEmail(d, s, 'bounce');
+};
+const emailComplaint: Describe<ByKey['aws.ses/Email Complaint Received']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, true), { complainedAt: s.at });
+  d.counters.complaints = 1;
+  withdrawEmail(d, s, 'complaint');
+};
+const emailDelayed: Describe<ByKey['aws.ses/Email Delivery Delayed']> = (d, e) => {
+  sesContact(d, e, true);
+};
+// Rejected and unrendered messages never reached the customer: no sentAt, no lastContact.
+const emailRejected: Describe<ByKey['aws.ses/Email Rejected']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, false), { failedAt: s.at });
+  d.counters.failed = 1;
+};
+const emailRenderingFailed: Describe<ByKey['aws.ses/Email Rendering Failed']> = (d, e, s) => {
+  Object.assign(sesContact(d, e, false), { failedAt: s.at });
+  d.counters.failed = 1;
+};
+const emailSubscribed: Describe<ByKey['aws.ses/Email Subscribed']> = (d, e, s) => {
+  const contact = sesContact(d, e, true);
+  // Only "unsubscribe from everything" withdraws email consent; a topic change is the list's business.
+  const prefs = e.detail.subscription['newTopicPreferences'];
+  const all = typeof prefs === 'object' && prefs !== null && (prefs as Record<string, unknown>)['unsubscribeAll'] === true;
+  if (all) {
+    Object.assign(contact, { unsubscribedAt: s.at });
+    d.counters.unsubscribes = 1;
+    withdrawEmail(d, s, 'unsubscribe');
+  }
+};
+
+// ---- the map --------------------------------------------------------------------------------
+
+const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
+  'baton.crm/CustomerUpserted': customerUpserted,
+  'baton.crm/ConsentChanged': consentChanged,
+  'baton.crm/CustomerErased': customerErased,
+  'baton.erp/LicensePurchased': licensePurchased,
+  'baton.erp/LicenseRenewalDue': licenseRenewalDue,
+  'baton.erp/LicenseRenewed': licenseRenewed,
+  'baton.erp/LicenseExpired': licenseExpired,
+  'baton.pos/SaleCompleted': saleCompleted,
+  'baton.pos/SaleRefunded': saleRefunded,
+  'baton.device/DeviceRegistered': deviceRegistered,
+  'baton.device/DeviceStatusReported': deviceStatusReported,
+  'baton.device/ThreatDetected': threatDetected,
+  'baton.device/MessageDisplayed': messageDisplayed,
+  'baton.device/MessageClicked': messageClicked,
+  'aws.ses/Email Sent': emailSent,
+  'aws.ses/Email Delivered': emailDelivered,
+  'aws.ses/Email Opened': emailOpened,
+  'aws.ses/Email Clicked': emailClicked,
+  'aws.ses/Email Bounced': emailBounced,
+  'aws.ses/Email Complaint Received': emailComplaint,
+  'aws.ses/Email Delivery Delayed': emailDelayed,
+  'aws.ses/Email Rejected': emailRejected,
+  'aws.ses/Email Rendering Failed': emailRenderingFailed,
+  'aws.ses/Email Subscribed': emailSubscribed,
+};
+
+/**
+ * Reducers that give the same state when the same event is applied twice (LWW registers, min/max
+ * times, histories keyed by saleId/refundId/threatId). The others add to counters and rely on the
+ * lead's event-id marker; `aws.ses/Email Subscribed` is idempotent unless it unsubscribes from all.
+ * Keyed idempotence holds while the entry is in its history and the profile is not erased.
+ */
+export const IDEMPOTENT_REDUCERS: ReadonlySet<ReducerKey> = new Set<ReducerKey>([
+  'baton.crm/CustomerUpserted',
+  'baton.crm/ConsentChanged',
+  'baton.crm/CustomerErased',
+  'baton.erp/LicenseRenewalDue',
+  'baton.erp/LicenseExpired',
+  'baton.pos/SaleCompleted',
+  'baton.pos/SaleRefunded',
+  'baton.device/DeviceRegistered',
+  'baton.device/DeviceStatusReported',
+  'baton.device/ThreatDetected',
+  'aws.ses/Email Delivery Delayed',
+]);
+
+/**
+ * The state one event describes on its own (a "delta"): applying the event is merging this into the
+ * current state. Exported because the lead's provisional-profile path and tests reuse it.
+ */
+export function describeEvent(customerId: string, event: CustomerEvent): CustomerState {
+  const describe = DESCRIBE[keyOf(event)] as Describe<CustomerEvent>;
+  const delta = newCustomer(customerId);
+  const stamp: Stamp = { at: eventTime(event), ev: stampId(event.id) };
+  delta.firstSeen = stamp.at;
+  delta.lastSeen = stamp.at;
+  describe(delta, event, stamp);
+  return delta;
+}
+
+function keyOf(event: CustomerEvent): ReducerKey {
+  return `${event.source}/${event['detail-type']}` as ReducerKey;
+}
+
+/** One reducer per `${source}/${detail-type}`; each returns a new state and never mutates its input. */
+export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Object.fromEntries(
+  (Object.keys(DESCRIBE) as ReducerKey[]).map((key) => [
+    key,
+    (state: CustomerState, event: CustomerEvent) =>
+      mergeCustomers(state, describeEvent(state.customerId, event), { customerId: state.customerId }),
+  ]),
+) as unknown as { readonly [K in ReducerKey]: Reducer<ByKey[K]> };
+
+/**
+ * Applies one validated event to a state and returns the new state (the input is left untouched).
+ * Baton's own `baton` events and detail-types without a reducer change nothing.
+ */
+export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
+  if (event.source === 'baton') return { ...state };
+  const key = keyOf(event);
+  if (!Object.hasOwn(REDUCERS, key)) return { ...state };
+  return (REDUCERS[key] as Reducer)(state, event);
+}
+
+/** Applies events in the order given; the result is the same for any order (see docs). */
+export function foldEvents(state: CustomerState, events: Iterable<BatonEvent>): CustomerState {
+  let s = state;
+  for (const e of events) s = applyEvent(s, e);
+  return s;
+}
+
+// ---- rule state and contacts Baton makes itself ------------------------------------------
+
+/** Names a rule may set: start with a letter, then letters, digits, `_`, `-` or `.`, at most 64. */
+export const CUSTOM_FIELD_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+export const MAX_CUSTOM_STRING = 256;
+
+/**
+ * Sets marketer-defined attributes from a rule's `setState`, last-writer-wins like every field.
+ * `at` is the time of the event the rule fired on (so a replay gives the same answer), `eventId` its id.
+ * Throws CustomerStateError (naming the field, never the value) for an invalid name or value.
+ */
+export function applyRuleState(
+  state: CustomerState,
+  fields: Record<string, CustomValue>,
+  at: string,
+  eventId: string,
+): CustomerState {
+  const stamp: Stamp = { at: utc(at, 'at'), ev: stampId(eventId) };
+  const delta = newCustomer(state.customerId);
+  for (const [name, value] of Object.entries(fields)) {
+    if (!CUSTOM_FIELD_NAME.test(name) || name === 'constructor' || name === 'prototype') {
+      throw new CustomerStateError('invalid-custom-field', `setState field name is not allowed; expected ${CUSTOM_FIELD_NAME}`);
+    }
+    const ok =
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      (typeof value === 'string' && value.length <= MAX_CUSTOM_STRING);
+    if (!ok) {
+      throw new CustomerStateError(
+        'invalid-custom-field',
+        `setState field "${name}" has an invalid value; expected a boolean, a finite number or a string of at most ${MAX_CUSTOM_STRING} characters`,
+      );
+    }
+    setOwn(delta.custom, name, reg(value, stamp));
+  }
+  if (Object.keys(delta.custom).length === 0) return { ...state };
+  return mergeCustomers(state, delta, { customerId: state.customerId });
+}
+
+/**
+ * Records a contact Baton made itself (e.g. an SMS or push handed to SNS, for which no feedback event
+ * exists), so `lastContact` and the contact history see it when the decision commits.
+ */
+export function recordContact(
+  state: CustomerState,
+  contact: { channel: Channel; decisionId: string; at: string; campaignId?: string },
+): CustomerState {
+  if (contact.decisionId.length === 0) throw new CustomerStateError('invalid-contact', 'decisionId is empty');
+  const at = utc(contact.at, 'at');
+  const delta = newCustomer(state.customerId);
+  delta.contacts = [
+    {
+      id: clip(contact.decisionId),
+      channel: contact.channel,
+      sentAt: at,
+      ...(contact.campaignId ? { campaignId: clip(contact.campaignId) } : {}),
+    },
+  ];
+  delta.lastContact[contact.channel] = at;
+  return mergeCustomers(state, delta, { customerId: state.customerId });
+}

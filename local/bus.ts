@@ -1,0 +1,264 @@
+// Baton's local bus: speaks EventBridge's PutEvents wire protocol (JSON 1.1 over HTTP), so the
+// real @aws-sdk/client-eventbridge publishes to it with only `endpoint` changed. It enforces
+// EventBridge's limits, answers per entry, and routes with the same patterns the cloud stack uses.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { compilePattern } from '../lib/core/event-pattern/index.ts';
+import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME, type Route, type RouteTarget } from '../lib/contract/routes.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants.ts';
+
+/** EventBridge's PutEvents limits. */
+export const MAX_ENTRIES = 10;
+export const MAX_REQUEST_BYTES = 256 * 1024;
+const TIME_BYTES = 14;
+
+export interface PutEventsEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  EventBusName?: unknown;
+  Time?: unknown;
+  Resources?: unknown;
+  TraceHeader?: unknown;
+}
+export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+/** An event as EventBridge hands it to targets. */
+export interface BusEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+export type Deliver = (target: RouteTarget, body: string) => void;
+/** Extra HTTP routes served on the bus port (decision API, local inspection). Return true if handled. */
+export type HttpExtension = (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean>;
+
+export interface LocalBusOptions {
+  readonly port: number;
+  readonly deliver: Deliver;
+  readonly routes?: readonly Route[];
+  readonly extensions?: HttpExtension[];
+  /** Keep the last N events for GET /local/events. */
+  readonly historySize?: number;
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export class LocalBus {
+  readonly history: BusEvent[] = [];
+  readonly stats = { accepted: 0, rejected: 0, routed: 0, unrouted: 0 };
+  private server: Server | undefined;
+  private readonly routes: { route: Route; matches: (doc: unknown) => boolean }[];
+  private readonly forwardFromDefault = compilePattern(SES_FORWARDING_PATTERN);
+
+  constructor(private readonly opts: LocalBusOptions) {
+    this.routes = (opts.routes ?? ROUTES).map((route) => ({ route, matches: compilePattern(route.pattern) }));
+  }
+
+  get endpoint(): string {
+    const address = this.server?.address();
+    const port = address && typeof address === 'object' ? address.port : this.opts.port;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 5_000;
+    this.server = server;
+    await new Promise<void>((ok, fail) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'EADDRINUSE' ? new Error(`port ${this.opts.port} for the local bus is already in use (set BATON_BUS_PORT)`) : err),
+      );
+      server.listen(this.opts.port, '127.0.0.1', () => ok());
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
+
+  /** PutEvents semantics, callable in-process (the local SES feedback uses it with `aws.ses`). */
+  putEvents(entries: PutEventsEntry[], { trusted = false } = {}): { FailedEntryCount: number; Entries: PutEventsResultEntry[] } {
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
+      const count = Array.isArray(entries) ? entries.length : 0;
+      throw new RequestError(
+        'ValidationException',
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${
+          count < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ENTRIES}`
+        } (received ${count} entries)`,
+      );
+    }
+    const size = entries.reduce((sum, e) => sum + entrySize(e), 0);
+    if (size > MAX_REQUEST_BYTES) {
+      throw new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    }
+    const busNames = new Set(entries.map((e) => busNameOf(e.EventBusName)));
+    for (const name of busNames) {
+      if (name !== BUS_NAME && name !== 'default') {
+        throw new RequestError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+      }
+    }
+    const results = entries.map((entry) => this.putOne(entry, trusted));
+    const failed = results.filter((r) => 'ErrorCode' in r).length;
+    this.stats.rejected += failed;
+    this.stats.accepted += results.length - failed;
+    return { FailedEntryCount: failed, Entries: results };
+  }
+
+  private putOne(entry: PutEventsEntry, trusted: boolean): PutEventsResultEntry {
+    for (const field of ['Source', 'DetailType', 'Detail'] as const) {
+      if (typeof entry[field] !== 'string' || entry[field] === '') {
+        return invalid(field, `${field} is a required argument.`);
+      }
+    }
+    const source = entry.Source as string;
+    const detailType = entry.DetailType as string;
+    if (source.length > 256) return invalid('Source', 'Source must be at most 256 characters.');
+    if (detailType.length > 128) return invalid('DetailType', 'DetailType must be at most 128 characters.');
+    if (source.toLowerCase().startsWith('aws.') && !trusted) {
+      return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' };
+    }
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail as string);
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    const resources = entry.Resources ?? [];
+    if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
+      return invalid('Resources', 'Resources must be a list of strings.');
+    }
+    const time = eventTime(entry.Time);
+    if (time === undefined) return invalid('Time', 'Time must be a timestamp.');
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source,
+      account: LOCAL_ACCOUNT,
+      time,
+      region: LOCAL_REGION,
+      resources: resources as string[],
+      detail: detail as Record<string, unknown>,
+    };
+    this.route(event, busNameOf(entry.EventBusName));
+    return { EventId: event.id };
+  }
+
+  private route(event: BusEvent, busName: string): void {
+    this.history.push(event);
+    if (this.history.length > (this.opts.historySize ?? 1000)) this.history.shift();
+    if (busName === 'default') {
+      // The default bus only forwards SES feedback to `baton`, as the cloud stack's rule does.
+      if (this.forwardFromDefault(event)) this.route(event, BUS_NAME);
+      else this.stats.unrouted++;
+      return;
+    }
+    const body = JSON.stringify(event);
+    let routed = false;
+    for (const { route, matches } of this.routes) {
+      if (matches(event)) {
+        this.opts.deliver(route.target, body);
+        routed = true;
+      }
+    }
+    if (routed) this.stats.routed++;
+    else this.stats.unrouted++;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const body = await readBody(req, 2 * MAX_REQUEST_BYTES);
+      for (const extension of this.opts.extensions ?? []) {
+        if (await extension(req, res, body)) return;
+      }
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/local/events') {
+        return sendJson(res, 200, { events: this.history.slice(-100), stats: this.stats });
+      }
+      const target = req.headers['x-amz-target'];
+      if (req.method !== 'POST' || req.url?.split('?')[0] !== '/') {
+        throw new RequestError('UnknownOperationException', `no route for ${req.method} ${req.url}`, 404);
+      }
+      if (target !== 'AWSEvents.PutEvents') {
+        throw new RequestError('UnknownOperationException', `operation ${String(target)} is not supported by the local bus; only PutEvents is`);
+      }
+      let request: { Entries?: PutEventsEntry[] };
+      try {
+        request = JSON.parse(body);
+      } catch {
+        throw new RequestError('SerializationException', 'request body is not JSON');
+      }
+      sendJson(res, 200, this.putEvents(request.Entries ?? []), 'application/x-amz-json-1.1');
+    } catch (err) {
+      if (err instanceof RequestError) {
+        res.setHeader('x-amzn-ErrorType', err.type);
+        sendJson(res, err.status, { __type: err.type, message: err.message }, 'application/x-amz-json-1.1');
+      } else {
+        sendJson(res, 500, { __type: 'InternalFailure', message: 'the local bus failed; see its log' });
+        console.error('local bus error', err);
+      }
+    }
+  }
+}
+
+function invalid(field: string, reason: string): PutEventsResultEntry {
+  return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}` };
+}
+
+function busNameOf(name: unknown): string {
+  if (typeof name !== 'string' || name === '') return 'default';
+  // Accept the bus ARN as EventBridge does.
+  return name.startsWith('arn:') ? (name.split('/').pop() ?? name) : name;
+}
+
+/** Entry size as EventBridge counts it toward the 256 KB request limit. */
+export function entrySize(entry: PutEventsEntry): number {
+  let size = entry.Time !== undefined ? TIME_BYTES : 0;
+  for (const v of [entry.Source, entry.DetailType, entry.Detail]) if (typeof v === 'string') size += Buffer.byteLength(v);
+  if (Array.isArray(entry.Resources)) for (const r of entry.Resources) if (typeof r === 'string') size += Buffer.byteLength(r);
+  return size;
+}
+
+function eventTime(time: unknown): string | undefined {
+  const date = time === undefined ? new Date() : typeof time === 'number' ? new Date(time * 1000) : new Date(String(time));
+  if (Number.isNaN(date.getTime())) return undefined;
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, contentType = 'application/json'): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RequestError('RequestEntityTooLarge', `request body is over ${limit} bytes`, 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
