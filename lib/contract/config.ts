@@ -75,6 +75,7 @@ export interface AwsSettings {
 /** Where a secret comes from: Secrets Manager in the cloud, the value itself on the laptop. */
 export type SecretRef = { readonly arn: string } | { readonly value: string };
 
+/** Messages per second per channel (and bus actions), as lib/core/channels/capacity.ts takes them. */
 export type ChannelRateSettings = Partial<Record<(typeof CHANNELS)[number] | 'bus', number>>;
 
 export interface Settings {
@@ -113,6 +114,12 @@ const usd = (fallback: number) => {
   return z.preprocess(blankIsUnset, z.coerce.number({ error: expected }).nonnegative({ error: expected }).default(fallback));
 };
 
+const RATED = [...CHANNELS, 'bus'] as const;
+const RATES_EXAMPLE = '{"email": 2.8, "sms": 0.6}';
+const perSecond = z
+  .number({ error: 'expected a positive number of messages per second' })
+  .positive({ error: 'expected a positive number of messages per second' })
+  .optional();
 const channelRates = z
   .preprocess(blankIsUnset, z.string().optional())
   .transform((raw, ctx): unknown => {
@@ -120,15 +127,14 @@ const channelRates = z
     try {
       return JSON.parse(raw);
     } catch {
-      ctx.issues.push({ code: 'custom', input: undefined, message: 'is not JSON; expected an object such as {"email": 2.8, "sms": 0.6}' });
+      ctx.issues.push({ code: 'custom', input: undefined, message: `expected JSON, an object such as ${RATES_EXAMPLE}` });
       return z.NEVER;
     }
   })
   .pipe(
-    z.strictObject(
-      Object.fromEntries([...CHANNELS, 'bus'].map((c) => [c, z.number({ error: 'expected a positive number of messages per second' }).positive({ error: 'expected a positive number of messages per second' }).optional()])) as Record<keyof ChannelRateSettings, z.ZodOptional<z.ZodNumber>>,
-      { error: `expected a JSON object of channel (${[...CHANNELS, 'bus'].join(', ')}) to messages per second, such as {"email": 2.8, "sms": 0.6}` },
-    ),
+    z.strictObject(Object.fromEntries(RATED.map((c) => [c, perSecond])) as Record<(typeof RATED)[number], typeof perSecond>, {
+      error: `expected a JSON object of channel (${RATED.join(', ')}) to messages per second, such as ${RATES_EXAMPLE}`,
+    }),
   );
 
 const tableVars = Object.fromEntries(TABLE_KEYS.map((k) => [tableEnvVar(k), text(`expected the name of the ${k} table`)])) as Record<string, ReturnType<typeof text>>;

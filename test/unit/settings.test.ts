@@ -102,7 +102,7 @@ describe('parseSettings', () => {
       'BATON_DELIVERABILITY_GUARD: expected on or off',
       'BATON_RULES_REFRESH_MS: expected milliseconds, a positive whole number',
     ]);
-    expect(problems({ ...TABLES, [ENV.channelRates]: '{email: 2}' })).toEqual(['BATON_CHANNEL_RATES: is not JSON; expected an object such as {"email": 2.8, "sms": 0.6}']);
+    expect(problems({ ...TABLES, [ENV.channelRates]: '{email: 2}' })).toEqual(['BATON_CHANNEL_RATES: expected JSON, an object such as {"email": 2.8, "sms": 0.6}']);
   });
 
   it('never repeats a value it refuses: a mistyped secret in any variable stays out of the message', () => {
