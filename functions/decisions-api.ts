@@ -4,16 +4,21 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseSettings } from '../lib/contract/config.ts';
 import { createDecisionApi, type DecisionApiDeps } from '../lib/app/decision-api.ts';
 import { decisionApiDeps } from '../lib/wiring/environment.ts';
-import { observability } from '../lib/wiring/observability.ts';
+import { once } from '../lib/wiring/once.ts';
+import { observability, type Observability, type ObservabilityOptions } from '../lib/wiring/observability.ts';
 
-export function decisionsApiHandler(deps?: (o: ReturnType<typeof observability>) => DecisionApiDeps) {
-  const o = observability('decisions-api');
-  let api: ReturnType<typeof createDecisionApi> | undefined;
+export function decisionsApiHandler(
+  deps: (o: Observability) => DecisionApiDeps | Promise<DecisionApiDeps> = (o) => decisionApiDeps(parseSettings(process.env), o),
+  options: ObservabilityOptions = {},
+) {
+  const o = observability('decisions-api', options);
+  const built = once(async () => createDecisionApi(await deps(o)));
 
   return middy(async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-    api ??= createDecisionApi(deps?.(o) ?? decisionApiDeps(o));
+    const api = await built();
     const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
     const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     const res = await api({

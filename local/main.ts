@@ -3,6 +3,7 @@
 //   npm start -- --no-demo       the empty stack
 //   npm start -- --persist DIR   keep DynamoDB data in DIR between runs
 //   npm start -- --verbose       every handler log line
+//   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT   other ports than 4010, 8000 and 8005
 import { parseArgs } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -14,7 +15,17 @@ import { demoEvents, seedRulesAndTemplates } from './demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
 // Node 20 is what the README promises; the SDK's notice about its own future needs is noise here.
+// (A process entry point may write process.env; nothing below it does: lib/contract/config.ts.)
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** A port from the environment (0 picks a free one); undefined leaves the default. */
+function portFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number (0 to 65535); got ${raw}`);
+  return value;
+}
 
 const { values } = parseArgs({
   options: {
@@ -71,7 +82,9 @@ async function summary(s: LocalStack): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  const ports = { busPort: portFromEnv('BATON_BUS_PORT'), dynamodbPort: portFromEnv('BATON_DYNAMODB_PORT'), sesPort: portFromEnv('BATON_SES_PORT') };
   stack = await startLocalStack({
+    ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
     verbose: values.verbose ?? false,
   });

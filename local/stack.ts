@@ -1,15 +1,18 @@
 // The whole of Baton on one machine: DynamoDB Local, the local SES, the local bus, the queue and
 // stream stand-ins, and the real handlers in-process. Used by `npm start` and by the tests.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENV } from '../lib/contract/config.ts';
-import { tableEnvVar, tableNames, TABLE_KEYS, type TableNames } from '../lib/contract/tables.ts';
+import { SETTING_DEFAULTS, type Settings } from '../lib/contract/config.ts';
+import { tableNames, type TableNames } from '../lib/contract/tables.ts';
 import { BUS_NAME, type RouteTarget } from '../lib/contract/routes.ts';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { evaluateHandler } from '../functions/evaluate.ts';
 import { dispatchHandler } from '../functions/dispatch.ts';
 import { decisionsApiHandler } from '../functions/decisions-api.ts';
-import { dispatchDeps, environment } from '../lib/wiring/environment.ts';
+import { decisionApiDeps } from '../lib/wiring/decision-api.ts';
+import { dispatchDeps } from '../lib/wiring/dispatch.ts';
+import { ingestDeps } from '../lib/wiring/ingest.ts';
+import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
 import { createTables, streamArn } from './tables.ts';
@@ -24,15 +27,19 @@ import { localContext } from './lambda-context.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
-  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005, or env BATON_*_PORT. */
+  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005 (`npm start` reads BATON_*_PORT). */
   readonly busPort?: number;
   readonly dynamodbPort?: number;
   readonly sesPort?: number;
   /** Keep DynamoDB data in this directory between runs; in memory when undefined. */
   readonly persistDir?: string;
   readonly stage?: string;
-  /** Show every handler log line (Powertools JSON); warnings only by default. */
+  /** Show every handler log line (Powertools JSON) and their metrics; warnings only by default. */
   readonly verbose?: boolean;
+  /** The handlers' log level when not verbose. @default 'WARN' */
+  readonly logLevel?: 'WARN' | 'ERROR';
+  /** How often the handlers re-read rules and campaigns. @default the sources' own (10 s) */
+  readonly rulesRefreshMs?: number;
 }
 
 export interface LocalEndpoints {
@@ -61,18 +68,47 @@ export interface LocalStack {
 export const LOCAL_SENDER = 'offers@baton.example';
 const LOCAL_UNSUBSCRIBE_SECRET = 'local-only-secret';
 
-const port = async (given: number | undefined, envVar: string, fallback: number): Promise<number> => {
-  const value = given ?? (process.env[envVar] ? Number(process.env[envVar]) : fallback);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${envVar} must be a port number; got ${process.env[envVar]}`);
+/**
+ * The settings the handlers run with on this machine, as a Lambda function would read them from
+ * its environment, plus what only the laptop has: endpoints, region, dummy credentials, and the
+ * unsubscribe key as a value (there is no Secrets Manager here).
+ */
+export function localSettings(
+  { endpoints, tables, stage = LOCAL_STAGE, rulesRefreshMs }: { endpoints: LocalEndpoints; tables: TableNames; stage?: string; rulesRefreshMs?: number | undefined },
+): Settings {
+  return {
+    stage,
+    tables,
+    aws: {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
+      endpoints: { dynamodb: endpoints.dynamodb, ses: endpoints.ses, bus: endpoints.bus, sns: endpoints.bus, iot: endpoints.bus },
+    },
+    busName: BUS_NAME,
+    ...(rulesRefreshMs ? { rulesRefreshMs } : {}),
+    email: { from: LOCAL_SENDER },
+    sms: { monthlyBudgetUsd: SETTING_DEFAULTS.smsMonthlyBudgetUsd, costPerPartUsd: SETTING_DEFAULTS.smsCostPerPartUsd },
+    // One in-process dispatch instance here: SES's production rate, not a fifth of it.
+    channelRates: { email: 14, sms: 10, push: 50, device: 50, bus: 100 },
+    deliverabilityGuard: true,
+    unsubscribe: { baseUrl: `${endpoints.bus}/unsubscribe`, secret: { value: LOCAL_UNSUBSCRIBE_SECRET } },
+    // The two queues have no local server: the stack replaces both ports (see dispatch below).
+    queues: {},
+  };
+}
+
+const port = async (given: number | undefined, fallback: number): Promise<number> => {
+  const value = given ?? fallback;
   return value === 0 ? freePort() : value;
 };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stage = options.stage ?? LOCAL_STAGE;
   const [busPort, dynamodbPort, sesPort] = await Promise.all([
-    port(options.busPort, 'BATON_BUS_PORT', DEFAULT_PORTS.bus),
-    port(options.dynamodbPort, 'BATON_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
-    port(options.sesPort, 'BATON_SES_PORT', DEFAULT_PORTS.ses),
+    port(options.busPort, DEFAULT_PORTS.bus),
+    port(options.dynamodbPort, DEFAULT_PORTS.dynamodb),
+    port(options.sesPort, DEFAULT_PORTS.ses),
   ]);
   const started: RunningServer[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -97,31 +133,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createTables(ddb, tables);
 
     const busEndpoint = `http://127.0.0.1:${busPort}`;
-    // The handlers read their configuration from the environment, exactly as on Lambda.
-    Object.assign(process.env, {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: options.verbose ? 'INFO' : 'WARN',
-      POWERTOOLS_METRICS_DISABLED: options.verbose ? 'false' : 'true',
-      [ENV.stage]: stage,
-      [ENV.busName]: BUS_NAME,
-      [ENV.sender]: LOCAL_SENDER,
-      [ENV.unsubscribeBaseUrl]: `${busEndpoint}/unsubscribe`,
-      [ENV.unsubscribeSecret]: LOCAL_UNSUBSCRIBE_SECRET,
-      [ENV.dynamodbEndpoint]: dynamodb.endpoint,
-      [ENV.sesEndpoint]: ses.endpoint,
-      [ENV.busEndpoint]: busEndpoint,
-      // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
-      [ENV.snsEndpoint]: busEndpoint,
-      [ENV.iotEndpoint]: busEndpoint,
-      // One in-process dispatch instance here: SES's production rate, not a fifth of it.
-      [ENV.channelRates]: JSON.stringify({ email: 14, sms: 10, push: 50, device: 50, bus: 100 }),
-      ...Object.fromEntries(TABLE_KEYS.map((k) => [tableEnvVar(k), tables[k]])),
-    });
+    // The handlers get their settings as an object, built as a Lambda function's are (never process.env).
+    const settings = localSettings({ endpoints: { bus: busEndpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint }, tables, stage, rulesRefreshMs: options.rulesRefreshMs });
+    const observe: ObservabilityOptions = { logLevel: options.verbose ? 'INFO' : (options.logLevel ?? 'WARN'), metrics: options.verbose ?? false };
 
-    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluateHandler() as never });
+    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluateHandler((o) => ingestDeps(settings, o), observe) as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
 
@@ -145,13 +161,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     stoppers.push(async () => timers.forEach(clearTimeout));
-    dispatch = dispatchHandler((o) => {
-      const deps = dispatchDeps(environment(), o.port);
+    dispatch = dispatchHandler(async (o) => {
+      const deps = await dispatchDeps(settings, o);
       const senders = Object.fromEntries(
         Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
       ) as typeof deps.senders;
       return { ...deps, senders, held, deadLetters: { put: async (entry) => void sendFailures.push(entry) } };
-    });
+    }, observe);
     const stream = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), dispatch as never, {
       name: `baton-${stage}-dispatch`,
     });
@@ -173,7 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
-      decisionApi(decisionsApiHandler()),
+      decisionApi(decisionsApiHandler((o) => decisionApiDeps(settings, o), observe)),
     );
 
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint };

@@ -39,7 +39,7 @@ export const command = {
       }
       // Replay: the original body through the real ingest path; entries that now pass are removed.
       let stillFailing: QuarantinedEvent | undefined;
-      const deps = ingestDeps({ db, tables: names }, new MemoryMetrics(), () => undefined);
+      const deps = ingestDeps({ tables: names }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, { dynamodb: () => db });
       const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e) } });
       let fixed = 0;
       for (const r of records) {

@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { evaluateHandler } from '../../functions/evaluate.ts';
-import { ingestDeps } from '../../lib/wiring/environment.ts';
+import { ingestDeps } from '../../lib/wiring/ingest.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import type { CustomerRepository, QuarantineStore } from '../../lib/app/ports.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { localContext } from '../../local/lambda-context.ts';
-import { db, profileByExternalId, quarantined, tables, unique } from '../support/local.ts';
+import { localSettings } from '../../local/stack.ts';
+import { endpoints, profileByExternalId, quarantined, tables, unique } from '../support/local.ts';
 import { FaultyCustomerRepository } from '../support/faulty.ts';
 
 const FIRST = 'Zyxcanary';
@@ -122,7 +123,7 @@ describe('privacy canary', () => {
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
       try {
         const handler = evaluateHandler((o) => {
-          const deps = ingestDeps({ tables: tables(), db: db() }, o.port, (rej) => o.logger.warn('rule skipped', { ruleId: rej.ruleId, reason: rej.reason }));
+          const deps = ingestDeps(localSettings({ endpoints: endpoints(), tables: tables() }), o);
           faulty = new FaultyCustomerRepository(deps.customers as DynamoCustomerRepository<CustomerState>, { seed: 7731 });
           faulty.arm('throttle');
           faulty.arm('after-commit');

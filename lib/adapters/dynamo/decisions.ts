@@ -18,6 +18,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Decision } from '../../core/decide.ts';
 import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
 import type { MessageFeedback } from '../../core/channels/feedback.ts';
@@ -313,4 +314,31 @@ export class DynamoSmsBudget implements SmsBudget {
       }),
     );
   }
+}
+
+/** Dispatch's handle on one outbox message: its key, when it may go, and its ids for logs. */
+export interface OutboxRef {
+  readonly pk: string;
+  readonly sk: string;
+  readonly notBefore?: string;
+  readonly decisionId: string;
+  readonly channel: string;
+}
+
+/** The outbox message a key names (a held message carries `{pk, sk, notBefore}`); undefined for any other item. */
+export function outboxRef(key: unknown): OutboxRef | undefined {
+  if (typeof key !== 'object' || key === null) return undefined;
+  const { pk, sk, notBefore } = key as { pk?: unknown; sk?: unknown; notBefore?: unknown };
+  if (typeof pk !== 'string' || typeof sk !== 'string' || !pk.startsWith('DEC#') || !sk.startsWith('MSG#')) return undefined;
+  return { pk, sk, decisionId: pk.slice('DEC#'.length), channel: sk.slice('MSG#'.length), ...(typeof notBefore === 'string' ? { notBefore } : {}) };
+}
+
+/**
+ * The outbox message a stream record's new image (DynamoDB JSON) asks dispatch to send; undefined
+ * for decisions, feedback and status updates, which pass through.
+ */
+export function pendingOutboxMessage(newImage: Record<string, unknown> | undefined): OutboxRef | undefined {
+  if (!newImage) return undefined;
+  const item = unmarshall(newImage as Parameters<typeof unmarshall>[0]);
+  return item.status === 'pending' ? outboxRef(item) : undefined;
 }
