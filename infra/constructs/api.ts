@@ -69,7 +69,14 @@ export class DecisionApi extends Construct {
     });
     // Resolve, read state, rules and campaigns; commit the decision with the presented offers
     // (version-checked profile, decision item, budget and capacity claims).
-    props.tables.grantData(this.function.role, { readWrite: ['customers', 'decisions', 'counters'], read: ['rules', 'campaigns'] });
+    props.tables.grantData(this.function.role, {
+      customers: ['BatchGetItem', 'GetItem', 'PutItem'],
+      // A repeated requestId answers with the stored decision (Query on its items).
+      decisions: ['PutItem', 'Query'],
+      counters: ['UpdateItem'],
+      rules: ['Scan', 'Query'],
+      campaigns: ['Scan'],
+    });
     // Unsubscribe publishes ConsentChanged as the CRM's consent record does: only that source.
     this.function.role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, SOURCES.crm));
 

@@ -207,7 +207,14 @@ export class Channels extends Construct {
       },
     });
     const role = this.dispatch.role;
-    props.tables.grantData(role, { readWrite: ['decisions', 'counters'], read: ['customers', 'templates'] });
+    // Load the customer and the template (Get); claim, mark, complete or release the outbox message
+    // (Update); reserve and refund the SMS budget (Update); the deliverability guard's counts (Query).
+    props.tables.grantData(role, {
+      customers: ['GetItem'],
+      templates: ['GetItem'],
+      decisions: ['UpdateItem'],
+      counters: ['UpdateItem', 'Query'],
+    });
     const decisions = props.tables.tables.decisions;
 
     this.heldQueue.grantSendMessages(role);

@@ -97,9 +97,18 @@ export class Pipeline extends Construct {
       memorySize: props.evaluateMemorySize ?? 512,
       environment: { ...props.environment, ...props.tables.environment() },
     });
+    // What ingest's repositories call: resolve (BatchGet), load (Get), commit and markSeen
+    // (transactions of Put, and Delete for merged profiles), erasure (BatchWrite of tombstones and
+    // links, the decisions of the customer found through byCustomer, quarantined events found by
+    // Scan); feedback (Update on the outbox, deliverability counts: Put marker + Update); the cached
+    // rules (Scan, Query for versions) and campaigns (Scan). No templates.
     props.tables.grantData(this.evaluate.role, {
-      readWrite: ['customers', 'decisions', 'quarantine', 'counters'],
-      read: ['rules', 'campaigns', 'templates'],
+      customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+      decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query:byCustomer'],
+      quarantine: ['PutItem', 'Scan', 'BatchWriteItem'],
+      counters: ['PutItem', 'UpdateItem'],
+      rules: ['Scan', 'Query'],
+      campaigns: ['Scan'],
     });
 
     this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq', true);

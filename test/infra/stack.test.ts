@@ -333,6 +333,95 @@ describe('IAM', () => {
   });
 });
 
+/**
+ * The DynamoDB actions one role holds, per table: `customers`, `decisions/index/byCustomer` (an
+ * index), `decisions/stream` (its stream); `*` for an unscoped resource.
+ */
+function dataAccess(stack: BatonStack, resources: Record<string, Json>, role: iam.IRole): Record<string, string[]> {
+  const roleId = stack.getLogicalId(role.node.defaultChild as never);
+  const tableOf = new Map(TABLE_KEYS.map((k) => [stack.getLogicalId(stack.tables.tables[k].node.defaultChild as never), k]));
+  const name = (resource: unknown): string => {
+    if (resource === '*') return '*';
+    const r = resource as Json;
+    const [id, attribute] = r?.['Fn::GetAtt'] ?? [];
+    if (tableOf.has(id)) return attribute === 'StreamArn' ? `${tableOf.get(id)}/stream` : tableOf.get(id)!;
+    const [first, ...rest] = r?.['Fn::Join']?.[1] ?? [];
+    const [joinedId] = first?.['Fn::GetAtt'] ?? [];
+    if (tableOf.has(joinedId)) return `${tableOf.get(joinedId)}${rest.join('')}`;
+    return JSON.stringify(r);
+  };
+  const out: Record<string, Set<string>> = {};
+  for (const [, policy] of ofType(resources, 'AWS::IAM::Policy')) {
+    if (!policy.Properties.Roles.some((r: unknown) => refId(r) === roleId)) continue;
+    for (const s of policy.Properties.PolicyDocument.Statement as Json[]) {
+      const actions = asArray<string>(s.Action).filter((a) => a.startsWith('dynamodb:'));
+      for (const resource of actions.length ? asArray(s.Resource) : []) {
+        for (const a of actions) (out[name(resource)] ??= new Set()).add(a.slice('dynamodb:'.length));
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+}
+
+describe('least privilege on data', () => {
+  // What each handler's repositories call (lib/adapters/dynamo/*), table by table. Transactions are
+  // authorised per item (Put, Update, Delete); erasure queries the decisions index, then batch-deletes.
+  const expected = {
+    // ingest: resolve (BatchGet), load (Get), commit/markSeen (transaction: Put, Delete of merged
+    // profiles), erase (BatchWrite tombstones and links, Delete); feedback (Update on decisions,
+    // deliverability counts: Put marker + Update); quarantine (Put; erasure Scan + BatchWrite).
+    evaluate: {
+      customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem'],
+      decisions: ['BatchWriteItem', 'PutItem', 'UpdateItem'],
+      'decisions/index/byCustomer': ['Query'],
+      quarantine: ['BatchWriteItem', 'PutItem', 'Scan'],
+      counters: ['PutItem', 'UpdateItem'],
+      rules: ['Query', 'Scan'],
+      campaigns: ['Scan'],
+    },
+    // load the customer and the template; claim/complete the outbox message (Update); SMS budget
+    // (Update) and the deliverability guard (Query); the outbox stream.
+    dispatch: {
+      customers: ['GetItem'],
+      templates: ['GetItem'],
+      decisions: ['UpdateItem'],
+      'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+      counters: ['Query', 'UpdateItem'],
+    },
+    // resolve, load, commit (Put profile, marker, decision; Update claims); a repeated requestId
+    // reads the stored decision (Query).
+    decisionsApi: {
+      customers: ['BatchGetItem', 'GetItem', 'PutItem'],
+      decisions: ['PutItem', 'Query'],
+      counters: ['UpdateItem'],
+      rules: ['Query', 'Scan'],
+      campaigns: ['Scan'],
+    },
+  };
+  const roles = {
+    evaluate: base.stack.pipeline.evaluate.role,
+    dispatch: base.stack.channels.dispatch.role,
+    decisionsApi: base.stack.decisionApi.function.role,
+  };
+
+  it.each(Object.keys(expected) as (keyof typeof expected)[])('grants %s exactly the DynamoDB actions it uses, per table', (fn) => {
+    expect(dataAccess(base.stack, base.resources, roles[fn])).toEqual(expected[fn]);
+  });
+
+  it('creates the indexes lib/contract/tables.ts declares (erasure queries decisions byCustomer)', () => {
+    for (const key of TABLE_KEYS) {
+      const spec = TABLES[key] as { indexes?: readonly { name: string; partitionKey: string; sortKey: string }[] };
+      const [, t] = ofType(base.resources, 'AWS::DynamoDB::GlobalTable').find(([, r]) => r.Properties.TableName === tableName('dev', key))!;
+      const indexes = (t.Properties.GlobalSecondaryIndexes ?? []).map((i: Json) => ({
+        name: i.IndexName,
+        keys: i.KeySchema.map((k: Json) => k.AttributeName),
+        projection: i.Projection.ProjectionType,
+      }));
+      expect(indexes, key).toEqual((spec.indexes ?? []).map((i) => ({ name: i.name, keys: [i.partitionKey, i.sortKey], projection: 'ALL' })));
+    }
+  });
+});
+
 describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
