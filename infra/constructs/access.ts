@@ -7,21 +7,28 @@ import { Construct } from 'constructs';
 import { SOURCES, SOURCE_SYSTEMS, type SourceSystem } from '../../events/catalog.ts';
 
 /**
- * `events:PutEvents` on one bus, only for entries whose `source` is `source`.
+ * `events:PutEvents` on one bus, only for entries whose `source` is `source` and, when given, whose
+ * `detail-type` is one of `detailTypes`.
  *
- * `events:source` is multi-valued on PutEvents (one value per entry), hence `ForAllValues:` as in
- * AWS's example policy; `Null: false` closes the gap that ForAllValues is true when the key is
- * absent, so a request without a source can never pass.
+ * `events:source` and `events:detail-type` are multi-valued on PutEvents (one value per entry),
+ * hence `ForAllValues:` as in AWS's example policy; `Null: false` closes the gap that ForAllValues
+ * is true when the key is absent, so a request without a source (or detail-type) can never pass.
  */
-export function putEventsStatement(busArn: string, source: string): iam.PolicyStatement {
+export function putEventsStatement(busArn: string, source: string, detailTypes?: readonly string[]): iam.PolicyStatement {
+  if (detailTypes?.length === 0) throw new Error('putEventsStatement: detailTypes is empty; expected at least one detail-type, or none to allow every detail-type of the source');
   return new iam.PolicyStatement({
     effect: iam.Effect.ALLOW,
     actions: ['events:PutEvents'],
     resources: [busArn],
-    conditions: {
-      'ForAllValues:StringEquals': { 'events:source': [source] },
-      Null: { 'events:source': 'false' },
-    },
+    conditions: detailTypes
+      ? {
+          'ForAllValues:StringEquals': { 'events:source': [source], 'events:detail-type': [...detailTypes] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        }
+      : {
+          'ForAllValues:StringEquals': { 'events:source': [source] },
+          Null: { 'events:source': 'false' },
+        },
   });
 }
 

@@ -317,7 +317,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -426,7 +426,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -542,14 +542,46 @@ describe('decision API', () => {
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 });
   });
 
-  it("lets the API function publish only as the CRM source (unsubscribe's ConsentChanged), and grants execute-api:Invoke on the route only", () => {
-    const apiRole = base.stack.getLogicalId(base.stack.decisionApi.function.role.node.defaultChild as never);
-    const apiPolicies = new Set(
-      ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === apiRole)).map(([id]) => id),
+  /** The PutEvents statements in the policies attached to one role. */
+  const putEventsOf = (role: iam.IRole) => {
+    const roleId = base.stack.getLogicalId(role.node.defaultChild as never);
+    const policies = new Set(
+      ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === roleId)).map(([id]) => id),
     );
-    const puts = iamStatements(base.resources).filter(({ at, statement }) => apiPolicies.has(at) && asArray(statement.Action).includes('events:PutEvents'));
-    expect(puts).toHaveLength(1);
-    expect(JSON.stringify(puts[0]!.statement.Condition)).toContain(SOURCES.crm);
+    return iamStatements(base.resources)
+      .filter(({ at, statement }) => policies.has(at) && asArray(statement.Action).includes('events:PutEvents'))
+      .map(({ statement }) => statement);
+  };
+
+  it('serves the unsubscribe routes from their own function, the decisions route from the decisions function', () => {
+    const integrations = Object.fromEntries(ofType(base.resources, 'AWS::ApiGatewayV2::Integration').map(([id, i]) => [id, refId(i.Properties.IntegrationUri)]));
+    const served = Object.fromEntries(
+      ofType(base.resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, integrations[(r.Properties.Target['Fn::Join'][1] as unknown[]).map(refId).find(Boolean)!]]),
+    );
+    const decisions = base.stack.getLogicalId(base.stack.decisionApi.function.function.node.defaultChild as never);
+    const unsubscribe = base.stack.getLogicalId(base.stack.decisionApi.unsubscribeFunction.function.node.defaultChild as never);
+    expect(decisions).not.toBe(unsubscribe);
+    expect(served).toEqual({ 'POST /v1/decisions': decisions, 'GET /unsubscribe': unsubscribe, 'POST /unsubscribe': unsubscribe });
+  });
+
+  it('lets the unsubscribe function publish only ConsentChanged as the CRM source, and the decisions function publish nothing', () => {
+    expect(putEventsOf(base.stack.decisionApi.function.role)).toEqual([]);
+    expect(putEventsOf(base.stack.decisionApi.unsubscribeFunction.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': [SOURCES.crm], 'events:detail-type': ['ConsentChanged'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      },
+    ]);
+    // Reading the profile is all the unsubscribe route does with data.
+    expect(dataAccess(base.stack, base.resources, base.stack.decisionApi.unsubscribeFunction.role)).toEqual({ customers: ['GetItem'] });
+  });
+
+  it('grants execute-api:Invoke on the decisions route only', () => {
     const scope = app();
     const stack = new BatonStack(scope, 'grant-test', { env: ENV, senderEmail: 'offers@example.com' });
     const caller = new iam.Role(stack, 'CallCentre', { assumedBy: new iam.AccountRootPrincipal() });
@@ -578,7 +610,7 @@ describe('channels and observability', () => {
     const quarantine = alarms.find((a) => a.MetricName === 'EventsQuarantined')!;
     expect(quarantine).toMatchObject({ Namespace: 'Baton', Dimensions: [{ Name: 'service', Value: 'evaluate' }], Threshold: 1 });
     const errors = alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
-    expect(errors).toHaveLength(3); // evaluate, dispatch, decisions-api
+    expect(errors).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
     const [[topicId, topic]] = ofType(base.resources, 'AWS::SNS::Topic') as [[string, Json]];
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     for (const alarm of alarms) expect(alarm.AlarmActions.map(refId)).toEqual([topicId]);
