@@ -48,7 +48,7 @@ export interface DecisionApiProps {
   readonly tables: Tables;
   /** Environment every function gets (stage, bus name...), besides the table names. */
   readonly environment: Record<string, string>;
-  /** The secret that signs unsubscribe links (Channels); without it the unsubscribe route answers 400. @default - none */
+  /** The secret that signs unsubscribe links (Channels), passed by ARN; without it the unsubscribe route answers 400. @default - none */
   readonly unsubscribeSecret?: secretsmanager.ISecret;
   /** Steady requests per second across the stage. @default 200 */
   readonly throttleRateLimit?: number;
@@ -114,9 +114,11 @@ export class DecisionApi extends Construct {
         ...props.environment,
         // Names only: the shared handler reads every table name at start; the role reaches one.
         ...props.tables.environment(),
-        ...(props.unsubscribeSecret ? { [ENV.unsubscribeSecret]: props.unsubscribeSecret.secretValue.unsafeUnwrap() } : {}),
+        ...(props.unsubscribeSecret ? { [ENV.unsubscribeSecretArn]: props.unsubscribeSecret.secretArn } : {}),
       },
     });
+    // Verifies the link's signature: reads that one secret's value at run time.
+    props.unsubscribeSecret?.grantRead(this.unsubscribeFunction.role);
     // Load the profile named by the signed token; publish its ConsentChanged as the CRM's consent
     // record does: that source and that detail-type only (never CustomerErased or CustomerUpserted).
     props.tables.grantData(this.unsubscribeFunction.role, { customers: ['GetItem'] });

@@ -152,8 +152,9 @@ export class Channels extends Construct {
       }
     }
 
-    // Unsubscribe links are signed (HMAC) with a generated secret. CloudFormation resolves it at
-    // deploy time (dynamic reference), so the value is never in the template or the cloud assembly.
+    // Unsubscribe links are signed (HMAC) with a generated secret. Functions get its ARN and read
+    // the value from Secrets Manager at run time: the value is in no template, assembly or function
+    // configuration (anyone with lambda:GetFunctionConfiguration would see an environment variable).
     let unsubscribe: Record<string, string> = {};
     if (props.unsubscribeUrl) {
       this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
@@ -168,7 +169,7 @@ export class Channels extends Construct {
       });
       unsubscribe = {
         [ENV.unsubscribeBaseUrl]: props.unsubscribeUrl,
-        [ENV.unsubscribeSecret]: this.unsubscribeSecret.secretValue.unsafeUnwrap(),
+        [ENV.unsubscribeSecretArn]: this.unsubscribeSecret.secretArn,
       };
     }
 
@@ -207,6 +208,7 @@ export class Channels extends Construct {
       },
     });
     const role = this.dispatch.role;
+    this.unsubscribeSecret?.grantRead(role);
     // Load the customer and the template (Get); claim, mark, complete or release the outbox message
     // (Update); reserve and refund the SMS budget (Update); the deliverability guard's counts (Query).
     props.tables.grantData(role, {

@@ -8,6 +8,8 @@ export const ENV = {
   sesConfigurationSet: 'BATON_SES_CONFIGURATION_SET',
   unsubscribeBaseUrl: 'BATON_UNSUBSCRIBE_URL',
   unsubscribeSecret: 'BATON_UNSUBSCRIBE_SECRET',
+  /** ARN of the Secrets Manager secret that signs unsubscribe links (the cloud; its value is read at run time). */
+  unsubscribeSecretArn: 'BATON_UNSUBSCRIBE_SECRET_ARN',
   dynamodbEndpoint: 'BATON_DYNAMODB_ENDPOINT',
   sesEndpoint: 'BATON_SES_ENDPOINT',
   busEndpoint: 'BATON_BUS_ENDPOINT',

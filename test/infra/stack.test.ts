@@ -460,12 +460,38 @@ describe('functions', () => {
     expect(ofType(unreserved, 'AWS::Lambda::Function').every(([, f]) => f.Properties.ReservedConcurrentExecutions === undefined)).toBe(true);
   });
 
-  it('passes the unsubscribe secret as a deploy-time reference, never as a value', () => {
-    const { resources, stack } = synth({ unsubscribeUrl: 'https://offers.example.com/u' });
-    const dispatch = resources[stack.getLogicalId(stack.channels.dispatch.function.node.defaultChild as never)]!;
-    const secret = JSON.stringify(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_SECRET);
-    expect(secret).toContain('{{resolve:secretsmanager:');
-    expect(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_URL).toBe('https://offers.example.com/u');
+  it('passes the unsubscribe secret by ARN, never its value, and lets only dispatch and unsubscribe read it', () => {
+    const { resources, stack, template } = synth({ unsubscribeUrl: 'https://offers.example.com/u' });
+    const secretId = stack.getLogicalId(stack.channels.unsubscribeSecret!.node.defaultChild as never);
+    const id = (fn: { function: { node: { defaultChild?: unknown } } }) => stack.getLogicalId(fn.function.node.defaultChild as never);
+    const readers = { [id(stack.channels.dispatch)]: 'dispatch', [id(stack.decisionApi.unsubscribeFunction)]: 'unsubscribe' };
+    // No dynamic reference to a secret anywhere: CloudFormation would resolve it into plain text.
+    expect(JSON.stringify(template.toJSON()).match(/\{\{resolve:(secretsmanager|ssm-secure):/g) ?? []).toEqual([]);
+    for (const [fnId, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const vars = fn.Properties.Environment.Variables as Json;
+      expect(vars, fnId).not.toHaveProperty('BATON_UNSUBSCRIBE_SECRET');
+      // The secret's ARN is its Ref; it goes only to the functions that sign or verify links.
+      const naming = Object.entries(vars).filter(([, v]) => refId(v) === secretId || JSON.stringify(v).includes(secretId));
+      expect(naming, fnId).toEqual(readers[fnId] ? [['BATON_UNSUBSCRIBE_SECRET_ARN', { Ref: secretId }]] : []);
+    }
+    expect(resources[id(stack.channels.dispatch)]!.Properties.Environment.Variables.BATON_UNSUBSCRIBE_URL).toBe('https://offers.example.com/u');
+    // Read access (GetSecretValue) on that secret only, for those two roles only.
+    const roleOf = (fnId: string) => refId(resources[fnId]!.Properties.Role);
+    const readerRoles = Object.keys(readers).map(roleOf).sort();
+    const grants = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')))
+        .map((s) => ({ roles: p.Properties.Roles.map(refId), actions: asArray<string>(s.Action).sort(), resources: asArray(s.Resource).map(refId) })),
+    );
+    expect(grants.flatMap((g) => g.roles).sort()).toEqual(readerRoles);
+    for (const g of grants) {
+      expect(g.actions).toContain('secretsmanager:GetSecretValue');
+      expect(g.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a))).toBe(true);
+      expect(g.resources).toEqual([secretId]);
+    }
+    // Without unsubscribe links there is no secret and nothing names one.
+    expect(ofType(base.resources, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+    for (const [, fn] of ofType(base.resources, 'AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables).not.toHaveProperty('BATON_UNSUBSCRIBE_SECRET_ARN');
   });
 });
 
