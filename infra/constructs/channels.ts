@@ -177,9 +177,9 @@ export class Channels extends Construct {
     const dispatchConcurrency = props.dispatchConcurrency ?? 5;
     const dispatchTimeout = props.dispatchTimeout ?? Duration.seconds(30);
     // Permanent send failures and stream batches that kept failing end here; an alarm watches it.
-    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', true);
+    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', true, props.tables.encryptionKey);
     this.heldQueue = new sqs.Queue(this, 'Held', {
-      ...queueDefaults(),
+      ...queueDefaults(props.tables.encryptionKey),
       visibilityTimeout: Duration.seconds(6 * dispatchTimeout.toSeconds()),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },

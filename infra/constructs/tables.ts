@@ -1,4 +1,5 @@
-// The DynamoDB tables, one per TABLES entry in lib/contract/tables.ts, and the KMS key that encrypts them.
+// The DynamoDB tables, one per TABLES entry in lib/contract/tables.ts, and the KMS key that encrypts
+// them (and Baton's queues and event archive).
 import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -62,7 +63,7 @@ export class Tables extends Construct {
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
-        description: `Baton ${props.stage}: encrypts customer data (tables, event archive)`,
+        description: `Baton ${props.stage}: encrypts customer data (tables, queues, event archive)`,
         enableKeyRotation: true,
         // A retained table is useless without its key, so the key follows the data's policy.
         removalPolicy,

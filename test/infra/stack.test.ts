@@ -160,6 +160,73 @@ describe('pipeline', () => {
   });
 });
 
+describe('queue encryption', () => {
+  const keyId = base.stack.getLogicalId(base.stack.tables.encryptionKey.node.defaultChild as never);
+  const queueIds = ofType(base.resources, 'AWS::SQS::Queue').map(([id]) => id);
+  /** Actions each role's policies allow on one resource, by role logical id. */
+  const roleActions = (resource: string): Map<string, Set<string>> => {
+    const out = new Map<string, Set<string>>();
+    for (const [, p] of ofType(base.resources, 'AWS::IAM::Policy')) {
+      for (const s of p.Properties.PolicyDocument.Statement as Json[]) {
+        if (!asArray(s.Resource).some((r) => refId(r) === resource)) continue;
+        for (const role of p.Properties.Roles.map(refId)) for (const a of asArray<string>(s.Action)) (out.get(role) ?? out.set(role, new Set()).get(role)!).add(a);
+      }
+    }
+    return out;
+  };
+
+  it("encrypts every queue with the stack's customer-managed key", () => {
+    expect(queueIds).toHaveLength(5);
+    for (const id of queueIds) {
+      const queue = base.resources[id]!.Properties;
+      expect(refId(queue.KmsMasterKeyId), id).toBe(keyId);
+      expect(queue.SqsManagedSseEnabled, id).toBeUndefined();
+    }
+  });
+
+  it('lets every role that sends to or receives from a queue use the key for it', () => {
+    const onKey = roleActions(keyId);
+    const has = (role: string, ...wanted: string[][]) => wanted.every((any) => any.some((a) => onKey.get(role)?.has(a)));
+    let checked = 0;
+    for (const id of queueIds) {
+      for (const [role, actions] of roleActions(id)) {
+        // SQS asks KMS for a data key on send (GenerateDataKey, Decrypt to verify it); Decrypt on receive.
+        if (actions.has('sqs:SendMessage')) expect(has(role, ['kms:GenerateDataKey', 'kms:GenerateDataKey*'], ['kms:Decrypt']), `${role} → ${id}`).toBe(true);
+        if (actions.has('sqs:ReceiveMessage')) expect(has(role, ['kms:Decrypt']), `${role} ← ${id}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBe(3); // evaluate ← inbound; dispatch ↔ held, → DLQ
+  });
+
+  it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
+    const rules = ofType(base.resources, 'AWS::Events::Rule');
+    for (const [ruleId, rule] of rules) {
+      for (const target of rule.Properties.Targets as Json[]) {
+        for (const queue of [refId(target.Arn), refId(target.DeadLetterConfig?.Arn)].filter((q) => q && queueIds.includes(q))) {
+          const [, policy] = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === queue))!;
+          const allows = (policy.Properties.PolicyDocument.Statement as Json[]).filter((s) => s.Effect === 'Allow' && s.Principal?.Service === 'events.amazonaws.com');
+          const fromRule = allows.filter((s) => refId(s.Condition?.ArnEquals?.['aws:SourceArn']) === ruleId);
+          expect(fromRule.map((s) => s.Action), `${ruleId} → ${queue}`).toEqual(['sqs:SendMessage']);
+          // No statement lets EventBridge send without naming the rule.
+          expect(allows.every((s) => s.Condition?.ArnEquals?.['aws:SourceArn']), queue).toBe(true);
+        }
+      }
+    }
+    const keyPolicy = base.resources[keyId]!.Properties.KeyPolicy.Statement as Json[];
+    const services = keyPolicy.filter((s) => s.Principal?.Service);
+    expect(new Set(services.map((s) => s.Principal.Service))).toEqual(new Set(['events.amazonaws.com']));
+    const busArn = { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] };
+    expect(services.map(({ Sid: _sid, ...s }) => s)).toEqual([
+      // The archive (CDK's statements for an encrypted archive of this bus).
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'], Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn } } },
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'kms:DescribeKey', Resource: '*' },
+      // Deliveries to Baton's queues and dead-letter queues, from rules of this account only.
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: { StringEquals: { 'aws:SourceAccount': ENV.account } } },
+    ]);
+  });
+});
+
 describe('dead-letter queues', () => {
   /** Every queue something dead-letters into: a redrive policy, a rule target, a stream on-failure. */
   function deadLetterQueues(resources: Record<string, Json>): Set<string> {
