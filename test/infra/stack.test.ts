@@ -336,18 +336,33 @@ describe('access', () => {
         },
       },
     ]);
-    // Assumable by the account root by default; the ARN is a stack output.
-    const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
-    expect(JSON.stringify(trust.Principal.AWS)).toContain(':root');
+    // By default only principals of this account tagged for this system may assume it (they also
+    // need sts:AssumeRole in their own policy); the ARN is a stack output.
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ENV.account}:root` },
+        Condition: { StringEquals: { 'aws:PrincipalTag/baton:publisher': system } },
+      },
+    ]);
     const outputs = base.template.toJSON().Outputs as Json;
     expect(Object.values(outputs).some((o: Json) => refId(o.Value) === roleId)).toBe(true);
   });
 
   it('narrows who may assume a role when a principal is configured', () => {
-    const till = 'arn:aws:iam::123456789012:role/pos-till';
+    const arn = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+    const till = arn('pos-till');
     const { stack, resources } = synth({ publisherPrincipals: { pos: new iam.ArnPrincipal(till) } });
     const pos = resources[stack.getLogicalId(stack.access.publisherRoles.pos.node.defaultChild as never)]!;
-    expect(pos.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ AWS: till });
+    expect(pos.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: till } }]);
+    // One principal for every system, from context (`-c publisherPrincipal=<role ARN>`), replaces the tag rule too.
+    const crmApp = arn('crm-sync');
+    const all = synth({ publisherPrincipal: new iam.ArnPrincipal(crmApp) });
+    for (const system of SOURCE_SYSTEMS) {
+      const role = all.resources[all.stack.getLogicalId(all.stack.access.publisherRoles[system].node.defaultChild as never)]!;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement, system).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: crmApp } }]);
+    }
   });
 
   it('has no bus policy by default, and a source-scoped one per cross-account publisher', () => {
@@ -775,8 +790,15 @@ describe('configuration from CDK context (infra/app.ts)', () => {
 
   it('reads overrides and names the key and value of a bad one', () => {
     const props = propsFromContext(
-      app({ stage: 'prod', retainData: 'false', 'publisherPrincipal.pos': '210987654321', crossAccountPublishers: 'crm=111122223333' }).node,
+      app({
+        stage: 'prod',
+        retainData: 'false',
+        publisherPrincipal: 'arn:aws:iam::123456789012:role/integration',
+        'publisherPrincipal.pos': '210987654321',
+        crossAccountPublishers: 'crm=111122223333',
+      }).node,
     );
+    expect(props.publisherPrincipal).toBeInstanceOf(iam.ArnPrincipal);
     expect(props.stage).toBe('prod');
     expect(props.retainData).toBe(false);
     expect(props.publisherPrincipals?.pos).toBeInstanceOf(iam.AccountPrincipal);
