@@ -25,6 +25,8 @@ export const ENV = {
    * it stays named only until infra/ passes `unsubscribeSecretArn` instead.
    */
   unsubscribeSecret: 'BATON_UNSUBSCRIBE_SECRET',
+  /** ARN of the Secrets Manager secret that signs unsubscribe links (the cloud; its value is read at run time). */
+  unsubscribeSecretArn: 'BATON_UNSUBSCRIBE_SECRET_ARN',
   dynamodbEndpoint: 'BATON_DYNAMODB_ENDPOINT',
   sesEndpoint: 'BATON_SES_ENDPOINT',
   busEndpoint: 'BATON_BUS_ENDPOINT',
