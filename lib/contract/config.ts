@@ -20,13 +20,6 @@ export const ENV = {
   unsubscribeBaseUrl: 'BATON_UNSUBSCRIBE_URL',
   /** ARN of the Secrets Manager secret that signs unsubscribe links; the value is read at run time. */
   unsubscribeSecretArn: 'BATON_UNSUBSCRIBE_SECRET_ARN',
-  /**
-   * @deprecated The link key as plain text in the environment (issue 11.5). No function reads it;
-   * it stays named only until infra/ passes `unsubscribeSecretArn` instead.
-   */
-  unsubscribeSecret: 'BATON_UNSUBSCRIBE_SECRET',
-  /** ARN of the Secrets Manager secret that signs unsubscribe links (the cloud; its value is read at run time). */
-  unsubscribeSecretArn: 'BATON_UNSUBSCRIBE_SECRET_ARN',
   dynamodbEndpoint: 'BATON_DYNAMODB_ENDPOINT',
   sesEndpoint: 'BATON_SES_ENDPOINT',
   busEndpoint: 'BATON_BUS_ENDPOINT',
