@@ -152,6 +152,24 @@ describe('feedback on the local stack', () => {
     expect(m!.openedAt).toBeDefined();
   });
 
+  it('/local/events lists each SES event of a mail once, with its own id', async () => {
+    const address = `${unique('listed')}@example.com`;
+    const c = await emailedCustomer(address);
+    await send(sale(c.crmId, c.store));
+    const [mail] = await eventually('the mail', async () => {
+      const m = await emailsTo(address);
+      return m.length ? m : undefined;
+    });
+    type Listed = { id: string; source: string; 'detail-type': string; detail: { mail?: { messageId?: string } } };
+    const ses = await eventually('Email Sent and Email Delivered on the bus', async () => {
+      const { events } = (await (await fetch(`${endpoints().bus}/local/events`)).json()) as { events: Listed[] };
+      const mine = events.filter((e) => e.source === 'aws.ses' && e.detail.mail?.messageId === mail!.messageId);
+      return mine.some((e) => e['detail-type'] === 'Email Delivered') ? mine : undefined;
+    });
+    expect(ses.map((e) => e['detail-type']).sort()).toEqual(['Email Delivered', 'Email Sent']);
+    expect(new Set(ses.map((e) => e.id)).size).toBe(2);
+  });
+
   it('one-click unsubscribe (RFC 8058) from the List-Unsubscribe header withdraws consent via unsubscribe-link', async () => {
     const address = `${unique('unsub')}@example.com`;
     const c = await emailedCustomer(address);
