@@ -2,7 +2,8 @@
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetCommand, QueryCommand, ScanCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 
@@ -58,14 +59,21 @@ export async function decisionsOf(customerId: string): Promise<Record<string, un
   return out.Items ?? [];
 }
 
-export async function putRule(rule: Record<string, unknown>): Promise<void> {
-  await db().send(new PutCommand({ TableName: tables().rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', version: 1, ...rule } }));
+/** Where test data goes: the shared stack of the run, or a stack a test started for itself. */
+export interface StackTables {
+  readonly db: DynamoDBDocumentClient;
+  readonly tables: TableNames;
+}
+const shared = (): StackTables => ({ db: db(), tables: tables() });
+
+export async function putRule(rule: Record<string, unknown>, to: StackTables = shared()): Promise<void> {
+  await to.db.send(new PutCommand({ TableName: to.tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', version: 1, ...rule } }));
 }
 
-export async function putTemplate(template: { templateId: string; channel: string; locale: string } & Record<string, unknown>): Promise<void> {
-  await db().send(
+export async function putTemplate(template: { templateId: string; channel: string; locale: string } & Record<string, unknown>, to: StackTables = shared()): Promise<void> {
+  await to.db.send(
     new PutCommand({
-      TableName: tables().templates,
+      TableName: to.tables.templates,
       Item: { pk: `TPL#${template.templateId}`, sk: `${template.channel}#${template.locale}`, ...template },
     }),
   );
