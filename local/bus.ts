@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { compilePattern } from '../lib/core/event-pattern/index.ts';
 import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME, type Route, type RouteTarget } from '../lib/contract/routes.ts';
+import { SOURCES } from '../events/catalog.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants.ts';
 
 /** EventBridge's PutEvents limits. */
@@ -64,6 +65,8 @@ class RequestError extends Error {
 export class LocalBus {
   readonly history: BusEvent[] = [];
   readonly stats = { accepted: 0, rejected: 0, routed: 0, unrouted: 0 };
+  /** Accepted events by origin: source systems, SES feedback (played by the local stack), Baton's own actions. */
+  readonly origins = { sourceSystems: 0, sesFeedback: 0, batonActions: 0 };
   private server: Server | undefined;
   private readonly routes: { route: Route; matches: (doc: unknown) => boolean }[];
   private readonly forwardFromDefault = compilePattern(SES_FORWARDING_PATTERN);
@@ -183,6 +186,7 @@ export class LocalBus {
     for (const target of plan.targets) this.opts.deliver(target, plan.body);
     if (plan.targets.length) this.stats.routed++;
     else this.stats.unrouted++;
+    this.origins[source === SOURCES.ses ? 'sesFeedback' : source === SOURCES.baton ? 'batonActions' : 'sourceSystems']++;
     return { EventId: event.id };
   }
 

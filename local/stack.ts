@@ -9,7 +9,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEven
 import { evaluateHandler } from '../functions/evaluate.ts';
 import { dispatchHandler } from '../functions/dispatch.ts';
 import { decisionsApiHandler } from '../functions/decisions-api.ts';
-import { dispatchDeps, environment } from '../lib/wiring/environment.ts';
+import { dispatchDeps, environment, ingestDeps } from '../lib/wiring/environment.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
 import { createTables, streamArn } from './tables.ts';
@@ -21,6 +21,7 @@ import { localInspection, LocalMessages } from './inspection.ts';
 import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
 import { localContext } from './lambda-context.ts';
+import { LiveSummary } from './summary.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
@@ -53,6 +54,8 @@ export interface LocalStack {
   readonly sns: LocalSns;
   /** Permanent send failures (the cloud's dispatch DLQ), also at GET /local/dead-letters. */
   readonly sendFailures: DeadLetterEntry[];
+  /** Running figures (events, decisions, messages, quarantine, dead letters, skipped rules). */
+  readonly summary: LiveSummary;
   /** Waits until every event published so far was evaluated, dispatched and answered. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -121,7 +124,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...Object.fromEntries(TABLE_KEYS.map((k) => [tableEnvVar(k), tables[k]])),
     });
 
-    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluateHandler() as never });
+    // The handlers' metrics are counted on their way to Powertools, for the live summary.
+    const summary = new LiveSummary();
+    const evaluate = evaluateHandler((o) => ingestDeps(environment(), summary.tap(o.port), (rej) => o.logger.warn('rule skipped', { ruleId: rej.ruleId, reason: rej.reason })));
+    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
 
@@ -146,7 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     stoppers.push(async () => timers.forEach(clearTimeout));
     dispatch = dispatchHandler((o) => {
-      const deps = dispatchDeps(environment(), o.port);
+      const deps = dispatchDeps(environment(), summary.tap(o.port));
       const senders = Object.fromEntries(
         Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
       ) as typeof deps.senders;
@@ -162,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions });
     await bus.start();
     stoppers.push(() => bus.stop());
+    summary.attach({ bus, queue, stream, messages, sendFailures });
 
     const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET, (id) => messages.metaOf(id));
     sesFeedback.start();
@@ -169,7 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sns = new LocalSns(messages);
     const iot = new LocalIot(messages);
     extensions.push(
-      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
+      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, summary, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
@@ -187,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       messages,
       sns,
       sendFailures,
+      summary,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: queue empty, stream idle and SES feedback read, twice in a row.
