@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DomUtils, parseDocument } from 'htmlparser2';
 import { busClient, db, decisionsOf, emailsTo, endpoints, eventually, profileByExternalId, putRule, putTemplate, tables, unique } from '../support/local.ts';
 
 type Entry = [source: string, detailType: string, detail: unknown];
@@ -21,7 +22,8 @@ const sale = (crmId: string, storeId: string): Entry => [
 ];
 
 /** A customer with email consent and a rule that e-mails them on a sale in their own store. */
-async function emailedCustomer(address: string) {
+const OFFER_HTML = '<p>Hi {{ customer.firstName }}, see <a href="https://shop.example.com/offer?c={{ offer }}">the offer</a> or <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>';
+async function emailedCustomer(address: string, html = OFFER_HTML) {
   const crmId = unique('CRM');
   const store = unique('fb-store');
   await putTemplate({
@@ -29,7 +31,7 @@ async function emailedCustomer(address: string) {
     channel: 'email',
     locale: 'en',
     subject: 'Offer for {{ customer.firstName }}',
-    html: '<p>Hi {{ customer.firstName }}, see <a href="https://shop.example.com/offer?c={{ offer }}">the offer</a> or <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>',
+    html,
     text: 'Hi {{ customer.firstName }}: {{ offer }}',
   });
   await putRule({
@@ -150,6 +152,42 @@ describe('feedback on the local stack', () => {
       return all[0]?.clickedAt ? all : undefined;
     });
     expect(m!.openedAt).toBeDefined();
+  });
+
+  it('tracks links however their href is quoted, and leaves the unsubscribe link and links in comments and scripts alone', async () => {
+    const address = `${unique('quotes')}@example.com`;
+    const html = [
+      "<p>Hi {{ customer.firstName }}: <a href='https://shop.example.com/single?c={{ offer }}'>single</a>",
+      '<a class="x" href="https://shop.example.com/double?c={{ offer }}&amp;n=2">double</a>',
+      '<a href=https://shop.example.com/unquoted>unquoted</a></p>',
+      '<!-- <a href="https://shop.example.com/commented">old offer</a> -->',
+      '<script>var link = \'<a href="https://shop.example.com/scripted">\';</script>',
+      "<a href='{{ unsubscribeUrl }}'>unsubscribe</a>",
+    ].join('\n');
+    const c = await emailedCustomer(address, html);
+    await send(sale(c.crmId, c.store));
+    const [mail] = await eventually('the mail', async () => {
+      const m = await emailsTo(address);
+      return m.length ? m : undefined;
+    });
+    const page = await eventually('the tracked mail page', async () => {
+      const res = await fetch(`${endpoints().bus}/local/mail/${encodeURIComponent(mail!.messageId)}`);
+      return res.ok ? res.text() : undefined;
+    });
+
+    const hrefs = DomUtils.getElementsByTagName('a', parseDocument(page)).map((a) => a.attribs.href ?? '');
+    const clicks = hrefs.filter((h) => h.startsWith('/local/track/click?'));
+    expect(clicks.map((h) => new URLSearchParams(h.split('?')[1]).get('u'))).toEqual([
+      'https://shop.example.com/single?c=FB10',
+      'https://shop.example.com/double?c=FB10&n=2',
+      'https://shop.example.com/unquoted',
+    ]);
+    expect(hrefs.filter((h) => !h.startsWith('/local/track/')).map((h) => h.split('?')[0])).toEqual([`${endpoints().bus}/unsubscribe`]);
+    expect(page).toContain('<!-- <a href="https://shop.example.com/commented">old offer</a> -->');
+    expect(page).toContain('<script>var link = \'<a href="https://shop.example.com/scripted">\';</script>');
+    const res = await fetch(`${endpoints().bus}${clicks[0]!}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://shop.example.com/single?c=FB10');
   });
 
   it('/local/events lists each SES event of a mail once, with its own id', async () => {
