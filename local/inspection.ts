@@ -138,7 +138,7 @@ export function localInspection(parts: {
       sendJson(res, 200, {
         bus: parts.bus.stats,
         queue: { ...parts.queue.stats, depth: parts.queue.depth },
-        dispatch: parts.stream.stats,
+        dispatch: { ...parts.stream.stats, idle: parts.stream.isIdle },
         ses: parts.sesFeedback.stats,
         ...parts.stats?.(),
         ...(parts.summary ? { summary: parts.summary.figures() } : {}),
