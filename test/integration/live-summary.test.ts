@@ -18,7 +18,7 @@ beforeAll(async () => {
   process.env.BATON_RULES_REFRESH_MS = '300';
   stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'summary' });
   to = { db: documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), tables: stack.tables };
-}, 180_000);
+}, 300_000);
 afterAll(async () => {
   to?.db.destroy();
   await stack?.stop();
