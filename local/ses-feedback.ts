@@ -4,6 +4,7 @@
 // mailbox simulator, mail to bounce@ / complaint@ / suppressionlist@simulator.amazonses.com (a
 // `+label` allowed) bounces or draws a complaint. Following a link of a local e-mail through
 // /local/mail/<messageId> emits "Email Opened" and "Email Clicked", as SES's tracking does.
+import { DomUtils, parseDocument } from 'htmlparser2';
 import { verifyUnsubscribe } from '../lib/core/channels/unsubscribe.ts';
 import type { HttpExtension, LocalBus } from './bus.ts';
 
@@ -148,9 +149,9 @@ export class LocalSesFeedback {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('no tracked mail with this id in the local SES');
           return true;
         }
-        const html = (t.email.body?.html ?? `<pre>${escapeHtml(t.email.body?.text ?? '')}</pre>`).replace(
-          /href="(https?:\/\/[^"]+)"/g,
-          (whole, url: string) => (url.includes('/unsubscribe?') ? whole : `href="/local/track/click?m=${encodeURIComponent(id)}&u=${encodeURIComponent(url)}"`),
+        // The unsubscribe link goes straight to its page, as SES leaves it untracked too.
+        const html = trackLinks(t.email.body?.html ?? `<pre>${escapeHtml(t.email.body?.text ?? '')}</pre>`, (url) =>
+          url.includes('/unsubscribe?') ? undefined : `/local/track/click?m=${encodeURIComponent(id)}&u=${encodeURIComponent(url)}`,
         );
         const pixel = `<img src="/local/track/open?m=${encodeURIComponent(id)}" width="1" height="1" alt="">`;
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`${html}${pixel}`);
@@ -198,6 +199,22 @@ export class LocalSesFeedback {
     for (let i = 0; i < entries.length; i += 10) this.bus.putEvents(entries.slice(i, i + 10), { trusted: true });
     this.stats.events += entries.length;
   }
+}
+
+/**
+ * The mail's HTML with the href of every followable link (`<a>`, `<area>` to an http(s) URL)
+ * replaced by what `track` answers for it (undefined leaves it). Parsed, not pattern-matched:
+ * any quoting works, entities in the URL are decoded, and links inside comments, scripts and
+ * styles stay as written.
+ */
+export function trackLinks(html: string, track: (url: string) => string | undefined): string {
+  const doc = parseDocument(html);
+  for (const link of DomUtils.getElementsByTagName((name) => name === 'a' || name === 'area', doc)) {
+    const url = link.attribs.href?.trim() ?? '';
+    const tracked = /^https?:\/\//i.test(url) ? track(url) : undefined;
+    if (tracked !== undefined) link.attribs.href = tracked;
+  }
+  return DomUtils.getOuterHTML(doc, { encodeEntities: 'utf8' });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -24,6 +24,7 @@ import { localInspection, LocalMessages } from './inspection.ts';
 import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
 import { localContext } from './lambda-context.ts';
+import { LiveSummary } from './summary.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
@@ -60,6 +61,8 @@ export interface LocalStack {
   readonly sns: LocalSns;
   /** Permanent send failures (the cloud's dispatch DLQ), also at GET /local/dead-letters. */
   readonly sendFailures: DeadLetterEntry[];
+  /** Running figures (events, decisions, messages, quarantine, dead letters, skipped rules). */
+  readonly summary: LiveSummary;
   /** Waits until every event published so far was evaluated, dispatched and answered. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -137,7 +140,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const settings = localSettings({ endpoints: { bus: busEndpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint }, tables, stage, rulesRefreshMs: options.rulesRefreshMs });
     const observe: ObservabilityOptions = { logLevel: options.verbose ? 'INFO' : (options.logLevel ?? 'WARN'), metrics: options.verbose ?? false };
 
-    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluateHandler((o) => ingestDeps(settings, o), observe) as never });
+    // The handlers' metrics are counted on their way to Powertools, for the live summary.
+    const summary = new LiveSummary();
+    const evaluate = evaluateHandler((o) => ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }), observe);
+    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
 
@@ -162,7 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     stoppers.push(async () => timers.forEach(clearTimeout));
     dispatch = dispatchHandler(async (o) => {
-      const deps = await dispatchDeps(settings, o);
+      const deps = await dispatchDeps(settings, { ...o, port: summary.tap(o.port) });
       const senders = Object.fromEntries(
         Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
       ) as typeof deps.senders;
@@ -178,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions });
     await bus.start();
     stoppers.push(() => bus.stop());
+    summary.attach({ bus, queue, stream, messages, sendFailures });
 
     const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET, (id) => messages.metaOf(id));
     sesFeedback.start();
@@ -185,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sns = new LocalSns(messages);
     const iot = new LocalIot(messages);
     extensions.push(
-      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
+      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, summary, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
@@ -203,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       messages,
       sns,
       sendFailures,
+      summary,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: queue empty, stream idle and SES feedback read, twice in a row.
