@@ -12,7 +12,8 @@ import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema } from '../../lib/core/rules/rule.ts';
 import { campaignSchema, StaticCampaignBook } from '../../lib/core/campaigns/campaign.ts';
-import { counterKeys } from '../../lib/core/campaigns/reservations.ts';
+import { sharedLimits } from '../../lib/core/campaigns/reservations.ts';
+import { counterKey } from '../../lib/adapters/dynamo/counters.ts';
 import { policySchema } from '../../lib/core/campaigns/policy.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { db, tables, unique } from '../support/local.ts';
@@ -125,13 +126,13 @@ describe('limits under concurrency', () => {
     // Budget counters, 100 per request.
     const used = new Map<string, number>();
     for (let i = 0; i < runs.length; i += 100) {
-      const keys = runs.slice(i, i + 100).map((r) => counterKeys.budget(r.campaignId));
+      const keys = runs.slice(i, i + 100).map((r) => counterKey(sharedLimits.budget(r.campaignId)));
       const out = await client.send(new BatchGetCommand({ RequestItems: { [tables().counters]: { Keys: keys, ConsistentRead: true } } }));
       for (const item of out.Responses?.[tables().counters] ?? []) used.set(String(item.pk), Number(item.used));
     }
     const capBreaches = runs.filter((r) => r.sent > r.cap || (recorded.get(r.at) ?? 0) > r.cap || (recorded.get(r.at) ?? 0) !== r.sent).length;
     const overspent = runs.filter((r) => {
-      const u = used.get(counterKeys.budget(r.campaignId).pk) ?? 0;
+      const u = used.get(counterKey(sharedLimits.budget(r.campaignId)).pk) ?? 0;
       return u > r.budget || u !== r.sent;
     }).length;
     expect({ runs: runs.length, capBreaches, overspent }).toEqual({ runs: 500, capBreaches: 0, overspent: 0 });

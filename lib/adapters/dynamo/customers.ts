@@ -21,9 +21,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.ts';
-import { reservationKey } from '../../core/campaigns/reservations.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
+import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 
 const DAY = 86_400;
 
@@ -49,7 +49,6 @@ export interface DynamoCustomerTables {
 }
 
 type Item = Record<string, unknown>;
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
   constructor(
@@ -146,25 +145,11 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
     }
     const firstReservation = items.length;
-    for (const r of change.reservations ?? []) {
-      items.push({
-        Update: {
-          TableName: this.tables.counters,
-          Key: { pk: r.pk, sk: r.sk },
-          UpdateExpression: r.expiresAt === undefined ? 'ADD used :amount' : 'ADD used :amount SET expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
-          ExpressionAttributeValues: {
-            ':amount': r.amount,
-            ':room': r.limit - r.amount,
-            ...(r.expiresAt === undefined ? {} : { ':expiresAt': r.expiresAt }),
-          },
-        },
-      });
-    }
+    for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
     const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
     if (result.status === 'conflict' && result.index !== undefined && result.index >= firstReservation) {
       const r = change.reservations![result.index - firstReservation]!;
-      return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+      return { status: 'conflict', on: 'reservation', key: r.key };
     }
     if (result.status === 'conflict') return { status: 'conflict', on: result.on === 'reservation' ? 'version' : result.on };
     return result;
@@ -202,17 +187,8 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       table,
       erasure.identities.map((key) => ({ DeleteRequest: { Key: idItemKey(key) } })),
     );
-    const counters = Object.entries(erasure.counters).filter(([, v]) => Number.isFinite(v));
-    if (counters.length) {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.counters,
-          Key: { pk: 'ERASED-CUSTOMERS', sk: 'TOTALS' },
-          UpdateExpression: `ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}, customers :one`,
-          ExpressionAttributeNames: Object.fromEntries(counters.map(([k], i) => [`#c${i}`, k])),
-          ExpressionAttributeValues: { ...Object.fromEntries(counters.map(([, v], i) => [`:c${i}`, v])), ':one': 1 },
-        }),
-      );
+    if (Object.values(erasure.counters).some(Number.isFinite)) {
+      await this.db.send(new UpdateCommand(erasedTotalsItem(this.tables.counters, erasure.counters).Update!));
     }
     return result;
   }

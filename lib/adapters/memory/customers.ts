@@ -2,7 +2,6 @@
 // for tests (model-based, fuzz) and benchmarks. Not for production: one process, no durability.
 import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
 import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
-import { reservationKey } from '../../core/campaigns/reservations.ts';
 import type { Decision } from '../../core/decide.ts';
 
 interface Marker {
@@ -16,6 +15,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   readonly markers = new Map<string, Marker>();
   readonly tombstones = new Set<string>();
   readonly decisions = new Map<string, Decision>();
+  /** Use of each shared limit, by `Reservation.key`. */
   readonly counters = new Map<string, number>();
   readonly erasedCounters: Record<string, number> = {};
 
@@ -54,7 +54,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       for (const key of merged.identities) if (this.identities.get(key) !== merged.customerId) return { status: 'conflict', on: 'identity' };
     }
     for (const r of change.reservations ?? []) {
-      if ((this.counters.get(reservationKey(r)) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+      if ((this.counters.get(r.key) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: r.key };
     }
     // Every condition holds: apply all of it, as a transaction would.
     this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied' });
@@ -71,7 +71,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       for (const key of merged.identities) this.identities.set(key, change.customerId);
     }
     if (change.decision) this.decisions.set(change.decision.decisionId, change.decision);
-    for (const r of change.reservations ?? []) this.counters.set(reservationKey(r), (this.counters.get(reservationKey(r)) ?? 0) + r.amount);
+    for (const r of change.reservations ?? []) this.counters.set(r.key, (this.counters.get(r.key) ?? 0) + r.amount);
     return { status: 'committed' };
   }
 
