@@ -6,12 +6,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createIngest } from '../../lib/app/ingest.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+import { DynamoDecisionStore } from '../../lib/adapters/dynamo/decisions.ts';
+import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
+import type { CustomerRepository } from '../../lib/app/ports.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema } from '../../lib/core/rules/rule.ts';
-import { campaignSchema, StaticCampaignBook } from '../../lib/core/campaigns/campaign.ts';
+import { campaignSchema, StaticCampaignBook, type CampaignInput } from '../../lib/core/campaigns/campaign.ts';
 import { sharedLimits } from '../../lib/core/campaigns/reservations.ts';
 import { counterKey } from '../../lib/adapters/dynamo/counters.ts';
 import { policySchema } from '../../lib/core/campaigns/policy.ts';
@@ -137,4 +140,61 @@ describe('limits under concurrency', () => {
     }).length;
     expect({ runs: runs.length, capBreaches, overspent }).toEqual({ runs: 500, capBreaches: 0, overspent: 0 });
   }, 180_000);
+});
+
+// A limit no message fits: the first claim on a counter that does not exist yet must be refused too.
+describe('limits that no message fits', () => {
+  const at = Date.parse('2030-06-01T12:00:00Z');
+  const cases: { name: string; campaign: Omit<CampaignInput, 'campaignId'>; outcome: 'budget' | 'capacity' }[] = [
+    { name: 'a budget of 0 messages', campaign: { budget: { unit: 'messages', limit: 0 } }, outcome: 'budget' },
+    { name: 'a money budget of 100 with a message costing 500', campaign: { budget: { unit: 'money', limit: 100, costPerMessage: { email: 500 } } }, outcome: 'budget' },
+    { name: 'an hourly capacity of 0', campaign: { capacityPerHour: { email: 0 } }, outcome: 'capacity' },
+  ];
+
+  /** One customer with email consent, then one sale the campaign's rule answers; what was queued. */
+  async function saleUnder(customers: CustomerRepository<CustomerState>, campaign: CampaignInput) {
+    const ruleSet = new RuleSet([
+      ruleSchema.parse({
+        ruleId: 'no-room', campaignId: campaign.campaignId, enabled: true, priority: 10,
+        when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'] },
+        then: { channel: 'email', template: 'thanks' },
+      }),
+    ]);
+    const ingest = createIngest({
+      customers,
+      quarantine: { put: async () => undefined },
+      rules: { current: async () => ruleSet },
+      campaigns: { current: async () => new StaticCampaignBook([campaignSchema.parse(campaign)]) },
+      metrics: { count: () => undefined },
+      clock: () => new Date(at),
+      sleep: async () => undefined,
+    });
+    const card = unique('LC-noroom');
+    const body = (type: string, detail: Record<string, unknown>) =>
+      JSON.stringify({
+        version: '0', id: randomUUID(), source: type === 'SaleCompleted' ? 'baton.pos' : 'baton.crm', 'detail-type': type,
+        account: '123456789012', time: new Date(at).toISOString(), region: 'eu-west-1', resources: [],
+        detail: { ids: { loyaltyCard: card }, occurredAt: new Date(at).toISOString(), ...detail },
+      });
+    expect((await ingest(body('ConsentChanged', { channel: 'email', granted: true, via: 'web-form' }))).status).toBe('applied');
+    const sale = await ingest(body('SaleCompleted', { saleId: unique('S'), storeId: 'st', total: 5, currency: 'EUR', items: [{ sku: 'X', category: 'c', quantity: 1, unitPrice: 5 }] }));
+    expect(sale.status).toBe('applied');
+    return sale as Extract<typeof sale, { status: 'applied' }>;
+  }
+
+  it.each(cases)('$name sends nothing on DynamoDB Local, as in memory', async ({ campaign, outcome }) => {
+    const campaignId = `noroom-${randomUUID().slice(0, 8)}`;
+    const memory = await saleUnder(new MemoryCustomerRepository<CustomerState>(), { campaignId, ...campaign });
+    expect(memory.messages).toBe(0);
+
+    const client = db();
+    const dynamo = await saleUnder(new DynamoCustomerRepository<CustomerState>(client, tables()), { campaignId, ...campaign });
+    expect(dynamo.messages).toBe(0);
+    const stored = await new DynamoDecisionStore(client, tables().decisions).decision(dynamo.decisionId!);
+    expect((stored!.decision.candidates as { outcome: string }[]).map((c) => c.outcome)).toEqual([outcome]);
+    expect(stored!.messages).toEqual([]);
+    // Nothing was claimed: the counter item was never written.
+    const claimed = [counterKey(sharedLimits.budget(campaignId)), counterKey(sharedLimits.capacity(campaignId, 'email', at))];
+    for (const Key of claimed) expect((await client.send(new GetCommand({ TableName: tables().counters, Key, ConsistentRead: true }))).Item).toBeUndefined();
+  });
 });
