@@ -21,12 +21,16 @@ export function counterKey(on: SharedLimit): { pk: string; sk: string } {
 
 /** The conditional ADD that claims `r.amount` of its limit, refused when the use would pass it. */
 export function claimItem(table: string, r: Reservation): TransactItem {
+  // A counter not written yet passes `attribute_not_exists`, so that shortcut is only for a claim
+  // that fits the limit at all; otherwise `used <= :room` (false on a missing counter, and on any
+  // use, as room < 0) refuses it.
+  const fits = r.amount <= r.limit;
   return {
     Update: {
       TableName: table,
       Key: counterKey(r.on),
       UpdateExpression: r.expiresAt === undefined ? 'ADD used :amount' : 'ADD used :amount SET expiresAt = :expiresAt',
-      ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
+      ConditionExpression: fits ? 'attribute_not_exists(used) OR used <= :room' : 'used <= :room',
       ExpressionAttributeValues: {
         ':amount': r.amount,
         ':room': r.limit - r.amount,
