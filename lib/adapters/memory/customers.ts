@@ -83,17 +83,20 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   }
 
   async erase(erasure: Erasure): Promise<CommitResult> {
-    const seen = this.markers.get(erasure.eventId);
-    if (seen && seen.hash !== erasure.payloadHash) return { status: 'duplicate', samePayload: false };
+    // One step here (no I/O to die in between), with the DynamoDB repository's outcomes: an id used
+    // by another event is refused, the same erasure again finds its marker and changes nothing.
+    const marker = this.markers.get(erasure.eventId);
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
     for (const key of erasure.identities) this.tombstones.add(tombstoneHash(key));
     const ids = new Set([erasure.customerId, ...(erasure.formerIds ?? [])]);
     for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
-    const marker = this.markers.get(erasure.eventId);
-    if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
     this.profiles.delete(erasure.customerId);
     for (const key of erasure.identities) this.identities.delete(key);
-    for (const [k, v] of Object.entries(erasure.counters)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
+    if (Object.values(erasure.counters).some(Number.isFinite)) {
+      for (const [k, v] of Object.entries(erasure.counters)) if (Number.isFinite(v)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
+      this.erasedCounters.customers = (this.erasedCounters.customers ?? 0) + 1;
+    }
     return { status: 'committed' };
   }
 }
