@@ -236,7 +236,7 @@ function describeStep(command: Sendable): string {
     }));
     parts.push(`${[...kinds].join('/')} ×${list.length}`);
   }
-  if (input.Key) parts.push(prefix(input.Key));
+  if (input.Key ?? input.Item) parts.push(prefix(input.Key ?? input.Item));
   if (input.IndexName) parts.push(`index ${String(input.IndexName)}`);
   return [command.constructor.name, parts.join(', ')].filter(Boolean).join(' ');
 }
