@@ -235,11 +235,12 @@ describe('erasure when the function dies part-way (DynamoDB Local)', () => {
           if (!crashed) failures.push(`${name}: the call was never made`);
           if (outcome.status !== 'erased' && outcome.status !== 'duplicate') failures.push(`${name}: redelivery answered ${outcome.status}`);
           const left = await leftovers(p);
-          if (left.length) failures.push(`${name}: left ${left.join(' | ')}`);
+          const short = (items: string[]) => items.map((f) => f.slice(0, 70)).join(' | ');
+          if (left.length) failures.push(`${name}: left ${short(left)}`);
           const replayed = await replay(l, p, body);
           if (replayed.some((o) => o !== 'erased')) failures.push(`${name}: replay answered ${replayed.join(', ')}`);
           const afterReplay = await leftovers(p);
-          if (afterReplay.length) failures.push(`${name}: after replay left ${afterReplay.join(' | ')}`);
+          if (afterReplay.length) failures.push(`${name}: after replay left ${short(afterReplay)}`);
         }),
       );
     }
