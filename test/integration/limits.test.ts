@@ -140,6 +140,57 @@ describe('limits under concurrency', () => {
     }).length;
     expect({ runs: runs.length, capBreaches, overspent }).toEqual({ runs: 500, capBreaches: 0, overspent: 0 });
   }, 180_000);
+
+  it('holds one campaign\'s budget and capacity across many customers deciding at once (property)', async () => {
+    // Each decider is another customer, so no profile version orders them: only the counters do.
+    const pool = await Promise.all(Array.from({ length: 8 }, () => freshCustomer()));
+    const limitsArb = fc.record({
+      budget: fc.oneof(
+        fc.constant(undefined),
+        fc.record({ unit: fc.constant('messages' as const), limit: fc.integer({ min: 0, max: 6 }) }),
+        // Costs above the whole budget included: such a claim never fits.
+        fc.record({ unit: fc.constant('money' as const), limit: fc.integer({ min: 0, max: 1500 }), cost: fc.integer({ min: 1, max: 1600 }) }),
+      ),
+      capacity: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+    }).filter((l) => l.budget !== undefined || l.capacity !== undefined);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.nat(pool.length - 1), { minLength: 2, maxLength: pool.length }), limitsArb, async (deciders, { budget, capacity }) => {
+        const at = BASE + 3_000 * 8 * DAY + ++run * DAY;
+        const campaignId = `many-${randomUUID().slice(0, 12)}`;
+        const ruleSet = new RuleSet([
+          ruleSchema.parse({
+            ruleId: 'many-thanks', campaignId, enabled: true, priority: 10,
+            when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'], detail: { storeId: [store] } },
+            then: { channel: 'email', template: 'thanks' },
+          }),
+        ]);
+        const book = new StaticCampaignBook([
+          campaignSchema.parse({
+            campaignId,
+            ...(budget?.unit === 'messages' ? { budget } : {}),
+            ...(budget?.unit === 'money' ? { budget: { unit: 'money', limit: budget.limit, costPerMessage: { email: budget.cost } } } : {}),
+            ...(capacity === undefined ? {} : { capacityPerHour: { email: capacity } }),
+          }),
+        ]);
+        const outcomes = await Promise.all(
+          deciders.map((k) => {
+            const sale = ev('SaleCompleted', { ids: { loyaltyCard: pool[k]! }, saleId: unique('S'), storeId: store, items: [{ sku: 'X', category: 'c', quantity: 1, unitPrice: 5 }], total: 5, currency: 'EUR' }, at);
+            return createIngest(deps(book, ruleSet, at))(sale);
+          }),
+        );
+        expect(outcomes.every((o) => o.status === 'applied')).toBe(true);
+        const sent = outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.messages : 0), 0);
+        const fits = budget === undefined ? Infinity : budget.unit === 'messages' ? budget.limit : Math.floor(budget.limit / budget.cost);
+        expect(sent).toBe(Math.min(deciders.length, fits, capacity ?? Infinity));
+        const used = async (Key: { pk: string; sk: string }) =>
+          (await client.send(new GetCommand({ TableName: tables().counters, Key, ConsistentRead: true }))).Item?.used as number | undefined;
+        if (budget) expect(await used(counterKey(sharedLimits.budget(campaignId)))).toBe(sent === 0 ? undefined : sent * (budget.unit === 'money' ? budget.cost : 1));
+        if (capacity !== undefined) expect(await used(counterKey(sharedLimits.capacity(campaignId, 'email', at)))).toBe(sent === 0 ? undefined : sent);
+      }),
+      { numRuns: 40, seed: 4_242 },
+    );
+  }, 240_000);
 });
 
 // A limit no message fits: the first claim on a counter that does not exist yet must be refused too.
