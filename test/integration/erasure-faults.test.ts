@@ -209,6 +209,20 @@ describe('erasure when the function dies part-way (DynamoDB Local)', () => {
     expect(quarantined.filter((b) => b.includes(p.email.toLowerCase()))).toEqual([]);
   });
 
+  it('an erasure naming ids of two profiles not merged yet erases both', async () => {
+    const l = lambda();
+    const p = person();
+    // The provisional profile (card) and the CRM profile (crmId) are still apart.
+    for (const body of [history(p)[0]!, history(p)[1]!]) {
+      const outcome = await l.ingest(body);
+      if (outcome.status === 'applied') p.customerIds.add(outcome.customerId);
+    }
+    expect(p.customerIds.size).toBe(2);
+    const body = event('CustomerErased', { ids: { crmId: p.crmId, loyaltyCard: p.card }, requestId: 'DSR-both' }, AT);
+    expect((await l.ingest(body)).status).toBe('erased');
+    expect(await leftovers(p)).toEqual([]);
+  });
+
   it('dies before or after each DynamoDB call of the erasure: the redelivery finishes it, and replays change nothing', async () => {
     // A run without faults names the steps (resolve, load, then every call of the erasure).
     const dry = lambda();
