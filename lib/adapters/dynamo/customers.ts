@@ -269,6 +269,8 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       job.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
     );
     for (const id of [job.customerId, ...(job.formerIds ?? [])]) await this.deleteDecisionsOf(id);
+    // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
+    if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
     if (this.tables.quarantine) await this.deleteQuarantinedOf(job.identities);
     const items: TransactItem[] = [
       this.markerPut(job.eventId, job.payloadHash, 'erased', now),

@@ -91,7 +91,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     const ids = new Set([erasure.customerId, ...(erasure.formerIds ?? [])]);
     for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
-    this.profiles.delete(erasure.customerId);
+    for (const id of ids) this.profiles.delete(id); // formerIds: also profiles not merged yet
     for (const key of erasure.identities) this.identities.delete(key);
     if (Object.values(erasure.counters).some(Number.isFinite)) {
       for (const [k, v] of Object.entries(erasure.counters)) if (Number.isFinite(v)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
