@@ -9,7 +9,7 @@ import { hash } from 'node:crypto';
 import type { Channel } from '../../events/catalog.ts';
 import type { CompiledRule, RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
-import { reservationKey, type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
+import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
 import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './campaigns/index.ts';
 
@@ -94,7 +94,7 @@ export interface DecideInput {
   readonly campaigns?: CampaignBook;
   /** The customer's recent contacts (lib/core/campaigns/history.ts), for caps, cooldown and rule limits. */
   readonly contacts?: readonly ContactRecord[];
-  /** Reservations (by `reservationKey`) refused at commit: decide again as if exhausted. */
+  /** Limits (by `Reservation.key`) whose claims were refused at commit: decide again as if exhausted. */
   readonly exhausted?: ReadonlySet<string>;
 }
 
@@ -200,10 +200,10 @@ export function decide(input: DecideInput): Decision | undefined {
       }
     }
     const wanted = campaign.budget || campaign.capacityPerHour ? reservationsFor(campaign, channel, sendAtMs) : NO_CLAIMS;
-    const refused = exhausted.size > 0 ? wanted.find((r) => exhausted.has(reservationKey(r))) : undefined;
+    const refused = exhausted.size > 0 ? wanted.find((r) => exhausted.has(r.key)) : undefined;
     if (refused) {
       candidates.push(
-        refused.pk.startsWith('BUDGET#')
+        refused.on.kind === 'budget'
           ? candidate(rule, campaign, 'budget', `budget of campaign ${campaign.campaignId} is spent`)
           : candidate(rule, campaign, 'capacity', `hourly ${channel} capacity of campaign ${campaign.campaignId} is used up`),
       );
