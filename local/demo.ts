@@ -1,11 +1,15 @@
-// Demo data for `npm start`: rules, templates, about 50 customers and a day of events, all
-// generated from a fixed seed and published through the bus like any source system would.
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// Demo data for `npm start`: rules, templates, a default contact policy, about 50 customers and a
+// day of events, all generated from a fixed seed and published through the bus like any source
+// system would. Rules and the policy are written through their repositories, as `baton` writes them.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../lib/contract/tables.ts';
-import type { RuleInput } from '../lib/core/rules/rule.ts';
+import { checkRule, type RuleInput } from '../lib/core/rules/rule.ts';
 import type { Template } from '../lib/core/channels/template.ts';
-import { templateKey } from '../lib/core/channels/template.ts';
+import { checkPolicy, type ContactPolicyInput } from '../lib/core/campaigns/policy.ts';
 import { seededRandom as prng } from '../lib/core/seeded-random.ts';
+import { DynamoRuleRepository } from '../lib/adapters/dynamo/rules.ts';
+import { DynamoPolicyRepository } from '../lib/adapters/dynamo/campaigns.ts';
+import { DynamoTemplateStore } from '../lib/adapters/dynamo/templates.ts';
 
 export const DEMO_RULES: RuleInput[] = [
   {
@@ -74,17 +78,36 @@ export const DEMO_TEMPLATES: Template[] = [
   },
 ];
 
-export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: TableNames, now = new Date()): Promise<void> {
-  for (const rule of DEMO_RULES) {
-    const item = { ...rule, version: 1, updatedAt: now.toISOString(), updatedBy: 'demo' };
-    await db.send(new PutCommand({ TableName: tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', ...item } }));
-    await db.send(new PutCommand({ TableName: tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'V#000001', ...item } }));
-  }
-  for (const t of DEMO_TEMPLATES) {
-    await db.send(new PutCommand({ TableName: tables.templates, Item: { ...templateKey(t.templateId, t.channel, t.locale), ...t } }));
-  }
-}
+/**
+ * The contact policy every demo campaign follows (they name none, so `default`). Without it only
+ * consent applies, and one customer whose events match a rule again and again gets a message each
+ * time. Quiet hours hold SMS and push at night on the customer's clock; e-mail waits in the inbox.
+ */
+export const DEMO_POLICY: ContactPolicyInput = {
+  policyId: 'default',
+  description: 'Demo contact policy: at most 2 marketing e-mails a day and 5 a week, 1 SMS a day, 4 h between contacts, no SMS or push at night',
+  caps: { email: { perDay: 2, perWeek: 5 }, sms: { perDay: 1, perWeek: 3 }, push: { perDay: 2, perWeek: 7 }, device: { perDay: 3, perWeek: 10 } },
+  quietHours: { start: '21:00', end: '08:00', channels: ['sms', 'push'], defaultTimeZone: 'Europe/Berlin' },
+  cooldownHours: 4,
+};
 
+/**
+ * Rules, templates and the default policy. Rules and the policy are written only where none exists
+ * yet, so with `--persist` the changes made since (a rule disabled, a policy tightened) stay.
+ */
+export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: TableNames, now = new Date()): Promise<void> {
+  const templates = new DynamoTemplateStore(db, tables.templates);
+  for (const t of DEMO_TEMPLATES) await templates.put(t);
+  const rules = new DynamoRuleRepository(db, tables.rules, () => now);
+  for (const input of DEMO_RULES) {
+    const check = checkRule(input);
+    if (!check.ok) throw new Error(`demo rule ${check.ruleId}: ${check.reason}`);
+    await rules.put(check.rule, 'demo', { ifAbsent: true });
+  }
+  const policy = checkPolicy(DEMO_POLICY);
+  if (!policy.ok) throw new Error(`demo policy: ${policy.reason}`);
+  await new DynamoPolicyRepository(db, tables.campaigns, () => now).put(policy.policy, 'demo', { ifAbsent: true });
+}
 
 const FIRST = ['Maria', 'Jonas', 'Aylin', 'Luca', 'Sofia', 'Noah', 'Emma', 'Finn', 'Lea', 'Mateo', 'Hannah', 'Elias', 'Mia', 'Paul', 'Lina'];
 const LAST = ['Keller', 'Novak', 'Schmidt', 'Rossi', 'Yilmaz', 'Dubois', 'Jansen', 'Berg', 'Costa', 'Fischer'];
