@@ -1,6 +1,7 @@
 // `baton campaigns validate|put|list|diff|enable|disable|rollback` and
 // `baton policies validate|put|list|diff|rollback`: campaigns and contact policies, versioned like
-// rules (CAMPAIGN#<id> and POLICY#<id> items of the campaigns table; see docs/rules.md).
+// rules (items of the campaigns table, kept by lib/adapters/dynamo/campaigns.ts; see docs/rules.md).
+import { CHANNELS } from '../../events/catalog.ts';
 import { checkCampaign, type Campaign } from '../../lib/core/campaigns/campaign.ts';
 import { checkPolicy, type ContactPolicy } from '../../lib/core/campaigns/policy.ts';
 import { DynamoCampaignRepository, DynamoPolicyRepository } from '../../lib/adapters/dynamo/campaigns.ts';
@@ -39,7 +40,8 @@ export const CAMPAIGNS: ItemSpec<Campaign> = {
 
 /** One line a person reads: caps per channel, quiet hours, cooldown. */
 export function policySummary(p: Partial<ContactPolicy>): string {
-  const caps = Object.entries(p.caps ?? {})
+  // In the catalog's channel order: a map read back from DynamoDB has none of its own.
+  const caps = CHANNELS.flatMap((channel) => (p.caps?.[channel] ? [[channel, p.caps[channel]] as const] : []))
     .map(([channel, cap]) => `${channel} ${[cap?.perDay !== undefined ? `${cap.perDay}/day` : '', cap?.perWeek !== undefined ? `${cap.perWeek}/week` : ''].filter(Boolean).join(' ')}`)
     .join(', ');
   const quiet = p.quietHours ? `quiet ${p.quietHours.start}-${p.quietHours.end} (${(p.quietHours.channels ?? ['all']).join(', ')}; default zone ${p.quietHours.defaultTimeZone ?? 'UTC'})` : 'no quiet hours';

@@ -210,9 +210,9 @@ export async function runItems<T>(spec: ItemSpec<T>, args: string[], flags: CliF
       if (result.status === 'no-earlier-version') {
         const why =
           result.versions === 0
-            ? `no stored versions (it was written to the table directly, which keeps none)`
-            : `current is ${versionText(result.current)}`;
-        report(flags, ctx, result, () => [`${id}: no earlier valid version with other content to roll back to (${why})`]);
+            ? 'it has no stored versions (it was written to the table directly, which keeps none)'
+            : `no earlier valid version differs from ${versionText(result.current)}`;
+        report(flags, ctx, result, () => [`${id}: nothing to roll back to: ${why}`]);
         return 1;
       }
       report(flags, ctx, result, () => [`rolled back ${id} to the content of version ${result.restored} (now version ${result.version})${adoptedText(result)}`]);
