@@ -49,7 +49,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'en',
     subject: '{{ customer.firstName | default: "Hello" }}, your protection ends soon',
-    html: '<p>Hi {{ customer.firstName }},</p><p>Your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew now with code <b>{{ offer }}</b> and save 20 %.</p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
+    html: '<p>Hi {{ customer.firstName }},</p><p>Your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew now with code <b>{{ offer }}</b> and save 20 %.</p><p><a href="https://example.com/renew?code={{ offer }}">Renew now</a></p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
     text: 'Hi {{ customer.firstName }}, your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew with code {{ offer }} and save 20 %. Unsubscribe: {{ unsubscribeUrl }}',
   },
   {
@@ -57,7 +57,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'de',
     subject: '{{ customer.firstName | default: "Hallo" }}, Ihr Schutz läuft bald ab',
-    html: '<p>Hallo {{ customer.firstName }},</p><p>Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Mit dem Code <b>{{ offer }}</b> sparen Sie 20 %.</p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
+    html: '<p>Hallo {{ customer.firstName }},</p><p>Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Mit dem Code <b>{{ offer }}</b> sparen Sie 20 %.</p><p><a href="https://example.com/de/verlaengern?code={{ offer }}">Jetzt verlängern</a></p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
     text: 'Hallo {{ customer.firstName }}, Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Code {{ offer }}: 20 % Rabatt. Abmelden: {{ unsubscribeUrl }}',
   },
   {
@@ -65,7 +65,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'en',
     subject: 'Thank you for your purchase, {{ customer.firstName | default: "friend" }}',
-    html: '<p>Thank you, {{ customer.firstName }}!</p><p>Here is 10 % off your next accessory: <b>{{ offer }}</b>.</p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
+    html: '<p>Thank you, {{ customer.firstName }}!</p><p>Here is 10 % off your next accessory: <b>{{ offer }}</b>.</p><p><a href="https://example.com/accessories?code={{ offer }}">Shop accessories</a></p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
     text: 'Thank you, {{ customer.firstName }}! Here is 10 % off your next accessory: {{ offer }}. Unsubscribe: {{ unsubscribeUrl }}',
   },
   {
@@ -73,7 +73,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'de',
     subject: 'Danke für Ihren Einkauf, {{ customer.firstName | default: "" }}',
-    html: '<p>Danke, {{ customer.firstName }}!</p><p>10 % auf Ihr nächstes Zubehör: <b>{{ offer }}</b>.</p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
+    html: '<p>Danke, {{ customer.firstName }}!</p><p>10 % auf Ihr nächstes Zubehör: <b>{{ offer }}</b>.</p><p><a href="https://example.com/de/zubehoer?code={{ offer }}">Zubehör ansehen</a></p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
     text: 'Danke, {{ customer.firstName }}! 10 % auf Ihr nächstes Zubehör: {{ offer }}. Abmelden: {{ unsubscribeUrl }}',
   },
 ];

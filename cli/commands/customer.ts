@@ -4,6 +4,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CHANNELS } from '../../events/catalog.ts';
 import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
+import { PROFILE_FIELDS } from '../../lib/core/customer/state.ts';
+import { VIEW_FIELDS } from '../../lib/core/customer/view.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoDecisionHistory } from '../../lib/adapters/dynamo/decisions.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
@@ -68,8 +70,11 @@ function pageOf(c: {
   decisions: ExplainedDecision[];
 }): string[] {
   const lines = [`customer ${c.customerId} (version ${c.version}, updated ${c.updatedAt})`, `  ids: ${c.identities.join(', ')}`];
-  for (const [key, value] of Object.entries(c.view)) {
-    if (key === 'consent' || (COUNTERS as readonly string[]).includes(key)) continue;
+  // Who first (the profile), then the derived fields; custom fields once, under `custom`.
+  const keys = [...PROFILE_FIELDS, 'tags', ...Object.keys(c.view)].filter((k, i, all) => all.indexOf(k) === i && VIEW_FIELDS.has(k));
+  for (const key of keys) {
+    const value = c.view[key];
+    if (['customerId', 'consent', ...COUNTERS].includes(key) || (key === 'erased' && value === false)) continue;
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     lines.push(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   }

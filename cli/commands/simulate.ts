@@ -29,6 +29,8 @@ export const SIMULATIONS = {
   'opted-out': ['sms'],
 } as const satisfies Record<string, readonly ('email' | 'device' | 'sms')[]>;
 export type SimulationKind = keyof typeof SIMULATIONS;
+/** The link a click is recorded on when the mail has no tracked link and --link names none. */
+export const DEFAULT_LINK = 'https://example.com/';
 export const SIMULATION_KINDS = Object.keys(SIMULATIONS) as SimulationKind[];
 
 export interface SimulateContext extends Printer {
@@ -52,6 +54,8 @@ interface Simulated {
   channel: string;
   decisionId?: string;
   messageId?: string;
+  /** clicked: the link followed. */
+  link?: string;
   /** What reached the local bus (for links followed, what the local SES publishes then). */
   published: string[];
   /** Already reported before: nothing new was published. */
@@ -141,13 +145,13 @@ async function perform(kind: SimulationKind, t: Target, flags: CliFlags, ctx: Si
       if (!res.ok) return `the unsubscribe link answered ${res.status}`;
       return { ...base, published: ['ConsentChanged (email withdrawn via unsubscribe-link)'] };
     }
-    // Clicked: follow a tracked link of the mail, as a reader does.
-    const tracked = links.filter((href) => href.startsWith('/local/track/click?'));
-    const chosen = link ? `/local/track/click?m=${m}&u=${encodeURIComponent(link)}` : tracked[0];
-    if (!chosen) return 'the mail has no tracked link to follow; name one with --link URL';
+    // Clicked: follow a tracked link of the mail, as a reader does; a mail without one gets DEFAULT_LINK.
+    const tracked = links.find((href) => href.startsWith('/local/track/click?'));
+    const chosen = link || !tracked ? `/local/track/click?m=${m}&u=${encodeURIComponent(link ?? DEFAULT_LINK)}` : tracked;
     const res = await fetch(`${ctx.stack}${chosen}`, { redirect: 'manual' });
     if (res.status !== 302) return `following the link answered ${res.status}`;
-    return { ...base, published: ['Email Opened (the first time only)', 'Email Clicked'] };
+    const followed = res.headers.get('location') ?? '';
+    return { ...base, link: followed, published: ['Email Opened (the first time only)', `Email Clicked (${followed})`] };
   }
   const now = new Date().toISOString();
   let event: { source: string; 'detail-type': string; detail: Record<string, unknown> };

@@ -113,7 +113,7 @@ describe('baton simulate', () => {
     await until('openedAt', 'email', 'openedAt');
 
     const clicked = await local('simulate', decision.email, 'clicked');
-    expect(clicked.stdout).toContain(`simulated clicked on the email message of ${decision.email}: Email Opened (the first time only), Email Clicked on the local bus`);
+    expect(clicked.stdout).toContain(`simulated clicked on the email message of ${decision.email}: Email Opened (the first time only), Email Clicked (https://example.com/renew) on the local bus`);
     await until('clickedAt', 'email', 'clickedAt');
 
     expect((await local('simulate', decision.email, 'unsubscribed')).code).toBe(0);
