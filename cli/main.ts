@@ -5,18 +5,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { REJECTION_CODES } from '../events/validate.ts';
-import { VersionConflictError } from '../lib/adapters/dynamo/versioned.ts';
-import { console_, EXIT, UsageError, withTables, type CliFlags } from './io.ts';
-import { runRules } from './commands/rules.ts';
-import { runCampaigns, runPolicies } from './commands/campaigns.ts';
-import { runTemplates, type TemplateAction } from './commands/templates.ts';
-import { showCustomer } from './commands/customer.ts';
-import { explain, explainCustomer } from './commands/explain.ts';
-import { localStack, simulate, SIMULATION_KINDS, SIMULATIONS } from './commands/simulate.ts';
-import { listQuarantine, replayQuarantine } from './commands/quarantine.ts';
-import { reapplyErasures } from './commands/erasures.ts';
-import { exportSchemas } from './commands/schemas.ts';
-import { send } from './commands/send.ts';
+import { console_, EXIT, UsageError, type CliFlags } from './basics.ts';
+import { SIMULATION_KINDS, SIMULATIONS } from './commands/simulations.ts';
+import type { ItemsContext } from './commands/items.ts';
+import type { TemplateAction } from './commands/templates.ts';
+
+// Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
+const io = () => import('./io.ts');
+const commands = {
+  rules: () => import('./commands/rules.ts'),
+  campaigns: () => import('./commands/campaigns.ts'),
+  templates: () => import('./commands/templates.ts'),
+  customer: () => import('./commands/customer.ts'),
+  explain: () => import('./commands/explain.ts'),
+  simulate: () => import('./commands/simulate.ts'),
+  quarantine: () => import('./commands/quarantine.ts'),
+  erasures: () => import('./commands/erasures.ts'),
+  schemas: () => import('./commands/schemas.ts'),
+  send: () => import('./commands/send.ts'),
+};
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -70,26 +77,33 @@ function program(codes: { exit: number }): Command {
       const cmd = params.at(-1) as Command;
       codes.exit = await work(cmd.optsWithGlobals() as CliFlags, ...(params.slice(0, -2) as A));
     };
-  const on = (flags: CliFlags, work: (ctx: Parameters<Parameters<typeof withTables>[1]>[0] & typeof console_) => Promise<number>) =>
-    withTables(flags, (t) => work({ ...t, ...console_ }));
+  /** Runs `work` with the tables of the flags' target (closed after) and the console. */
+  const on = async (flags: CliFlags, work: (ctx: ItemsContext & typeof console_) => Promise<number>) =>
+    (await io()).withTables(flags, (t) => work({ ...t, ...console_ }));
+  type Run = (args: string[], flags: CliFlags, ctx: ItemsContext) => Promise<number>;
   const by = () => new Option('--by <name>', 'who makes the change, kept on the version (default: $USER)');
 
   root
     .command('send')
     .description('publish events: files (a JSON object, a JSON array or JSON lines) or sample names such as baton.pos/SaleCompleted, in batches of 10')
     .argument('[events...]', 'files or sample names')
-    .action(act((flags, refs: string[]) => send(refs, flags, console_)));
+    .action(act(async (flags, refs: string[]) => (await commands.send()).send(refs, flags, console_)));
 
   // rules, campaigns and policies share one workflow (cli/commands/items.ts).
-  const versioned = (name: 'rules' | 'campaigns' | 'policies', noun: string, run: typeof runRules, toggles: boolean) => {
+  const versioned = (name: 'rules' | 'campaigns' | 'policies', noun: string, runner: () => Promise<Run>, toggles: boolean) => {
     const group = root.command(name).description(`manage ${name} from JSON or YAML files; every write is a new version`);
-    const sub = (args: string[], flags: CliFlags) => on(flags, (ctx) => run(args, flags, ctx));
+    const sub = (args: string[], flags: CliFlags) => on(flags, async (ctx) => (await runner())(args, flags, ctx));
     group
       .command('validate')
       .description(`check ${noun} files: each field, and${name === 'policies' ? '' : ` what they name in other tables (${name === 'rules' ? 'the template on the rule\'s channel, the offer it shows' : 'the contact policy'})`}`)
       .argument('<files...>')
       .option('--offline', 'check the files only, not the tables')
-      .action(act((flags, files: string[]) => (flags.offline ? run(['validate', ...files], flags, { db: undefined as never, names: undefined as never, ...console_ }) : sub(['validate', ...files], flags))));
+      .action(
+        act(async (flags, files: string[]) =>
+          // Offline needs no table: no client is made.
+          flags.offline ? (await runner())(['validate', ...files], flags, { db: undefined as never, names: undefined as never, ...console_ }) : sub(['validate', ...files], flags),
+        ),
+      );
     group.command('put').description(`validate, then write each ${noun} as its next version`).argument('<files...>').addOption(by()).action(act((flags, files: string[]) => sub(['put', ...files], flags)));
     group.command('list').description(`the live ${name}, with their version and whether they are valid`).action(act((flags) => sub(['list'], flags)));
     group.command('diff').description(`field by field, the files against the live ${name}`).argument('<files...>').action(act((flags, files: string[]) => sub(['diff', ...files], flags)));
@@ -105,14 +119,14 @@ function program(codes: { exit: number }): Command {
       .action(act((flags, id: string) => sub(['rollback', id], flags)));
     return group;
   };
-  versioned('rules', 'rule', runRules, true)
+  versioned('rules', 'rule', async () => (await commands.rules()).runRules, true)
     .command('test')
     .description('dry run: decide the file\'s rules over events with the customers in the table; sends and writes nothing')
     .argument('<file>', 'a rule file')
     .requiredOption('--events <file>', 'events: a JSON object, a JSON array or JSON lines')
-    .action(act((flags, file: string) => on(flags, (ctx) => runRules(['test', file], flags, ctx))));
-  versioned('campaigns', 'campaign', runCampaigns, true);
-  versioned('policies', 'policy', runPolicies, false);
+    .action(act((flags, file: string) => on(flags, async (ctx) => (await commands.rules()).runRules(['test', file], flags, ctx))));
+  versioned('campaigns', 'campaign', async () => (await commands.campaigns()).runCampaigns, true);
+  versioned('policies', 'policy', async () => (await commands.campaigns()).runPolicies, false);
 
   const templates = root.command('templates').description('Liquid message templates: check every field they read, store them, render one');
   for (const [sub, what] of [
@@ -122,7 +136,7 @@ function program(codes: { exit: number }): Command {
   ] as const) {
     const c = templates.command(sub).description(what).argument('<file>', 'a JSON or YAML template file: one template or a list');
     if (sub === 'preview') c.option('--customer <id>', 'any external id or customerId');
-    c.action(act((flags, file: string) => runTemplates(sub as TemplateAction, file, flags, console_)));
+    c.action(act(async (flags, file: string) => (await commands.templates()).runTemplates(sub as TemplateAction, file, flags, console_)));
   }
 
   root
@@ -132,7 +146,7 @@ function program(codes: { exit: number }): Command {
     .description('one page: the profile, consent with where and when, contact counts, recent decisions and what became of each message')
     .argument('<id>', 'crmId, loyalty card, licenseId, deviceId, email or customerId')
     .addOption(new Option('--limit <n>', 'how many recent decisions').default(5).argParser(whole('--limit', 1, 100)))
-    .action(act((flags, ref: string) => on(flags, (ctx) => showCustomer(ref, flags, ctx, Number(flags.limit)))));
+    .action(act((flags, ref: string) => on(flags, async (ctx) => (await commands.customer()).showCustomer(ref, flags, ctx, Number(flags.limit)))));
 
   root
     .command('explain')
@@ -144,7 +158,10 @@ function program(codes: { exit: number }): Command {
       act((flags, decisionId: string | undefined) => {
         const customer = typeof flags.customer === 'string' ? flags.customer : undefined;
         if (!decisionId === !customer) throw new UsageError('usage: baton explain <decisionId> | baton explain --customer <id> [--limit N]');
-        return on(flags, (ctx) => (customer ? explainCustomer(customer, flags, ctx, Number(flags.limit)) : explain(decisionId!, flags, ctx)));
+        return on(flags, async (ctx) => {
+          const { explain, explainCustomer } = await commands.explain();
+          return customer ? explainCustomer(customer, flags, ctx, Number(flags.limit)) : explain(decisionId!, flags, ctx);
+        });
       }),
     );
 
@@ -152,15 +169,16 @@ function program(codes: { exit: number }): Command {
     .command('simulate')
     .description('local stack only: publish the feedback a channel would report for a sent message')
     .argument('<id>', 'a decisionId, an SES message id, or a device message id (<decisionId>@<deviceId>)')
-    .addArgument(new Argument('<kind>', Object.entries(SIMULATIONS).map(([k, ch]) => `${k} (${ch.join(', ')})`).join(', ')).choices(SIMULATION_KINDS))
+    .addArgument(new Argument('<kind>', SIMULATION_KINDS.map((k) => `${k} (${SIMULATIONS[k].join(', ')})`).join(', ')).choices(SIMULATION_KINDS))
     .addOption(new Option('--channel <channel>', 'which message of the decision, when it has several').choices(['email', 'device', 'sms']))
     .option('--link <url>', 'clicked: the link followed (default: the first tracked link of the mail)')
     .addHelpText('after', '\nExamples:\n  baton simulate dec-3f2a… opened\n  baton simulate dec-3f2a… clicked --link https://example.com/renew\n  baton simulate dec-3f2a… bounced\n  baton simulate dec-3f2a… displayed --channel device')
     .action(
-      act((flags, ref: string, kind: string) => {
+      act(async (flags, ref: string, kind: string) => {
+        const { localStack, simulate } = await commands.simulate();
         const stack = localStack(flags);
         // DynamoDB from the local stack's ports: --endpoint names the stack's HTTP port here.
-        return withTables({ region: flags.region, stage: flags.stage }, (t) => simulate(ref, kind, flags, { ...t, ...console_, stack }));
+        return (await io()).withTables({ region: flags.region, stage: flags.stage }, (t) => simulate(ref, kind, flags, { ...t, ...console_, stack }));
       }),
     );
 
@@ -170,10 +188,10 @@ function program(codes: { exit: number }): Command {
       .addOption(new Option('--days <n>', 'how many days back').default(7).argParser(whole('--days', 1, 30)))
       .addOption(new Option('--code <code>', 'only this rejection code').choices(REJECTION_CODES));
   quarantineOptions(quarantine.command('list').description('what was quarantined, with the reason')).action(
-    act((flags) => on(flags, (ctx) => listQuarantine({ days: Number(flags.days), code: flags.code as string | undefined }, flags, ctx))),
+    act((flags) => on(flags, async (ctx) => (await commands.quarantine()).listQuarantine({ days: Number(flags.days), code: flags.code as string | undefined }, flags, ctx))),
   );
   quarantineOptions(quarantine.command('replay').description('the original events through ingest again; those that now pass are removed')).action(
-    act((flags) => on(flags, (ctx) => replayQuarantine({ days: Number(flags.days), code: flags.code as string | undefined }, flags, ctx))),
+    act((flags) => on(flags, async (ctx) => (await commands.quarantine()).replayQuarantine({ days: Number(flags.days), code: flags.code as string | undefined }, flags, ctx))),
   );
 
   root
@@ -181,7 +199,7 @@ function program(codes: { exit: number }): Command {
     .description('erasure after a restore')
     .command('reapply')
     .description('erase again every restored customer whose id has a tombstone')
-    .action(act((flags) => on(flags, (ctx) => reapplyErasures(flags, ctx))));
+    .action(act((flags) => on(flags, async (ctx) => (await commands.erasures()).reapplyErasures(flags, ctx))));
 
   root
     .command('schemas')
@@ -189,7 +207,7 @@ function program(codes: { exit: number }): Command {
     .command('export')
     .description('write JSON Schema for every event type')
     .argument('<dir>')
-    .action(act((flags, dir: string) => exportSchemas(dir, flags, console_)));
+    .action(act(async (flags, dir: string) => (await commands.schemas()).exportSchemas(dir, flags, console_)));
 
   return root;
 }
@@ -198,7 +216,8 @@ function program(codes: { exit: number }): Command {
 function failure(err: unknown): { code: number; message?: string } {
   if (err instanceof CommanderError) return { code: err.exitCode === 0 ? EXIT.ok : EXIT.usage }; // commander printed it
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
-  if (err instanceof VersionConflictError) return { code: EXIT.problem, message: err.message };
+  // Someone else's write came first (lib/adapters/dynamo/versioned.ts): nothing was written.
+  if ((err as { code?: unknown }).code === 'version-conflict') return { code: EXIT.problem, message: (err as Error).message };
   const e = err as Error & { code?: string; cause?: unknown; $metadata?: unknown };
   const detail = `${e.message} ${String(e.cause ?? '')} ${e.code ?? ''}`;
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.test(detail)) {

@@ -16,22 +16,7 @@ import { BUS_NAME } from '../../lib/contract/routes.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { busClient, isCloud, localBusEndpoint, report, UsageError, type CliFlags, type Printer } from '../io.ts';
-
-/** Every kind, with the channels it applies to. */
-export const SIMULATIONS = {
-  delivered: ['email'],
-  opened: ['email'],
-  clicked: ['email', 'device'],
-  bounced: ['email'],
-  complained: ['email'],
-  unsubscribed: ['email'],
-  displayed: ['device'],
-  'opted-out': ['sms'],
-} as const satisfies Record<string, readonly ('email' | 'device' | 'sms')[]>;
-export type SimulationKind = keyof typeof SIMULATIONS;
-/** The link a click is recorded on when the mail has no tracked link and --link names none. */
-export const DEFAULT_LINK = 'https://example.com/';
-export const SIMULATION_KINDS = Object.keys(SIMULATIONS) as SimulationKind[];
+import { DEFAULT_LINK, SIMULATION_KINDS, SIMULATIONS, type SimulationKind } from './simulations.ts';
 
 export interface SimulateContext extends Printer {
   readonly db: DynamoDBDocumentClient;
