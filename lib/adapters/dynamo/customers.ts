@@ -393,3 +393,29 @@ export async function putTombstone(db: DynamoDBDocumentClient, table: string, ke
     }),
   );
 }
+
+/**
+ * Used by `baton erasures reapply` after a point-in-time restore: every customer with a linked id
+ * under a tombstone, with all its linked ids, and how many tombstones the table holds. One scan.
+ */
+export async function customersUnderTombstones(
+  db: DynamoDBDocumentClient,
+  table: string,
+): Promise<{ tombstones: number; customers: Map<string, string[]> }> {
+  const tombstones = new Set<string>();
+  const owners = new Map<string, string>();
+  let start: Item | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ProjectionExpression: 'pk, customerId' }));
+    for (const item of page.Items ?? []) {
+      const pk = String(item.pk);
+      if (pk.startsWith('ERASED#')) tombstones.add(pk.slice('ERASED#'.length));
+      else if (pk.startsWith('ID#')) owners.set(pk.slice('ID#'.length), String(item.customerId));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const linked = new Map<string, string[]>();
+  for (const [key, customerId] of owners) linked.set(customerId, [...(linked.get(customerId) ?? []), key]);
+  const customers = new Map([...linked].filter(([, keys]) => keys.some((key) => tombstones.has(tombstoneHash(key)))));
+  return { tombstones: tombstones.size, customers };
+}
