@@ -1,6 +1,6 @@
 // The customer state: the shape stored in DynamoDB and the small helpers every module of the
 // domain core shares. Pure: no I/O, no clock. See docs/customer-state.md for the model.
-import type { Channel } from '../../../events/catalog.ts';
+import { TIME_EXPECTED, utcTime, type Channel } from '../../../events/catalog.ts';
 
 /** Version of the state shape; bump when a field changes meaning so old items can be upgraded. */
 export const STATE_VERSION = 1;
@@ -261,18 +261,14 @@ export class CustomerStateError extends Error {
 
 // ---- helpers shared by reducers, merge and view -------------------------------------------
 
-const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 /**
  * Normalises an ISO time with any offset to UTC with milliseconds, so times compare as strings.
- * `what` names the field for the error; the value itself is never echoed.
+ * The catalog refuses times outside TIME_RANGE, so for events this never throws; `what` names the
+ * field for the error, the value itself is never echoed.
  */
 export function utc(time: string, what: string): string {
-  const ms = Date.parse(time);
-  if (!Number.isFinite(ms)) throw new CustomerStateError('invalid-time', `${what} is not an ISO 8601 time`);
-  const iso = new Date(ms).toISOString();
-  // Years outside 0000-9999 print as ±YYYYYY and would break string ordering.
-  if (!ISO_MS.test(iso)) throw new CustomerStateError('invalid-time', `${what} is outside the years 0000-9999`);
+  const iso = utcTime(time);
+  if (iso === undefined) throw new CustomerStateError('invalid-time', `${what} is not ${TIME_EXPECTED}`);
   return iso;
 }
 
