@@ -43,7 +43,8 @@ const timestamp = z.iso
   .refine((t) => utcTime(t) !== undefined, TIME_EXPECTED)
   .describe(`${TIME_EXPECTED}, with a UTC offset`);
 const money = z.number().finite().min(-1e9).max(1e9);
-const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR');
+export const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR');
+export const locale = z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE');
 
 /** The external ids a source knows the customer by. At least one is required. */
 export const ID_KINDS = ['crmId', 'loyaltyCard', 'licenseId', 'deviceId', 'email'] as const;
@@ -81,7 +82,7 @@ const crm = {
       lastName: text(100).optional(),
       email: z.email().max(254).optional(),
       phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number such as +4915112345678').optional(),
-      locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE').optional(),
+      locale: locale.optional(),
       timeZone: text(64).optional(),
       country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code').optional(),
       tier: text(32).optional(),
