@@ -14,7 +14,6 @@ import {
   minTime,
   own,
   setOwn,
-  zeroCounters,
   type Contact,
   type Counters,
   type CustomerState,
@@ -409,7 +408,7 @@ function mergeLastContact(a: CustomerState['lastContact'], b: CustomerState['las
 }
 
 function addCounters(a: Counters, b: Counters): Counters {
-  const out = zeroCounters();
+  const out = {} as Counters;
   for (const key of COUNTER_KEYS) out[key] = a[key] + b[key];
   return out;
 }

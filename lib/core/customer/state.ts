@@ -136,36 +136,33 @@ export interface Contact extends Keyed {
   unsubscribedAt?: string;
 }
 
-/** Additive counters; they commute, and survive trimming and erasure. Money in hundredths. */
-export interface Counters {
-  sent: number;
-  delivered: number;
-  displayed: number;
-  opens: number;
-  clicks: number;
-  bounces: number;
-  complaints: number;
+/**
+ * The additive counters, the one list every use derives from: they commute, and survive trimming
+ * and erasure (money in hundredths). `shown`: the customer view shows the counter as it is under its
+ * own name; `kept`: only the state and the anonymous aggregates hold it.
+ */
+export const COUNTERS = {
+  sent: 'shown',
+  delivered: 'shown',
+  displayed: 'shown',
+  opens: 'shown',
+  clicks: 'shown',
+  bounces: 'shown',
+  complaints: 'shown',
   /** Rejected or failed to render. */
-  failed: number;
-  unsubscribes: number;
-  licencePurchases: number;
-  renewals: number;
-  licenceSpend: number;
-}
-export const COUNTER_KEYS = [
-  'sent',
-  'delivered',
-  'displayed',
-  'opens',
-  'clicks',
-  'bounces',
-  'complaints',
-  'failed',
-  'unsubscribes',
-  'licencePurchases',
-  'renewals',
-  'licenceSpend',
-] as const satisfies readonly (keyof Counters)[];
+  failed: 'kept',
+  unsubscribes: 'shown',
+  licencePurchases: 'kept',
+  renewals: 'kept',
+  /** The view shows it in the currency's major unit, among the licence fields. */
+  licenceSpend: 'kept',
+} as const satisfies Record<string, 'shown' | 'kept'>;
+export type CounterKey = keyof typeof COUNTERS;
+export type Counters = Record<CounterKey, number>;
+export const COUNTER_KEYS = Object.keys(COUNTERS) as readonly CounterKey[];
+/** The counters the customer view shows as they are. */
+export type ShownCounter = { [K in CounterKey]: (typeof COUNTERS)[K] extends 'shown' ? K : never }[CounterKey];
+export const SHOWN_COUNTERS = COUNTER_KEYS.filter((k): k is ShownCounter => COUNTERS[k] === 'shown');
 
 /** Totals of entries no longer held in the bounded histories (trimmed, or folded in by erasure). */
 export interface Dropped {
@@ -207,21 +204,16 @@ export interface CustomerState {
 }
 export type CustomValue = string | number | boolean;
 
+const ZERO_COUNTERS = Object.freeze(Object.fromEntries(COUNTER_KEYS.map((k) => [k, 0])) as Counters);
 export function zeroCounters(): Counters {
-  return {
-    sent: 0,
-    delivered: 0,
-    displayed: 0,
-    opens: 0,
-    clicks: 0,
-    bounces: 0,
-    complaints: 0,
-    failed: 0,
-    unsubscribes: 0,
-    licencePurchases: 0,
-    renewals: 0,
-    licenceSpend: 0,
-  };
+  return { ...ZERO_COUNTERS };
+}
+
+/** Exactly the counters of `from`, in their order, whatever else an old item holds. */
+export function countersOf<K extends CounterKey>(from: Counters, keys: readonly K[] = COUNTER_KEYS as readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const key of keys) out[key] = from[key];
+  return out;
 }
 
 export function zeroDropped(): Dropped {
