@@ -15,6 +15,7 @@ import { PermanentSendError, type OutgoingMessage, type Recipient } from '../cor
 import { signUnsubscribe } from '../core/channels/unsubscribe.ts';
 import { billingMonth, smsParts } from '../core/channels/sms.ts';
 import type { Assessment } from '../core/channels/deliverability.ts';
+import { PROOF_OF_SENDING } from '../core/channels/feedback.ts';
 import type { ChannelSender, DeadLetters, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
 
 export interface DispatchDeps {
@@ -46,9 +47,6 @@ function ambiguous(err: unknown): boolean {
   const meta = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
   return !meta?.httpStatusCode;
 }
-
-/** Feedback that proves the channel took the message (set by lib/app/feedback.ts). */
-const EVIDENCE = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'displayedAt'] as const;
 
 export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: string; notBefore?: string | undefined }) => Promise<DispatchOutcome> {
   const clock = deps.clock ?? (() => new Date());
@@ -99,7 +97,7 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
 
     // A previous attempt crashed after it started sending: never send twice.
     if (message.sendStartedAt) {
-      const confirmed = EVIDENCE.some((f) => typeof message[f] === 'string');
+      const confirmed = PROOF_OF_SENDING.some((f) => typeof message[f] === 'string');
       const id = typeof message.providerMessageId === 'string' ? message.providerMessageId : 'unknown';
       await deps.outbox.complete(pk, sk, { status: 'sent', providerMessageId: id, ...(confirmed ? {} : { unconfirmed: true }) }, clock());
       if (confirmed) {

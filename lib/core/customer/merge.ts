@@ -3,6 +3,7 @@
 // way. Every step is commutative and associative (registers by (at, ev, value), times by min/max,
 // counters by sum, maps by key), so the result does not depend on order. Pure: no I/O.
 import { CHANNELS } from '../../../events/catalog.ts';
+import { CONTACT_TIMES } from '../channels/feedback.ts';
 import {
   BOUNDS,
   COUNTER_KEYS,
@@ -333,8 +334,6 @@ function countDroppedThreats(devices: Device[], perDevice: Map<string, number>):
     return n ? { ...d, droppedThreats: (d.droppedThreats ?? 0) + n } : d;
   });
 }
-
-const CONTACT_TIMES = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'failedAt', 'unsubscribedAt'] as const;
 
 function mergeContact(x: Contact, y: Contact): Contact {
   // One decision has one channel; if two ever disagree, the smaller name wins so merge still commutes.

@@ -1,6 +1,7 @@
 // The customer state: the shape stored in DynamoDB and the small helpers every module of the
 // domain core shares. Pure: no I/O, no clock. See docs/customer-state.md for the model.
 import { TIME_EXPECTED, utcTime, type Channel } from '../../../events/catalog.ts';
+import type { ContactTime } from '../channels/feedback.ts';
 
 /** Version of the state shape; bump when a field changes meaning so old items can be upgraded. */
 export const STATE_VERSION = 1;
@@ -117,23 +118,14 @@ export interface Threat extends Stamp, Keyed {
 
 /**
  * What happened to one message; `id` is the decisionId (or `msg:<messageId>` when SES has no decision
- * tag). Times are the first time each thing happened (a minimum), so the entry needs no tie-breaks.
+ * tag). Times (CONTACT_TIMES) are the first time each thing happened (a minimum), so the entry needs
+ * no tie-breaks.
  */
-export interface Contact extends Keyed {
+export interface Contact extends Keyed, Partial<Record<ContactTime, string>> {
   channel: Channel;
   campaignId?: string;
-  /** Sent (email) or displayed (device). */
-  sentAt?: string;
-  deliveredAt?: string;
-  openedAt?: string;
-  clickedAt?: string;
-  bouncedAt?: string;
   /** True once any bounce for the message was permanent. */
   permanent?: boolean;
-  complainedAt?: string;
-  /** Rejected by SES or failed to render. */
-  failedAt?: string;
-  unsubscribedAt?: string;
 }
 
 /**
