@@ -16,6 +16,7 @@ import { signUnsubscribe } from '../core/channels/unsubscribe.ts';
 import { billingMonth, smsParts } from '../core/channels/sms.ts';
 import type { Assessment } from '../core/channels/deliverability.ts';
 import { PROOF_OF_SENDING } from '../core/channels/feedback.ts';
+import { failure, type FailureCode } from '../core/channels/failures.ts';
 import type { ChannelSender, DeadLetters, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
 
 export interface DispatchDeps {
@@ -70,7 +71,7 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       return 'held';
     }
 
-    const deadLetter = async (code: string, reason: string) => {
+    const deadLetter = async (code: FailureCode, reason: string) => {
       await deps.deadLetters?.put({
         pk,
         sk,
@@ -83,13 +84,13 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       });
       count('MessagesDeadLettered');
     };
-    const suppress = async (code: string, reason: string): Promise<DispatchOutcome> => {
-      await deps.outbox.complete(pk, sk, { status: 'suppressed', failure: `${code}: ${reason}` }, clock());
+    const suppress = async (code: FailureCode, reason: string): Promise<DispatchOutcome> => {
+      await deps.outbox.complete(pk, sk, { status: 'suppressed', failure: failure(code, reason) }, clock());
       count('MessagesSuppressed');
       return 'suppressed';
     };
-    const fail = async (code: string, reason: string): Promise<DispatchOutcome> => {
-      await deps.outbox.complete(pk, sk, { status: 'failed', failure: `${code}: ${reason}` }, clock());
+    const fail = async (code: FailureCode, reason: string): Promise<DispatchOutcome> => {
+      await deps.outbox.complete(pk, sk, { status: 'failed', failure: failure(code, reason) }, clock());
       count('MessagesFailed');
       await deadLetter(code, reason);
       return 'failed';

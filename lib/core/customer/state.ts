@@ -2,6 +2,7 @@
 // domain core shares. Pure: no I/O, no clock. See docs/customer-state.md for the model.
 import { TIME_EXPECTED, utcTime, type Channel } from '../../../events/catalog.ts';
 import type { ContactTime } from '../channels/feedback.ts';
+import { BatonError } from '../../contract/errors.ts';
 
 /** Version of the state shape; bump when a field changes meaning so old items can be upgraded. */
 export const STATE_VERSION = 1;
@@ -231,16 +232,10 @@ export function newCustomer(customerId: string): CustomerState {
   };
 }
 
+export type CustomerStateCode = 'invalid-time' | 'invalid-custom-field' | 'invalid-contact';
 /** A fault in the domain core. Messages name fields and codes, never values (they may be personal). */
-export class CustomerStateError extends Error {
+export class CustomerStateError extends BatonError<CustomerStateCode> {
   override readonly name = 'CustomerStateError';
-  constructor(
-    readonly code: 'invalid-time' | 'invalid-custom-field' | 'invalid-contact',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 // ---- helpers shared by reducers, merge and view -------------------------------------------
