@@ -4,9 +4,8 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../../events/catalog.ts';
 import { isTimeZone } from './quiet-hours.ts';
-import { issues, itemId } from '../rules/item.ts';
+import { itemCheck, itemIdSchema as id, type ItemCheck } from '../rules/item.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH:MM, 00:00 to 23:59');
 const timeZone = z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin');
 const cap = z.number().int().min(0).max(10_000);
@@ -40,13 +39,9 @@ export const policySchema = z.object({
 export type ContactPolicy = z.infer<typeof policySchema>;
 export type ContactPolicyInput = z.input<typeof policySchema>;
 
-export type PolicyCheck = { ok: true; policy: ContactPolicy } | { ok: false; policyId: string; reason: string };
+export type PolicyCheck = ItemCheck<'policy', ContactPolicy>;
 
-export function checkPolicy(item: unknown): PolicyCheck {
-  const result = policySchema.safeParse(item);
-  if (result.success) return { ok: true, policy: result.data };
-  return { ok: false, policyId: itemId(item, 'policyId'), reason: issues(result.error) };
-}
+export const checkPolicy: (item: unknown) => PolicyCheck = itemCheck('policy', policySchema);
 
 /** The policy in force when the table holds none: consent only, exemptions as documented. */
 export function defaultPolicy(policyId = 'default'): ContactPolicy {

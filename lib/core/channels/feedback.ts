@@ -2,20 +2,41 @@
 // records it.
 import type { BatonEvent, Channel } from '../../../events/catalog.ts';
 
-/** Fields feedback sets on an outbox message; each keeps the first time it happened. */
-export const FEEDBACK_FIELDS = [
-  'sentAt',
-  'deliveredAt',
-  'openedAt',
-  'clickedAt',
-  'bouncedAt',
-  'complainedAt',
-  'rejectedAt',
-  'failedAt',
-  'delayedAt',
-  'displayedAt',
-] as const;
-export type FeedbackField = (typeof FEEDBACK_FIELDS)[number];
+/**
+ * Every time that can be known about one message, the one list the others derive from. `outbox`:
+ * feedback sets it on the outbox message (each keeps the first time it happened); `contact`: the
+ * customer's contact history keeps it; `proof`: it shows the channel took the message, so dispatch
+ * knows a send that crashed before it was recorded did go out.
+ */
+export const MESSAGE_TIMES = {
+  /** Sent (email), or for a contact also displayed (device) and handed to SNS (SMS, push). */
+  sentAt: { outbox: true, contact: true, proof: true },
+  deliveredAt: { outbox: true, contact: true, proof: true },
+  openedAt: { outbox: true, contact: true, proof: true },
+  clickedAt: { outbox: true, contact: true, proof: true },
+  bouncedAt: { outbox: true, contact: true, proof: true },
+  complainedAt: { outbox: true, contact: true, proof: true },
+  rejectedAt: { outbox: true, contact: false, proof: false },
+  /** Failed to render; for a contact also rejected by SES. */
+  failedAt: { outbox: true, contact: true, proof: false },
+  delayedAt: { outbox: true, contact: false, proof: false },
+  displayedAt: { outbox: true, contact: false, proof: true },
+  unsubscribedAt: { outbox: false, contact: true, proof: false },
+} as const satisfies Record<string, { outbox: boolean; contact: boolean; proof: boolean }>;
+export type MessageTime = keyof typeof MESSAGE_TIMES;
+type Use = keyof (typeof MESSAGE_TIMES)[MessageTime];
+type TimesFor<U extends Use> = { [K in MessageTime]: (typeof MESSAGE_TIMES)[K][U] extends true ? K : never }[MessageTime];
+const timesFor = <U extends Use>(use: U): readonly TimesFor<U>[] =>
+  (Object.keys(MESSAGE_TIMES) as MessageTime[]).filter((k): k is TimesFor<U> => MESSAGE_TIMES[k][use]);
+
+/** Fields feedback sets on an outbox message. */
+export const FEEDBACK_FIELDS = timesFor('outbox');
+export type FeedbackField = TimesFor<'outbox'>;
+/** Times the customer's contact history keeps per message. */
+export const CONTACT_TIMES = timesFor('contact');
+export type ContactTime = TimesFor<'contact'>;
+/** Feedback that proves the channel took the message. */
+export const PROOF_OF_SENDING = timesFor('proof');
 
 export interface MessageFeedback {
   readonly decisionId: string;

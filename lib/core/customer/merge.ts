@@ -3,6 +3,7 @@
 // way. Every step is commutative and associative (registers by (at, ev, value), times by min/max,
 // counters by sum, maps by key), so the result does not depend on order. Pure: no I/O.
 import { CHANNELS } from '../../../events/catalog.ts';
+import { CONTACT_TIMES } from '../channels/feedback.ts';
 import {
   BOUNDS,
   COUNTER_KEYS,
@@ -14,7 +15,6 @@ import {
   minTime,
   own,
   setOwn,
-  zeroCounters,
   type Contact,
   type Counters,
   type CustomerState,
@@ -335,8 +335,6 @@ function countDroppedThreats(devices: Device[], perDevice: Map<string, number>):
   });
 }
 
-const CONTACT_TIMES = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'failedAt', 'unsubscribedAt'] as const;
-
 function mergeContact(x: Contact, y: Contact): Contact {
   // One decision has one channel; if two ever disagree, the smaller name wins so merge still commutes.
   const out: Contact = { id: x.id, channel: x.channel <= y.channel ? x.channel : y.channel };
@@ -409,7 +407,7 @@ function mergeLastContact(a: CustomerState['lastContact'], b: CustomerState['las
 }
 
 function addCounters(a: Counters, b: Counters): Counters {
-  const out = zeroCounters();
+  const out = {} as Counters;
   for (const key of COUNTER_KEYS) out[key] = a[key] + b[key];
   return out;
 }

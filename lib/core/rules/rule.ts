@@ -3,9 +3,8 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../../events/catalog.ts';
 import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
-import { issues, itemId, validityWindow } from './item.ts';
+import { itemCheck, itemIdSchema as id, validityWindow, type ItemCheck } from './item.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   try {
     validatePattern(value);
@@ -56,11 +55,7 @@ export type Rule = z.infer<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 export type RuleAction = z.infer<typeof ruleAction>;
 
-export type RuleCheck = { ok: true; rule: Rule } | { ok: false; ruleId: string; reason: string };
+export type RuleCheck = ItemCheck<'rule', Rule>;
 
 /** Validate one rule item; the reason names the field and what was expected. */
-export function checkRule(item: unknown): RuleCheck {
-  const result = ruleSchema.safeParse(item);
-  if (result.success) return { ok: true, rule: result.data };
-  return { ok: false, ruleId: itemId(item, 'ruleId'), reason: issues(result.error) };
-}
+export const checkRule: (item: unknown) => RuleCheck = itemCheck('rule', ruleSchema);
