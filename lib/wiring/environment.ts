@@ -4,6 +4,7 @@ import { ENV, clientConfig } from '../contract/config.ts';
 import { tableNamesFromEnv, type TableNames } from '../contract/tables.ts';
 import { documentClient } from '../adapters/dynamo/client.ts';
 import { DynamoCustomerRepository } from '../adapters/dynamo/customers.ts';
+import { CachingCustomerRepository } from '../adapters/caching.ts';
 import { DynamoQuarantine } from '../adapters/dynamo/quarantine.ts';
 import { CachedRuleSource, queryRuleVersions, scanCurrentRules, type RuleRejection } from '../adapters/dynamo/rules.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../adapters/dynamo/campaigns.ts';
@@ -148,7 +149,9 @@ export function decisionApiDeps(o: ReturnType<typeof observability>, env: NodeJS
   const bus = new EventBridgeClient(clientConfig(ENV.busEndpoint, env));
   const busName = env[ENV.busName] ?? BUS_NAME;
   return {
-    customers: ingest.customers,
+    // A warm function answers a customer it committed last with no read (profiles are up to 320 KB: 500 fit).
+    customers: new CachingCustomerRepository(ingest.customers, 500),
+    identities: ingest.customers,
     rules: ingest.rules,
     ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
     metrics: o.port,
