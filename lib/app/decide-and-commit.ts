@@ -2,7 +2,7 @@
 // profiles), decide (lib/core/decide.ts on the customer view), record the decision in the state and
 // commit both in one version-checked transaction with the shared limits it claims; on a conflict,
 // read and decide again. Ingest runs it for every event, the decision API for every request, and
-// `dryRun` runs the same read and decision without committing anything (`baton rules test`).
+// `dryRunDecision` runs the same read and decision without committing anything (`baton rules test`).
 import { SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
 import { idKey, idsOf, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, customerView, mergeCustomers, newCustomer, type CustomerState } from '../core/customer/index.ts';
@@ -264,7 +264,7 @@ const NEW_CUSTOMER = '(new customer)';
  * What ingest would decide for the event now, on the customers in the table, without writing
  * anything: the same read (resolve, load, merge) and the same decision as ingest, no commit.
  */
-export async function dryRun(deps: DryRunDeps, input: DryRunInput): Promise<DryRun> {
+export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Promise<DryRun> {
   const ids = idsOf(input.event);
   const idKinds = ids.map((ref) => ref.kind);
   const tagged = taggedCustomerId(input.event);

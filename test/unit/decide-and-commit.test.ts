@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createIngest } from '../../lib/app/ingest.ts';
 import { createDecisionApi, type DecisionApiDeps, type DecisionRequest } from '../../lib/app/decision-api.ts';
-import { dryRun } from '../../lib/app/decide-and-commit.ts';
+import { dryRunDecision } from '../../lib/app/decide-and-commit.ts';
 import { parseEvent } from '../../events/validate.ts';
 import { loadSample } from '../../events/samples.ts';
 import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
@@ -73,7 +73,7 @@ describe('dry run', () => {
     const sale = event('SaleCompleted', { ids: { loyaltyCard: 'LC-1' } });
     const before = { markers: store.markers.size, profiles: JSON.stringify([...store.profiles]) };
 
-    const dry = await dryRun({ customers: store }, { event: parsed(sale), rules, now: NOW });
+    const dry = await dryRunDecision({ customers: store }, { event: parsed(sale), rules, now: NOW });
 
     expect({ markers: store.markers.size, profiles: JSON.stringify([...store.profiles]) }).toEqual(before);
     expect(dry).toMatchObject({ known: true, erased: false, idKinds: ['loyaltyCard'] });
@@ -85,13 +85,13 @@ describe('dry run', () => {
 
   it('evaluates an unknown customer as the new profile ingest would create, and decides nothing for an erased one', async () => {
     const { store, ingest } = world();
-    const fresh = await dryRun({ customers: store }, { event: parsed(event('SaleCompleted', { ids: { loyaltyCard: 'LC-new' } })), rules, now: NOW });
+    const fresh = await dryRunDecision({ customers: store }, { event: parsed(event('SaleCompleted', { ids: { loyaltyCard: 'LC-new' } })), rules, now: NOW });
     expect(fresh).toMatchObject({ customerId: undefined, known: false, erased: false });
     expect(fresh.decision?.candidates.map((c) => c.outcome)).toEqual(['no-consent']);
 
     await knownCustomer(ingest, 'CRM-2', 'LC-2');
     await ingest(event('CustomerErased', { ids: { crmId: 'CRM-2' }, requestId: 'DSR-1' }));
-    const erased = await dryRun({ customers: store }, { event: parsed(event('SaleCompleted', { ids: { loyaltyCard: 'LC-2' } })), rules, now: NOW });
+    const erased = await dryRunDecision({ customers: store }, { event: parsed(event('SaleCompleted', { ids: { loyaltyCard: 'LC-2' } })), rules, now: NOW });
     expect(erased).toEqual({ customerId: undefined, known: false, erased: true, idKinds: ['loyaltyCard'], decision: undefined });
   });
 });
