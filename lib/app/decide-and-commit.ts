@@ -131,7 +131,6 @@ export type Again = typeof AGAIN;
 
 /** One attempt of a job. */
 export interface Attempt {
-  readonly number: number;
   readonly now: Date;
   /** Shared limits refused at commit in this job's earlier attempts, or lately in this process. */
   readonly exhausted: ReadonlySet<string>;
@@ -212,10 +211,9 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
     async run(attempt, gaveUp) {
       const refused = new Set<string>();
-      for (let number = 1; number <= deps.maxAttempts; number++) {
-        if (number > 1) await deps.sleep(Math.random() * Math.min(deps.maxPauseMs, 10 * 2 ** number));
+      for (let n = 1; n <= deps.maxAttempts; n++) {
+        if (n > 1) await deps.sleep(Math.random() * Math.min(deps.maxPauseMs, 10 * 2 ** n));
         const out = await attempt({
-          number,
           now: deps.clock(),
           exhausted: spent.with(refused),
           refuse: (key) => {
