@@ -42,12 +42,16 @@ export interface BusEvent {
 export type Deliver = (target: RouteTarget, body: string) => void;
 /** Extra HTTP routes served on the bus port (decision API, local inspection). Return true if handled. */
 export type HttpExtension = (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean>;
+/** A route that reads the request body itself, with its own size limit (the decision API, as API Gateway's). */
+export type RawHttpExtension = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export interface LocalBusOptions {
   readonly port: number;
   readonly deliver: Deliver;
   readonly routes?: readonly Route[];
   readonly extensions?: HttpExtension[];
+  /** Tried before the bus reads the body (and applies its own limit to it). */
+  readonly rawExtensions?: RawHttpExtension[];
   /** Keep the last N events for GET /local/events. */
   readonly historySize?: number;
 }
@@ -200,6 +204,9 @@ export class LocalBus {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      for (const extension of this.opts.rawExtensions ?? []) {
+        if (await extension(req, res)) return;
+      }
       const body = await readBody(req, 2 * MAX_REQUEST_BYTES);
       for (const extension of this.opts.extensions ?? []) {
         if (await extension(req, res, body)) return;

@@ -16,7 +16,7 @@ import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
 import { createTables, streamArn } from './tables.ts';
-import { LocalBus, type HttpExtension } from './bus.ts';
+import { LocalBus, type HttpExtension, type RawHttpExtension } from './bus.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalStreamPoller } from './streams.ts';
 import { LocalSesFeedback } from './ses-feedback.ts';
@@ -181,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => stream.stop());
 
     const extensions: HttpExtension[] = [];
-    const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions });
+    const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions, rawExtensions: [decisionApi(decisionsApiHandler((o) => decisionApiDeps(settings, o), observe))] });
     await bus.start();
     stoppers.push(() => bus.stop());
     summary.attach({ bus, queue, stream, messages, sendFailures });
@@ -196,7 +196,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
-      decisionApi(decisionsApiHandler((o) => decisionApiDeps(settings, o), observe)),
     );
 
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint };
@@ -249,14 +248,26 @@ function annotated(sender: ChannelSender, messages: LocalMessages): ChannelSende
   };
 }
 
+/** API Gateway HTTP API's payload limit: it refuses larger bodies before the function sees them. */
+const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
 /**
  * The decision API (POST /v1/decisions) and the unsubscribe page (/unsubscribe) on the bus port,
  * through the real Lambda handler with the event API Gateway's HTTP API (payload 2.0) would send.
+ * It reads its own body, so the bus's PutEvents limit does not answer for it.
  */
-function decisionApi(handler: ReturnType<typeof decisionsApiHandler>): HttpExtension {
-  return async (req, res, body) => {
+function decisionApi(handler: ReturnType<typeof decisionsApiHandler>): RawHttpExtension {
+  return async (req, res) => {
     const [path = '', query = ''] = (req.url ?? '').split('?');
     if (!(path === '/v1/decisions' || path.startsWith('/v1/decisions/') || path === '/unsubscribe')) return false;
+    // Past API Gateway's limit the rest is read and dropped: the handler refuses the body on its size anyway.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      if (size <= API_GATEWAY_MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
     const event = {
       version: '2.0',

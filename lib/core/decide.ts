@@ -7,6 +7,7 @@
 // history, commits the result, and decides again if a reservation is refused.
 import { hash } from 'node:crypto';
 import type { Channel } from '../../events/catalog.ts';
+import type { CoreView } from './customer/view.ts';
 import type { CompiledRule, RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
 import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
@@ -77,13 +78,12 @@ export interface Decision {
   readonly reservations?: readonly Reservation[];
 }
 
-/** What the decision reads of the customer: the view with derived fields (lib/core/customer/view.ts). */
-export interface DecisionSubject {
-  readonly customerId: string;
-  readonly consent?: Partial<Record<Channel, boolean>>;
-  readonly timeZone?: string;
-  readonly [field: string]: unknown;
-}
+/**
+ * What the decision reads of the customer: the view (lib/core/customer/view.ts), whose customerId,
+ * consent and timeZone it reads by name; a rule's `if` may read any other field. A CustomerView is one.
+ */
+export type DecisionSubject = Pick<CoreView, 'customerId'> &
+  Partial<Pick<CoreView, 'timeZone'>> & { readonly consent?: Partial<CoreView['consent']> } & { readonly [field: string]: unknown };
 
 export interface DecideInput {
   readonly event: { id: string; source: string; 'detail-type': string };
