@@ -149,10 +149,24 @@ export function testLeaf(leaf: Leaf, v: unknown): boolean {
   }
 }
 
+/**
+ * -1: no scalar in the (possibly nested) array, 0: scalars but none matched, 1: matched. Nested
+ * arrays are walked with an explicit stack, so no depth of nesting can overflow the call stack.
+ */
 function testLeafArray(leaf: Leaf, arr: readonly unknown[]): -1 | 0 | 1 {
   let seen: -1 | 0 = -1;
-  for (let i = 0; i < arr.length; i++) {
-    const v = arr[i];
+  let outer: (readonly unknown[])[] | undefined;
+  let resume: number[] | undefined;
+  let cur = arr;
+  let i = 0;
+  for (;;) {
+    if (i === cur.length) {
+      if (outer === undefined || outer.length === 0) return seen;
+      cur = outer.pop()!;
+      i = resume!.pop()!;
+      continue;
+    }
+    const v = cur[i++];
     switch (typeof v) {
       case 'string':
         if (leaf.str(v)) return 1;
@@ -171,14 +185,14 @@ function testLeafArray(leaf: Leaf, arr: readonly unknown[]): -1 | 0 | 1 {
           if (leaf.other(null)) return 1;
           seen = 0;
         } else if (Array.isArray(v)) {
-          const r = testLeafArray(leaf, v);
-          if (r === 1) return 1;
-          if (r === 0) seen = 0;
+          (outer ??= []).push(cur);
+          (resume ??= []).push(i);
+          cur = v;
+          i = 0;
         }
         break;
       default:
         break;
     }
   }
-  return seen;
 }

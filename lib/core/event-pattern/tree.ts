@@ -45,32 +45,51 @@ function flatten(node: TreeNode, prefix: string[], out: { name: string; segs: st
   for (const [k, child] of node.children) flatten(child, [...prefix, k], out);
 }
 
-function hasScalar(v: unknown): boolean {
-  if (v === null) return true;
-  switch (typeof v) {
-    case 'string':
-    case 'number':
-    case 'boolean':
+/**
+ * True when `test` holds for a value inside `arr` that is not itself an array, at any depth of
+ * nesting. An explicit stack, not recursion: a document of 100,000 nested arrays cannot overflow.
+ */
+function someNested(arr: readonly unknown[], test: (v: unknown) => boolean): boolean {
+  let outer: (readonly unknown[])[] | undefined;
+  let resume: number[] | undefined;
+  let cur = arr;
+  let i = 0;
+  for (;;) {
+    if (i === cur.length) {
+      if (outer === undefined || outer.length === 0) return false;
+      cur = outer.pop()!;
+      i = resume!.pop()!;
+      continue;
+    }
+    const v = cur[i++];
+    if (Array.isArray(v)) {
+      (outer ??= []).push(cur);
+      (resume ??= []).push(i);
+      cur = v;
+      i = 0;
+    } else if (test(v)) {
       return true;
-    case 'object':
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (hasScalar(v[i])) return true;
-      }
-      return false;
-    default:
-      return false;
+    }
   }
 }
 
-function presentAt(v: unknown, segs: readonly string[], i: number): boolean {
-  if (i === segs.length) return hasScalar(v);
+function isScalar(v: unknown): boolean {
+  if (v === null) return true;
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean';
+}
+
+function hasScalar(v: unknown): boolean {
+  return Array.isArray(v) ? someNested(v, isScalar) : isScalar(v);
+}
+
+/** Whether a scalar sits at `segs` below `v`, looking through arrays at every level. */
+function presentAt(v: unknown, segs: readonly string[]): boolean {
+  if (segs.length === 0) return hasScalar(v);
   if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) {
-    for (let j = 0; j < v.length; j++) if (presentAt(v[j], segs, i)) return true;
-    return false;
-  }
-  const k = segs[i] as string;
-  return Object.hasOwn(v, k) && presentAt((v as Record<string, unknown>)[k], segs, i + 1);
+  if (Array.isArray(v)) return someNested(v, (x) => presentAt(x, segs));
+  const k = segs[0] as string;
+  return Object.hasOwn(v, k) && presentAt((v as Record<string, unknown>)[k], segs.slice(1));
 }
 
 const PROTO_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
@@ -102,32 +121,27 @@ function compileNode(node: TreeNode): NodeFn {
   const n = fieldFns.length;
   const f0 = fieldFns[0] as (o: Record<string, unknown>) => boolean;
   const f1 = fieldFns[1];
-
-  const onArray = (arr: readonly unknown[]): boolean => {
-    for (let i = 0; i < leading.length; i++) if (presentAt(arr, leading[i] as string[], 0)) return false;
-    if (allAbsent) return true;
-    for (let i = 0; i < arr.length; i++) if (self(arr[i])) return true;
-    return false;
-  };
-  const self: NodeFn = n === 1
-    ? (v) => {
-      if (typeof v !== 'object' || v === null) return allAbsent;
-      if (Array.isArray(v)) return onArray(v);
-      return f0(v as Record<string, unknown>);
-    }
+  const fields: (o: Record<string, unknown>) => boolean = n === 1
+    ? f0
     : n === 2 && f1
-      ? (v) => {
-        if (typeof v !== 'object' || v === null) return allAbsent;
-        if (Array.isArray(v)) return onArray(v);
-        return f0(v as Record<string, unknown>) && f1(v as Record<string, unknown>);
-      }
-      : (v) => {
-        if (typeof v !== 'object' || v === null) return allAbsent;
-        if (Array.isArray(v)) return onArray(v);
-        for (let i = 0; i < n; i++) if (!(fieldFns[i] as (o: Record<string, unknown>) => boolean)(v as Record<string, unknown>)) return false;
+      ? (o) => f0(o) && f1(o)
+      : (o) => {
+        for (let i = 0; i < n; i++) if (!(fieldFns[i] as (o: Record<string, unknown>) => boolean)(o)) return false;
         return true;
       };
-  return self;
+  // An element that is a scalar fails (allAbsent is false by then); nested arrays are transparent.
+  const elementMatches = (e: unknown): boolean => typeof e === 'object' && e !== null && fields(e as Record<string, unknown>);
+
+  const onArray = (arr: readonly unknown[]): boolean => {
+    for (let i = 0; i < leading.length; i++) if (presentAt(arr, leading[i] as string[])) return false;
+    if (allAbsent) return true;
+    return someNested(arr, elementMatches);
+  };
+  return (v) => {
+    if (typeof v !== 'object' || v === null) return allAbsent;
+    if (Array.isArray(v)) return onArray(v);
+    return fields(v as Record<string, unknown>);
+  };
 }
 
 /** Throws {@link InvalidPatternError} when EventBridge (or Baton's complexity guard) would refuse `pattern`. */
