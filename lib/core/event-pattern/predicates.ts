@@ -126,7 +126,8 @@ export function wildcard(p: string): StrPred {
 }
 
 export function rangePred(lo: number, loOpen: boolean, hi: number, hiOpen: boolean): NumPred {
-  if (lo === hi) return (n) => n === lo;
+  // Equal bounds come from "=", or from ">" MAX_VALUE / "<" -MAX_VALUE, which no double satisfies.
+  if (lo === hi) return loOpen || hiOpen ? NO : (n) => n === lo;
   if (loOpen) return hiOpen ? (n) => n > lo && n < hi : (n) => n > lo && n <= hi;
   return hiOpen ? (n) => n >= lo && n < hi : (n) => n >= lo && n <= hi;
 }
