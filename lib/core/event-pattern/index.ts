@@ -24,7 +24,9 @@
  *
  * The files, one job each: parse.ts (validation into branches), ip.ts (addresses),
  * predicates.ts (string and number tests), leaf.ts (one field's alternatives),
- * tree.ts (one pattern: compilePattern).
+ * tree.ts (one pattern: compilePattern), field-index.ts (the distinct conditions on one path, for
+ * many patterns) and set.ts (PatternSet: many patterns matched at once).
  */
 export { InvalidPatternError, PATTERN_LIMITS } from './parse.ts';
 export { compilePattern, indexKeys, matches, validate, type CompiledPattern } from './tree.ts';
+export { PatternSet, InvalidEventTextError, type PatternSetStats } from './set.ts';

@@ -24,6 +24,25 @@ export function anyOf<T>(preds: ((x: T) => boolean)[]): (x: T) => boolean {
 }
 
 /**
+ * The two UTF-16 units each unit of `p` accepts under equals-ignore-case (its lower- and upper-case
+ * forms, Locale.ROOT), or undefined when a unit changes length with its case (e.g. "ß" -> "SS").
+ */
+export function caseUnits(p: string): { lo: Uint16Array; up: Uint16Array } | undefined {
+  const n = p.length;
+  const lo = new Uint16Array(n);
+  const up = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const ch = p.charAt(i);
+    const l = ch.toLowerCase();
+    const u = ch.toUpperCase();
+    if (l.length !== 1 || u.length !== 1) return undefined;
+    lo[i] = l.charCodeAt(0);
+    up[i] = u.charCodeAt(0);
+  }
+  return { lo, up };
+}
+
+/**
  * Case-insensitive comparison the way event-ruler does it: each UTF-16 unit
  * of the pattern accepts its own lower-case or upper-case form (Locale.ROOT).
  * mode 0 = whole string, 1 = prefix, 2 = suffix.
@@ -83,8 +102,8 @@ function escapeRe(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
 
-/** Compiles a wildcard into literal segments matched with indexOf: O(n·m), no backtracking blow-up. */
-export function wildcard(p: string): StrPred {
+/** A wildcard's literal pieces between unescaped `*` (one piece when there is no `*`). */
+export function wildcardSegments(p: string): string[] {
   const segs: string[] = [];
   let cur = '';
   for (let i = 0; i < p.length; i++) {
@@ -100,6 +119,12 @@ export function wildcard(p: string): StrPred {
     }
   }
   segs.push(cur);
+  return segs;
+}
+
+/** Compiles a wildcard into literal segments matched with indexOf: O(n·m), no backtracking blow-up. */
+export function wildcard(p: string): StrPred {
+  const segs = wildcardSegments(p);
   if (segs.length === 1) {
     const lit = segs[0] as string;
     return (s) => s === lit;
