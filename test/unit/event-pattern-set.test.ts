@@ -98,10 +98,17 @@ const docArb: fc.Arbitrary<Obj> = fc.letrec<{ value: unknown; item: Obj; inner: 
   ),
 })).doc;
 
+const compiled = new WeakMap<object, (doc: unknown) => boolean>();
+const single = (p: unknown): ((doc: unknown) => boolean) => {
+  let c = compiled.get(p as object);
+  if (!c) compiled.set(p as object, (c = compilePattern(p)));
+  return c;
+};
+
 function expectAgreement(set: PatternSet<string>, patterns: ReadonlyMap<string, unknown>, doc: unknown): void {
   const got = set.matchingDoc(doc);
   expect(new Set(got).size).toBe(got.length); // each pattern at most once
-  const expected = [...patterns].filter(([, p]) => compilePattern(p)(doc)).map(([k]) => k).sort();
+  const expected = [...patterns].filter(([, p]) => single(p)(doc)).map(([k]) => k).sort();
   expect([...got].sort()).toEqual(expected);
 }
 
@@ -113,9 +120,90 @@ describe('PatternSet agrees with compilePattern', () => {
     for (const c of matchCases) expectAgreement(set, patterns, c.event);
   });
 
+  it('for every operator on every value of the vocabulary, on one field (exhaustive)', () => {
+    // One set holds every single-condition pattern the vocabulary allows on one field, so values
+    // meet bounds exactly, case variants share trie nodes (k, K and KELVIN SIGN), and one
+    // anything-but excludes what another does not.
+    const values: unknown[] = [...STRINGS, ...NUMBERS, true, false, null];
+    const conditions: unknown[] = [...values];
+    for (const v of STRINGS) {
+      conditions.push({ prefix: v }, { suffix: v }, { 'equals-ignore-case': v }, { prefix: { 'equals-ignore-case': v } }, { suffix: { 'equals-ignore-case': v } });
+      conditions.push({ wildcard: v.replace(/\\/g, '\\\\') }, { 'anything-but': v }, { 'anything-but': { 'equals-ignore-case': v } });
+      if (v !== '') conditions.push({ 'anything-but': { prefix: v } }, { 'anything-but': { suffix: v } });
+    }
+    for (const n of NUMBERS) {
+      for (const op of ['>', '>=', '<', '<=', '=']) conditions.push({ numeric: [op, n] });
+      conditions.push({ 'anything-but': n }, { numeric: ['>', n - 1, '<=', n] }, { numeric: ['>=', n, '<', n + 1] });
+    }
+    for (const c of ['10.0.0.0/8', '10.0.0.0/31', '0.0.0.0/0', '10.1.0.0/16', '2001:db8::/32', '::ffff:10.0.0.0/104', '10.0.0.1/30']) conditions.push({ cidr: c });
+    conditions.push({ exists: true }, { exists: false }, { wildcard: '*' }, { wildcard: 'a*c' }, { wildcard: '*b*' }, { wildcard: 'S*E' });
+    const patterns = new Map<string, unknown>();
+    conditions.forEach((c, i) => {
+      const p = { f: [c] };
+      try {
+        validate(p);
+        patterns.set(`c${i}`, p);
+      } catch {
+        // the vocabulary also makes values an operator refuses
+      }
+    });
+    expect(patterns.size).toBeGreaterThan(450);
+    const set = new PatternSet<string>();
+    set.setAll([...patterns].map(([k, p]) => [k, p, k] as const));
+    const docs: unknown[] = [{}, { f: [] }, { f: {} }, { f: Infinity }, { f: -Infinity }];
+    for (const v of values) docs.push({ f: v }, { f: [v, 'zzz'] }, { f: [[v]] });
+    for (const a of STRINGS) for (const b of ['', 'x', 'e', 'SS', '\u212A']) docs.push({ f: a + b }, { f: b + a });
+    for (const d of docs) expectAgreement(set, patterns, d);
+  });
+
   it('for random patterns over every operator and random documents (property)', () => {
     fc.assert(
       fc.property(fc.array(patternArb, { minLength: 1, maxLength: 12 }), fc.array(docArb, { minLength: 1, maxLength: 6 }), (ps, docs) => {
+        const patterns = new Map(ps.map((p, i) => [`p${i}`, p as unknown]));
+        const set = new PatternSet<string>();
+        set.setAll([...patterns].map(([k, p]) => [k, p, k] as const));
+        for (const d of docs) expectAgreement(set, patterns, d);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  // Few values and keys, many arrays of objects: where array consistency, absence and the leading
+  // exists:false rule decide.
+  it('for patterns and documents shaped around arrays of objects (property)', () => {
+    const v = fc.constantFrom('x', 'y', 1, null);
+    const cond = fc.oneof(
+      { weight: 3, arbitrary: v },
+      fc.boolean().map((e) => ({ exists: e })),
+      v.filter((x) => typeof x === 'string').map((x) => ({ 'anything-but': [x] })),
+      fc.constant({ prefix: 'x' }),
+      fc.constant({ numeric: ['>', 0] }),
+    );
+    const leafS = fc.array(cond, { minLength: 1, maxLength: 2 });
+    const node: fc.Arbitrary<Obj> = fc.letrec<{ node: Obj }>((tie) => ({
+      node: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ weight: 3, arbitrary: leafS }, { weight: 1, arbitrary: tie('node') }), { minKeys: 1, maxKeys: 3 }),
+    }), { depthSize: 'small' } as never).node;
+    const pattern = fc
+      .tuple(node, fc.option(fc.array(node, { minLength: 2, maxLength: 2 }), { freq: 3 }))
+      .map(([n, or]) => (or ? { ...n, $or: or } : n))
+      .filter((p) => {
+        try {
+          validate(p);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    const doc: fc.Arbitrary<Obj> = fc.letrec<{ val: unknown; obj: Obj }>((tie) => ({
+      val: fc.oneof(
+        { weight: 3, arbitrary: v },
+        { weight: 2, arbitrary: tie('obj') },
+        { weight: 3, arbitrary: fc.array(fc.oneof(v, tie('obj'), fc.array(tie('obj'), { maxLength: 2 })), { maxLength: 3 }) },
+      ),
+      obj: fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('val'), { maxKeys: 3 }),
+    }), { depthSize: 'small' } as never).obj;
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 8 }), fc.array(doc, { minLength: 1, maxLength: 6 }), (ps, docs) => {
         const patterns = new Map(ps.map((p, i) => [`p${i}`, p as unknown]));
         const set = new PatternSet<string>();
         set.setAll([...patterns].map(([k, p]) => [k, p, k] as const));
