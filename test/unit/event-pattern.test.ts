@@ -7,6 +7,7 @@ import {
   matches,
   validate,
 } from '../../lib/core/event-pattern/index.ts';
+import { BatonError } from '../../lib/contract/errors.ts';
 import { invalidCases, matchCases } from './event-pattern.cases.ts';
 
 describe('event-pattern conformance corpus', () => {
@@ -34,6 +35,19 @@ describe('invalid patterns', () => {
     expect(e.message).toContain(messageIncludes);
     expect(e.path.startsWith('$')).toBe(true);
     expect(() => compilePattern(pattern)).toThrow(InvalidPatternError);
+  });
+
+  it('is one of Baton\'s errors, with a code a program can branch on', () => {
+    const err = (() => {
+      try {
+        validate({ a: 'x' });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(BatonError);
+    expect(err).toMatchObject({ code: 'invalid-pattern', name: 'InvalidPatternError', path: '$.a' });
   });
 
   it('reports the JSON path of the offending element', () => {

@@ -104,18 +104,25 @@ class Bucket {
 }
 
 /** Every string at `segs` in the document, looking through arrays at any level (as the matcher does). */
-function stringsAt(node: unknown, segs: readonly string[], i: number, out: string[]): void {
-  if (Array.isArray(node)) {
-    for (const x of node) stringsAt(x, segs, i, out);
-    return;
+function stringsAt(doc: unknown, segs: readonly string[], _i: number, out: string[]): void {
+  // An explicit stack: no depth of nested arrays can overflow the call stack.
+  const nodes: unknown[] = [doc];
+  const depths: number[] = [0];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const i = depths.pop()!;
+    if (Array.isArray(node)) {
+      for (let j = node.length - 1; j >= 0; j--) {
+        nodes.push(node[j]);
+        depths.push(i);
+      }
+    } else if (i === segs.length) {
+      if (typeof node === 'string') out.push(node);
+    } else if (node !== null && typeof node === 'object' && Object.hasOwn(node, segs[i]!)) {
+      nodes.push((node as Record<string, unknown>)[segs[i]!]);
+      depths.push(i + 1);
+    }
   }
-  if (i === segs.length) {
-    if (typeof node === 'string') out.push(node);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const seg = segs[i]!;
-  if (Object.hasOwn(node, seg)) stringsAt((node as Record<string, unknown>)[seg], segs, i + 1, out);
 }
 
 export interface RuleSetStats {
