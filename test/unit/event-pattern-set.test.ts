@@ -181,8 +181,8 @@ describe('PatternSet agrees with compilePattern', () => {
     );
     const leafS = fc.array(cond, { minLength: 1, maxLength: 2 });
     const node: fc.Arbitrary<Obj> = fc.letrec<{ node: Obj }>((tie) => ({
-      node: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ weight: 3, arbitrary: leafS }, { weight: 1, arbitrary: tie('node') }), { minKeys: 1, maxKeys: 3 }),
-    }), { depthSize: 'small' } as never).node;
+      node: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ maxDepth: 3 }, { weight: 3, arbitrary: leafS }, { weight: 1, arbitrary: tie('node') }), { minKeys: 1, maxKeys: 3 }),
+    })).node;
     const pattern = fc
       .tuple(node, fc.option(fc.array(node, { minLength: 2, maxLength: 2 }), { freq: 3 }))
       .map(([n, or]) => (or ? { ...n, $or: or } : n))
@@ -196,12 +196,13 @@ describe('PatternSet agrees with compilePattern', () => {
       });
     const doc: fc.Arbitrary<Obj> = fc.letrec<{ val: unknown; obj: Obj }>((tie) => ({
       val: fc.oneof(
+        { maxDepth: 4 },
         { weight: 3, arbitrary: v },
         { weight: 2, arbitrary: tie('obj') },
         { weight: 3, arbitrary: fc.array(fc.oneof(v, tie('obj'), fc.array(tie('obj'), { maxLength: 2 })), { maxLength: 3 }) },
       ),
       obj: fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('val'), { maxKeys: 3 }),
-    }), { depthSize: 'small' } as never).obj;
+    })).obj;
     fc.assert(
       fc.property(fc.array(pattern, { minLength: 1, maxLength: 8 }), fc.array(doc, { minLength: 1, maxLength: 6 }), (ps, docs) => {
         const patterns = new Map(ps.map((p, i) => [`p${i}`, p as unknown]));
