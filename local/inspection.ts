@@ -7,7 +7,6 @@ import { sendJson } from './bus.ts';
 import type { LocalQueue } from './queue.ts';
 import type { LocalStreamPoller } from './streams.ts';
 import type { LocalSesFeedback } from './ses-feedback.ts';
-import type { LiveSummary } from './summary.ts';
 
 export interface LocalMessage {
   readonly channel: Channel | 'bus';
@@ -98,7 +97,8 @@ export function localInspection(parts: {
   sesEndpoint: string;
   messages: LocalMessages;
   sendFailures: DeadLetterEntry[];
-  summary?: LiveSummary;
+  /** The live summary's figures (local/summary.ts, which reads LocalMessages from here). */
+  summary?: { figures(): object };
   stats?: () => Record<string, unknown>;
 }): HttpExtension {
   async function emails(): Promise<LocalMessage[]> {

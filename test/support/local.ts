@@ -1,6 +1,5 @@
 // What tests use to talk to the local stack: real SDK clients pointed at its endpoints.
-import { inject } from 'vitest';
-import { getCurrentTest } from 'vitest/suite';
+import { inject, TestRunner } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, QueryCommand, ScanCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -47,7 +46,7 @@ async function pipelineProgress(): Promise<string> {
 
 /** Milliseconds left before vitest times the running test out (undefined outside a test). */
 function testTimeLeft(): number | undefined {
-  const test = getCurrentTest();
+  const test = TestRunner.getCurrentTest();
   const started = test?.result?.startTime;
   return test && started && test.timeout > 0 ? test.timeout - (Date.now() - started) : undefined;
 }
