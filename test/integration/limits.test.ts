@@ -1,4 +1,3 @@
-// Heavy property tests: the timeouts only stop a hung run; a slow, shared machine still passes.
 // Concurrent deciders on one customer and one campaign, through the real ingest path and the real
 // DynamoDB commit (DynamoDB Local): however they interleave, no cap is passed and no budget is
 // overspent. Each run moves the clock on 8 days, so the previous runs' contacts leave the cap
