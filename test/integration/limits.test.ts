@@ -2,7 +2,8 @@
 // DynamoDB commit (DynamoDB Local): however they interleave, no cap is passed and no budget is
 // overspent. Each run moves the clock on 8 days, so the previous runs' contacts leave the cap
 // windows and one customer serves 40 runs (then a fresh one keeps the state small); each run has
-// its own campaign and budget counter.
+// its own campaign and budget counter. A second property puts many customers on one campaign, so only
+// the counters order them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
