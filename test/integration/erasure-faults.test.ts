@@ -261,5 +261,5 @@ describe('erasure when the function dies part-way (DynamoDB Local)', () => {
     expect(failures).toEqual([]);
     // Each erased customer is counted in the anonymous totals once, however often its erasure ran.
     expect(await erasedTotal()).toBe(countedBefore + points.length);
-  }, 300_000);
+  }, 900_000);
 });

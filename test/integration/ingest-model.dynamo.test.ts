@@ -229,5 +229,5 @@ describe('ingest model on DynamoDB Local: merges, a budget, erasures, faults', (
     );
     // The run really had faults, merges, erasures and messages to check.
     for (const [what, n] of Object.entries(totals)) expect(n, what).toBeGreaterThan(0);
-  }, 300_000);
+  }, 900_000);
 });

@@ -228,5 +228,5 @@ describe('memory and DynamoDB customer repositories answer alike', () => {
     );
     // Every kind of answer came up, so the comparison covered them.
     for (const [kind, count] of Object.entries({ ...kinds, ...shapes })) expect(count, kind).toBeGreaterThan(0);
-  }, 300_000);
+  }, 900_000);
 });

@@ -426,5 +426,5 @@ describe('ingest model: duplicates, any order, throttling and crashes at every s
     expect(totals.quarantineFailures).toBeGreaterThan(0);
     expect(totals.ingestCalls).toBe(totals.published + totals.redeliveries);
     expect(totals.redeliveries).toBeGreaterThan(0);
-  }, 300_000);
+  }, 900_000);
 });

@@ -1,4 +1,4 @@
-// The customers table: profiles, the identity index, event markers and erasure tombstones.
+// The customers table: profiles, the identity index, event markers, erasure tombstones and journals.
 //
 // Items (pk / sk):
 //   CUS#<customerId> / PROFILE   { customerId, version, state (JSON text), identities[], updatedAt }
