@@ -115,23 +115,8 @@ export async function findCustomer(db: DynamoDBDocumentClient, names: TableNames
   return { status: 'found', item, customerIds: [customerId, ...formerIds] };
 }
 
-/** The stored profile item, or undefined (an erased customer has none). */
-export async function findCustomerItem(db: DynamoDBDocumentClient, names: TableNames, ref: string): Promise<Record<string, unknown> | undefined> {
-  const found = await findCustomer(db, names, ref);
-  return found.status === 'found' ? found.item : undefined;
-}
-
 export const NOT_FOUND_HINT = `looked up as ${ID_KINDS.join(', ')} and customerId`;
 
 /** The message for a customer that was not found. */
 export const notFound = (ref: string, lookup: CustomerLookup) =>
   lookup.status === 'erased' ? `"${ref}" belonged to a customer who was erased; nothing is kept` : `no customer for "${ref}" (${NOT_FOUND_HINT})`;
-
-/** A whole number within bounds, for option values; the message names the option. */
-export function wholeNumber(option: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}`);
-    return n;
-  };
-}

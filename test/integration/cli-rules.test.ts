@@ -1,7 +1,7 @@
 // `baton rules` and `baton explain` against the local stack, with the demo's rules and events
 // shaped like the demo's (a consenting customer, sales above and below the demo's threshold).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { stringify as toYaml } from 'yaml';
@@ -13,6 +13,7 @@ import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
 import { busClient, db, decisionsOf, eventually, profileByExternalId, unique, tables } from '../support/local.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cli-rules-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // `rules put` checks that a rule's template exists: the demo's templates, as `npm start` stores them.
 beforeAll(async () => {
   const store = new DynamoTemplateStore(db(), tables().templates);

@@ -86,10 +86,6 @@ export class DynamoCampaignRepository extends VersionedItems {
   constructor(db: DynamoDBDocumentClient, table: string, clock?: () => Date) {
     super(db, table, CAMPAIGN_ITEMS, clock);
   }
-
-  setEnabled(campaignId: string, enabled: boolean, by: string) {
-    return this.update(campaignId, { enabled }, by);
-  }
 }
 
 /** Contact policy writes, versioned like campaigns. */

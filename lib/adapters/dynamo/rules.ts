@@ -209,9 +209,4 @@ export class DynamoRuleRepository extends VersionedItems {
   constructor(db: DynamoDBDocumentClient, table: string, clock?: () => Date) {
     super(db, table, RULE_ITEMS, clock);
   }
-
-  /** A new version with `enabled` set; undefined when the rule does not exist. */
-  setEnabled(ruleId: string, enabled: boolean, by: string) {
-    return this.update(ruleId, { enabled }, by);
-  }
 }
