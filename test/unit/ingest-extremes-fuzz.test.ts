@@ -79,7 +79,8 @@ describe('ingest fuzz: schema-valid extremes', () => {
     // Act and assess, one event per run.
     const wrong: string[] = [];
     const tally = new Map<string, number>();
-    await fc.assert(
+    // fc.check, not fc.assert: on a failure the test shows what went wrong (below), not only the case.
+    const run = await fc.check(
       fc.asyncProperty(caseArb, async (c) => {
         let outcome: IngestOutcome;
         try {
@@ -99,6 +100,7 @@ describe('ingest fuzz: schema-valid extremes', () => {
     await new Promise((r) => setImmediate(r)); // a rejection nobody handled is reported on a later turn
 
     expect(wrong.slice(0, 3)).toEqual([]);
+    expect(run.failed).toBe(false);
     expect(rejections).toEqual([]);
     const applied = tally.get('applied') ?? 0;
     const quarantined = (tally.get('quarantined invalid-detail') ?? 0) + (tally.get('quarantined invalid-envelope') ?? 0) + (tally.get('quarantined too-large') ?? 0);
