@@ -221,6 +221,27 @@ const ses = {
   'Email Subscribed': sesDetail('Subscription', { subscription: z.looseObject({ timestamp }) }),
 };
 
+/**
+ * The object of an SES event that says when it happened. The others (Send, Reject, Rendering
+ * Failure) happen when the message is handed to SES: `mail.timestamp`.
+ */
+export const SES_EVENT_TIME = {
+  'Email Delivered': 'delivery',
+  'Email Bounced': 'bounce',
+  'Email Complaint Received': 'complaint',
+  'Email Opened': 'open',
+  'Email Clicked': 'click',
+  'Email Delivery Delayed': 'deliveryDelay',
+  'Email Subscribed': 'subscription',
+} as const satisfies { [D in keyof typeof ses]?: Exclude<keyof (typeof ses)[D]['shape'], 'mail' | 'eventType'> };
+
+/** When an SES event happened (as written, with its offset) and the field that says it. */
+export function sesEventTime(detailType: string, detail: { mail: { timestamp: string } }): { at: string; field: string } {
+  const key = Object.hasOwn(SES_EVENT_TIME, detailType) ? SES_EVENT_TIME[detailType as keyof typeof SES_EVENT_TIME] : undefined;
+  if (!key) return { at: detail.mail.timestamp, field: 'detail.mail.timestamp' };
+  return { at: (detail as unknown as Record<string, { timestamp: string }>)[key]!.timestamp, field: `detail.${key}.timestamp` };
+}
+
 const baton = {
   /** A bus action chosen by a decision, for any subscriber (CRM update, call list, webhook). */
   ActionRequested: z.looseObject({

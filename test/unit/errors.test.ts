@@ -6,14 +6,18 @@ import { CustomerStateError, applyRuleState, newCustomer } from '../../lib/core/
 import { PermanentSendError } from '../../lib/core/channels/senders.ts';
 import { DISPATCH_CODES, FAILURE_CODES, PERMANENT_CODES, failure } from '../../lib/core/channels/failures.ts';
 
+function thrown(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw, none came');
+}
+
 describe('one error base', () => {
   it('a customer state fault is a BatonError with its code and a message naming the field and what was expected', () => {
-    let error: unknown;
-    try {
-      applyRuleState(newCustomer('cus-1'), { a: 1 }, 'not a time', 'e1');
-    } catch (err) {
-      error = err;
-    }
+    const error = thrown(() => applyRuleState(newCustomer('cus-1'), { a: 1 }, 'not a time', 'e1'));
 
     expect(error).toBeInstanceOf(BatonError);
     expect(error).toBeInstanceOf(CustomerStateError);

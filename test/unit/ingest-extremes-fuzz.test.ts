@@ -6,17 +6,15 @@
 // schema allows them, and unknown extra fields holding extreme numbers (extreme-events.arbitraries.ts).
 // Every one of 50,000 events must come back applied, or quarantined with the reason the test
 // predicts; none may throw (a throw is retried and then dead-lettered: issue 11, defect 3).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
+import type { IngestOutcome } from '../../lib/app/ingest.ts';
 import { TIME_RANGE } from '../../events/catalog.ts';
 import { CUSTOMERS, customerOf, extremeCaseArb, type Case } from './extreme-events.arbitraries.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { ruleSchema } from '../../lib/core/rules/rule.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
-import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
-import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
-import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
+import { memoryIngest, unhandledRejections } from '../support/memory-ingest.ts';
 
 const RUNS = 50_000;
 
@@ -52,21 +50,10 @@ function verdict(c: Case, outcome: IngestOutcome): string | undefined {
 }
 
 describe('ingest fuzz: schema-valid extremes', () => {
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  beforeEach(() => {
-    rejections.length = 0;
-    process.on('unhandledRejection', onRejection);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', onRejection);
-  });
+  const rejections = unhandledRejections();
 
   it('applies or quarantines every one of 50,000 events at the schema\'s edges, and throws for none', async () => {
     // Prepare: one profile per customer, and a rule that fires on sales and purchases (so decide and the view run).
-    const store = new MemoryCustomerRepository<CustomerState>();
-    const quarantine = new MemoryQuarantine();
-    const metrics = new MemoryMetrics();
     const rule = ruleSchema.parse({
       ruleId: 'extremes',
       campaignId: 'extremes',
@@ -79,7 +66,7 @@ describe('ingest fuzz: schema-valid extremes', () => {
     });
     const rules = new RuleSet([rule]);
     let made = 0;
-    const ingest = createIngest({ customers: store, quarantine, rules: { current: async () => rules }, metrics, sleep: async () => {}, newCustomerId: () => `cus-x${made++}` });
+    const { ingest, store, quarantine } = memoryIngest({ rules: { current: async () => rules }, newCustomerId: () => `cus-x${made++}` });
     const customerIds: string[] = [];
     for (let k = 0; k < CUSTOMERS; k++) {
       const first = { version: '0', id: `prep-${k}`, source: 'baton.crm', 'detail-type': 'ConsentChanged', time: '2026-01-01T00:00:00Z', detail: { ids: { crmId: customerOf(k).crmId }, occurredAt: '2026-01-01T00:00:00Z', channel: 'email', granted: true, via: 'test' } };
@@ -92,7 +79,8 @@ describe('ingest fuzz: schema-valid extremes', () => {
     // Act and assess, one event per run.
     const wrong: string[] = [];
     const tally = new Map<string, number>();
-    await fc.assert(
+    // fc.check, not fc.assert: on a failure the test shows what went wrong (below), not only the case.
+    const run = await fc.check(
       fc.asyncProperty(caseArb, async (c) => {
         let outcome: IngestOutcome;
         try {
@@ -112,6 +100,7 @@ describe('ingest fuzz: schema-valid extremes', () => {
     await new Promise((r) => setImmediate(r)); // a rejection nobody handled is reported on a later turn
 
     expect(wrong.slice(0, 3)).toEqual([]);
+    expect(run.failed).toBe(false);
     expect(rejections).toEqual([]);
     const applied = tally.get('applied') ?? 0;
     const quarantined = (tally.get('quarantined invalid-detail') ?? 0) + (tally.get('quarantined invalid-envelope') ?? 0) + (tally.get('quarantined too-large') ?? 0);

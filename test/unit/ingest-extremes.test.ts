@@ -2,33 +2,17 @@
 // what the customer state can hold (UTC years 0000 to 9999) must be quarantined with a reason naming
 // the field and the accepted range, never thrown (a throw is retried and then dead-lettered).
 import { describe, expect, it } from 'vitest';
-import { createIngest } from '../../lib/app/ingest.ts';
 import { loadSample } from '../../events/samples.ts';
-import type { CustomerState } from '../../lib/core/customer/index.ts';
-import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
-import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
-import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import { RuleSet } from '../../lib/core/rules/engine.ts';
+import { memoryIngest } from '../support/memory-ingest.ts';
 
 const RANGE = ['0000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'];
 
 type Event = Record<string, unknown> & { detail: Record<string, unknown> };
 
 function setup() {
-  const store = new MemoryCustomerRepository<CustomerState>();
-  const quarantine = new MemoryQuarantine();
-  const rules = new RuleSet([]);
   // SES samples are tagged with this customerId: the first customer made gets it.
   let made = 0;
-  const ingest = createIngest({
-    customers: store,
-    quarantine,
-    rules: { current: async () => rules },
-    metrics: new MemoryMetrics(),
-    sleep: async () => {},
-    newCustomerId: () => (made++ === 0 ? 'cus-7b1e0c' : `cus-extreme-${made}`),
-  });
-  return { store, quarantine, ingest };
+  return memoryIngest({ newCustomerId: () => (made++ === 0 ? 'cus-7b1e0c' : `cus-extreme-${made}`) });
 }
 
 /** A sample with one field of its detail set (`path` inside detail, dotted). */

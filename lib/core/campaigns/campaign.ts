@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { CHANNELS, currency } from '../../../events/catalog.ts';
 import { defaultPolicy, type ContactPolicy } from './policy.ts';
-import { itemCheck, itemIdSchema as id, validityWindow, type ItemCheck } from '../rules/item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck } from '../rules/item.ts';
 
 const channelOrBus = z.enum([...CHANNELS, 'bus']);
 const count = z.number().int().min(0).max(1_000_000_000);
@@ -27,18 +27,17 @@ export const budgetSchema = z.discriminatedUnion('unit', [
 export const campaignSchema = z
   .object({
     campaignId: id,
-    description: z.string().max(500).optional(),
+    description: itemDescription,
     enabled: z.boolean().default(true),
     /** Compared before the rules' own priority: a higher campaign priority wins a channel. */
-    priority: z.number().int().min(0).max(1000).default(0),
-    validFrom: z.iso.datetime({ offset: true }).optional(),
-    validUntil: z.iso.datetime({ offset: true }).optional(),
+    priority: itemPriority.default(0),
+    ...validityFields,
     budget: budgetSchema.optional(),
     /** Messages per channel per clock hour (UTC) this campaign may queue. */
     capacityPerHour: z.partialRecord(channelOrBus, count).optional(),
     /** The contact policy that applies to this campaign's messages. */
     policyId: id.default('default'),
-    version: z.number().int().min(1).optional(),
+    version: itemVersion,
   })
   .refine(...validityWindow);
 

@@ -1,6 +1,6 @@
 // What a feedback event (SES, device) says about one outbox message. Pure; lib/app/feedback.ts
 // records it.
-import type { BatonEvent, Channel } from '../../../events/catalog.ts';
+import { sesEventTime, type BatonEvent, type Channel } from '../../../events/catalog.ts';
 
 /**
  * Every time that can be known about one message, the one list the others derive from. `outbox`:
@@ -68,14 +68,11 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
     const field = SES_FIELD[event['detail-type']];
     const decisionId = event.detail.mail.tags?.['decisionId']?.[0];
     if (!field || !decisionId) return undefined;
-    const d = event.detail as Record<string, unknown>;
-    // The event's own object (delivery, open, click, bounce...) holds when it happened; `mail` holds the send time.
-    const inner = Object.entries(d).find(([k, v]) => k !== 'mail' && typeof (v as { timestamp?: unknown } | null)?.timestamp === 'string')?.[1] as { timestamp: string } | undefined;
     return {
       decisionId,
       channel: 'email',
       field,
-      at: inner?.timestamp ?? event.detail.mail.timestamp,
+      at: sesEventTime(event['detail-type'], event.detail).at,
       providerMessageId: event.detail.mail.messageId,
       ...(event['detail-type'] === 'Email Bounced' ? { bounceType: event.detail.bounce.bounceType } : {}),
     };

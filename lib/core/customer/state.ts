@@ -92,6 +92,8 @@ export interface Licence extends Keyed {
   expiresAt?: Reg<string>;
   status?: Reg<LicenceStatus>;
 }
+/** The registers of a licence, each merged on its own. */
+export const LICENCE_REGISTERS = ['product', 'seats', 'startsAt', 'expiresAt', 'status'] as const satisfies readonly (keyof Licence)[];
 
 export type Platform = 'windows' | 'macos' | 'linux' | 'android' | 'ios';
 export type DeviceStatus = 'protected' | 'at-risk' | 'unprotected';
@@ -106,6 +108,8 @@ export interface Device extends Keyed {
   /** Threats of this device already dropped from `threats` (kept counted). */
   droppedThreats?: number;
 }
+/** The registers of a device, each merged on its own. */
+export const DEVICE_REGISTERS = ['platform', 'status', 'agentVersion', 'pushEndpointArn'] as const satisfies readonly (keyof Device)[];
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type ThreatAction = 'quarantined' | 'blocked' | 'removed' | 'none';

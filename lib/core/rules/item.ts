@@ -1,10 +1,21 @@
-// What rule, campaign, policy and template items share: the id format, how a failed check reads,
-// which item it was, the check itself, and the validity window rule.
+// What rule, campaign, policy and template items share: the id format and common fields, how a
+// failed check reads, which item it was, the check itself, and the validity window rule.
 import { z } from 'zod';
 
 /** Ids of rules, campaigns, policies and templates: lower-case letters, digits and dashes, at most 64. */
 export const ITEM_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const itemIdSchema = z.string().regex(ITEM_ID, 'lower-case letters, digits and dashes, at most 64');
+
+/** Fields rule, campaign and policy items have in common. */
+export const itemDescription = z.string().max(500).optional();
+export const itemVersion = z.number().int().min(1).optional();
+/** Higher wins. */
+export const itemPriority = z.number().int().min(0).max(1000);
+/** An optional validity window, `validFrom` included, `validUntil` not; refined by `validityWindow`. */
+export const validityFields = {
+  validFrom: z.iso.datetime({ offset: true }).optional(),
+  validUntil: z.iso.datetime({ offset: true }).optional(),
+};
 
 /** Every issue as `path: message`, the form marketers see from the CLI and ops in the logs. */
 export function issues(error: z.ZodError): string {
