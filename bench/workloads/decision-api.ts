@@ -7,6 +7,9 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../../local/stack.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
+import { customerKey, idItemKey } from '../../lib/adapters/dynamo/customers.ts';
+import { ruleKey } from '../../lib/adapters/dynamo/rules.ts';
+import { idKey } from '../../lib/core/customer/identity.ts';
 import { fmt, percentile } from '../stats.ts';
 import type { Workload } from '../run.ts';
 
@@ -37,8 +40,7 @@ export const workload: Workload = {
         new PutCommand({
           TableName: stack.tables.rules,
           Item: {
-            pk: 'RULE#bench-web-offer',
-            sk: 'CURRENT',
+            ...ruleKey('bench-web-offer'),
             version: 1,
             ruleId: 'bench-web-offer',
             campaignId: 'bench',
@@ -61,8 +63,8 @@ export const workload: Workload = {
       }
       await stack.settled(60_000);
       await new Promise((r) => setTimeout(r, 700));
-      const link = await db.send(new GetCommand({ TableName: stack.tables.customers, Key: { pk: 'ID#crmId#BENCH-0', sk: 'ID' } }));
-      const profileKey = { pk: `CUS#${link.Item!.customerId}`, sk: 'PROFILE' };
+      const link = await db.send(new GetCommand({ TableName: stack.tables.customers, Key: idItemKey(idKey({ kind: 'crmId', value: 'BENCH-0' })) }));
+      const profileKey = customerKey(String(link.Item!.customerId));
 
       const url = `${stack.endpoints.bus}/v1/decisions`;
       const request = (i: number) =>

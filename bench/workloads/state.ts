@@ -9,7 +9,7 @@ import { createTables } from '../../local/tables.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { tableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
-import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+import { DynamoCustomerRepository, customerKey, idItemKey, markerKey } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
 import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
@@ -113,9 +113,9 @@ function tx(db: ReturnType<typeof documentClient>, tables: ReturnType<typeof tab
   return db.send(
     new TransactWriteCommand({
       TransactItems: [
-        { Put: { TableName: tables.customers, Item: { pk: `BASE#${key}`, sk: 'PROFILE', version: 1, state: '{"v":1}' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: tables.customers, Item: { pk: `BASE-EVT#${key}`, sk: 'EVT' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: tables.customers, Item: { pk: `BASE-ID#${key}`, sk: 'ID', customerId: key } } },
+        { Put: { TableName: tables.customers, Item: { ...customerKey(`baseline-${key}`), version: 1, state: '{"v":1}' }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: tables.customers, Item: { ...markerKey(`baseline-${key}`) }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: tables.customers, Item: { ...idItemKey(`baseline#${key}`), customerId: key } } },
       ],
     }),
   );

@@ -38,8 +38,8 @@ export const MARKER_TTL_DAYS = 400;
 export const TOMBSTONE_TTL_DAYS = 400;
 
 export const customerKey = (customerId: string) => ({ pk: `CUS#${customerId}`, sk: 'PROFILE' });
-const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
-const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
+export const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
+export const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
 const tombstoneKey = (key: string) => ({ pk: `ERASED#${tombstoneHash(key)}`, sk: 'ERASED' });
 const erasingKey = (eventId: string) => ({ pk: `ERASING#${eventId}`, sk: 'ERASING' });
 

@@ -22,7 +22,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Decision } from '../../core/decide.ts';
 import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
 import type { MessageFeedback } from '../../core/channels/feedback.ts';
-import { assess, deliverabilityKey, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../core/channels/deliverability.ts';
+import { assess, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../core/channels/deliverability.ts';
+
+/** The email channel's daily counts (counters table): DELIVERABILITY#email / D#<yyyy-mm-dd> { sent, bounces, complaints }. */
+const deliverabilityKey = (day: string) => ({ pk: 'DELIVERABILITY#email', sk: `D#${day}` });
 
 export type { MessageStatus, OutboxItem };
 

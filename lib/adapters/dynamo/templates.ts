@@ -1,7 +1,10 @@
 // The templates table: TPL#<templateId> / <channel>#<locale>  { subject, html, text }
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { templateKey, templateSchema, localeChain, type Template } from '../../core/channels/template.ts';
+import { templateSchema, localeChain, type Template } from '../../core/channels/template.ts';
 import type { Channel } from '../../../events/catalog.ts';
+
+/** A template's item: one per template, channel and locale. */
+const templateKey = (templateId: string, channel: Channel, locale: string) => ({ pk: `TPL#${templateId}`, sk: `${channel}#${locale}` });
 
 export class DynamoTemplateStore {
   constructor(

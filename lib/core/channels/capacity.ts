@@ -72,22 +72,3 @@ export class ChannelCapacity {
     return b.take();
   }
 }
-
-/** Reads `{"email": 2.8, "sms": 0.6}` from the environment; a bad value names what was expected. */
-export function parseRates(text: string | undefined): ChannelRates {
-  if (!text) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('channel rates are not JSON; expected an object such as {"email": 2.8, "sms": 0.6}');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('channel rates: expected a JSON object of channel to messages per second');
-  const out: ChannelRates = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (!(k in DEFAULT_RATES)) throw new Error(`channel rates: "${k}" is not a channel; expected one of ${Object.keys(DEFAULT_RATES).join(', ')}`);
-    if (typeof v !== 'number' || !(v > 0)) throw new Error(`channel rates: ${k} is ${JSON.stringify(v)}; expected a positive number`);
-    out[k as Channel] = v;
-  }
-  return out;
-}

@@ -104,6 +104,3 @@ export function countsOf(event: BatonEvent): { day: string; sent: number; bounce
       return undefined;
   }
 }
-
-/** Counter items (counters table): DELIVERABILITY#email / D#<yyyy-mm-dd> { sent, bounces, complaints }. */
-export const deliverabilityKey = (day: string) => ({ pk: 'DELIVERABILITY#email', sk: `D#${day}` });

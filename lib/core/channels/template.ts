@@ -4,7 +4,7 @@
 // decision id and the unsubscribe link), so a typo is caught at write, never at send.
 import { Liquid, type Template as LiquidTemplate } from 'liquidjs';
 import { z } from 'zod';
-import { CHANNELS, locale as localeSchema, type Channel } from '../../../events/catalog.ts';
+import { CHANNELS, locale as localeSchema } from '../../../events/catalog.ts';
 import { PROFILE_FIELDS, customerView, newCustomer, type CustomerState } from '../customer/index.ts';
 import { itemIdSchema } from '../rules/item.ts';
 
@@ -73,7 +73,6 @@ export function localeChain(locale: string | undefined, fallback = 'en'): string
   return [...new Set([...chain, fallback])];
 }
 
-export const templateKey = (templateId: string, channel: Channel, locale: string) => ({ pk: `TPL#${templateId}`, sk: `${channel}#${locale}` });
 
 // ---- checking a template at write -------------------------------------------------------------
 
