@@ -3,13 +3,15 @@
 // (a field's alternatives) holding them. Each `$or` branch is the list of its leaves in a trie shared
 // by all branches, most-shared leaves first, and the walk down that trie follows only satisfied
 // leaves: the work per event depends on the event and on the branches that (nearly) match, not on
-// how many patterns the set holds.
+// how many patterns the set holds. What the walk reads per event (leaf marks, trie edges, branch
+// and entry marks) is small integers in flat arrays, so 10,000 patterns do not cost cache misses.
 //
 // The trie decides on "flattened" values: every scalar found at a path, looking through arrays. That
-// is exactly the single-pattern semantics (tree.ts) except where arrays of objects meet a node that
-// holds two or more fields of one branch (array consistency: one element must satisfy them all) and
-// for deep `[value, {exists: false}]` leaves. Only a branch in those cases, once its leaves are all
-// satisfied, is confirmed with its compiled single pattern.
+// is exactly the single-pattern semantics (tree.ts) except where an array of two or more objects
+// meets a node that holds two or more fields of one branch (array consistency: one element must
+// satisfy them all) and for deep `[value, {exists: false}]` leaves. Only a branch in those cases,
+// once its leaves are all satisfied, is checked further: for one such array under positive leaves,
+// from the array elements each satisfying value sat in; for the rest, with its compiled pattern.
 import { BatonError } from '../../contract/errors.ts';
 import { FieldIndex, Scratch, type Condition } from './field-index.ts';
 import { parsePattern, type Cond as CondSpec, type FieldSpec } from './parse.ts';
@@ -18,6 +20,8 @@ import { compilePattern, type CompiledPattern } from './tree.ts';
 const PROTO_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 /** A trie node with more children than this finds its satisfied ones through a map. */
 const MAP_ABOVE = 8;
+/** Stamps are int32; before they wrap, every mark is cleared. */
+const LAST_STAMP = 0x7ffffffe;
 
 /** A node of the path trie: one per field path prefix that some pattern reads. */
 class PathNode {
@@ -26,12 +30,14 @@ class PathNode {
   /** For keys that Object.prototype also has: read them only as own properties. */
   readonly own: boolean[] = [];
   field: FieldIndex | undefined;
-  /** The last event that held an array at this path (decides array-consistency checks). */
+  /** The last event that held an array of two or more objects here (calls for array consistency). */
   arrayed = 0;
   /** Leaves at or below this node. */
   refs = 0;
   /** Leaves at this node. */
   here = 0;
+  /** Branches that hold two or more fields below this node: elements of arrays here get serials. */
+  tags = 0;
 
   constructor(readonly parent: PathNode | undefined, readonly key: string) {}
 
@@ -51,7 +57,7 @@ type Kind = typeof POSITIVE | typeof ABSENT | typeof MIXED;
 
 /** A leaf: one field's alternatives, shared by every branch that has the same ones on the same path. */
 interface LeafRec {
-  stamp: number;
+  readonly id: number;
   readonly key: string;
   readonly kind: Kind;
   readonly path: PathNode;
@@ -60,44 +66,56 @@ interface LeafRec {
   readonly depth: number;
   /** Branches using it; also its rank in the trie (most-shared first). */
   uses: number;
-  readonly id: number;
 }
 
 interface Entry<T> {
+  readonly id: number;
   readonly key: string;
   readonly value: T;
   readonly pattern: unknown;
-  readonly branches: BranchRec<T>[];
-  /** The last event that decided this entry (matched, or refused by its compiled pattern). */
-  stamp: number;
+  readonly branches: BranchRec[];
   tree: CompiledPattern | undefined;
 }
 
-interface BranchRec<T> {
-  readonly entry: Entry<T>;
+// Branch flags: 0 means "all positive leaves satisfied" is the whole answer.
+const CONFIRM = 1;
+const CONSISTENCY = 2;
+const NEGATIVE = 4;
+
+/** A path node holding two or more of a branch's fields: an array of objects there needs one element to hold them all. */
+interface Group {
+  readonly node: PathNode;
+  /** The branch's leaves below the node. */
+  readonly leaves: number[];
+  /** All of them positive: the element check is exact (otherwise the compiled pattern decides). */
+  readonly positive: boolean;
+}
+
+interface BranchRec {
+  readonly id: number;
+  readonly entry: number;
   /** Leaves that need a value, in trie order. */
   readonly pos: LeafRec[];
   /** Leaves that absence satisfies: checked once the positive ones are. */
   readonly neg: LeafRec[];
-  /** Path nodes holding two or more of the branch's fields: an array there calls for the compiled pattern. */
-  readonly consistency: PathNode[];
-  /** Always confirm with the compiled pattern (a deep leaf that mixes values with `exists: false`). */
-  readonly confirm: boolean;
-  node: TrieNode<T> | undefined;
+  readonly groups: Group[];
+  node: TrieNode | undefined;
 }
 
-class TrieNode<T> {
-  readonly edges: LeafRec[] = [];
-  readonly kids: TrieNode<T>[] = [];
-  map: Map<LeafRec, TrieNode<T>> | undefined;
-  ends: BranchRec<T>[] | undefined;
+class TrieNode {
+  /** Leaf ids of the edges, and the node each leads to. */
+  readonly edges: number[] = [];
+  readonly kids: TrieNode[] = [];
+  map: Map<number, TrieNode> | undefined;
+  /** Ids of the branches whose positive leaves are exactly the path to here. */
+  ends: number[] | undefined;
 
-  constructor(readonly parent: TrieNode<T> | undefined, readonly via: LeafRec | undefined) {}
+  constructor(readonly parent: TrieNode | undefined, readonly via: number) {}
 
-  child(leaf: LeafRec): TrieNode<T> {
+  child(leaf: number): TrieNode {
     const found = this.map ? this.map.get(leaf) : this.kids[this.edges.indexOf(leaf)];
     if (found) return found;
-    const kid = new TrieNode<T>(this, leaf);
+    const kid = new TrieNode(this, leaf);
     this.edges.push(leaf);
     this.kids.push(kid);
     if (this.map) this.map.set(leaf, kid);
@@ -105,13 +123,37 @@ class TrieNode<T> {
     return kid;
   }
 
-  unlink(kid: TrieNode<T>): void {
+  unlink(kid: TrieNode): void {
     const i = this.kids.indexOf(kid);
     this.edges.splice(i, 1);
     this.kids.splice(i, 1);
-    this.map?.delete(kid.via!);
+    this.map?.delete(kid.via);
     if (this.map && this.edges.length <= MAP_ABOVE) this.map = undefined;
   }
+}
+
+/** Dense ids that are reused after removal, so the flat arrays stay as small as the set. */
+class Ids {
+  private next = 0;
+  private readonly free: number[] = [];
+  take(): number {
+    return this.free.pop() ?? this.next++;
+  }
+  give(id: number): void {
+    this.free.push(id);
+  }
+  get bound(): number {
+    return this.next;
+  }
+}
+
+function grown<A extends Int32Array | Uint8Array>(a: A, n: number): A {
+  if (n <= a.length) return a;
+  let size = a.length;
+  while (size < n) size *= 2;
+  const b = new (a.constructor as new (n: number) => A)(size);
+  b.set(a);
+  return b;
 }
 
 export interface PatternSetStats {
@@ -121,6 +163,8 @@ export interface PatternSetStats {
   readonly leaves: number;
   /** Distinct (path, condition) pairs. */
   readonly conditions: number;
+  /** Conditions as written, summed over every branch (`exists: false` counts as one). */
+  readonly conditionUses: number;
   readonly paths: number;
   readonly trieNodes: number;
 }
@@ -137,24 +181,51 @@ export class InvalidEventTextError extends BatonError<'invalid-event-text'> {
  * removing one pattern touches only that pattern's leaves and trie path.
  */
 export class PatternSet<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-  private readonly leaves = new Map<string, LeafRec>();
+  private readonly byKey = new Map<string, Entry<T>>();
+  private readonly entries: (Entry<T> | undefined)[] = [];
+  private readonly branches: (BranchRec | undefined)[] = [];
+  private readonly leafByKey = new Map<string, LeafRec>();
+  private readonly leafIds = new Ids();
+  private readonly entryIds = new Ids();
+  private readonly branchIds = new Ids();
   private readonly root = new PathNode(undefined, '');
-  private readonly trie = new TrieNode<T>(undefined, undefined);
-  private readonly st = new Scratch<LeafRec>();
-  private nextLeafId = 0;
-  private branchCount = 0;
+  private readonly trie = new TrieNode(undefined, -1);
+  private readonly st = new Scratch();
+  private entryStamp = new Int32Array(64);
+  private branchEntry = new Int32Array(64);
+  private branchFlags = new Uint8Array(64);
+  private out = new Int32Array(64);
   // Reused stacks for the walks (no allocation per event).
   private readonly values: unknown[] = [];
   private readonly paths: PathNode[] = [];
-  private readonly nodes: TrieNode<T>[] = [];
+  private readonly serials: number[] = [];
+  private readonly nodes: TrieNode[] = [];
+  /** Per event, for each array element serial: the node of its array, and the enclosing element. */
+  private readonly serialNode: PathNode[] = [];
+  private readonly serialParent: number[] = [];
+  private nSerials = 0;
+  private doc: unknown;
+  private nOut = 0;
+
+  /** Branches the last match examined once all their leaves were satisfied (a measure of its work). */
+  lastChecked = 0;
 
   get size(): number {
-    return this.entries.size;
+    return this.byKey.size;
   }
 
   has(key: string): boolean {
-    return this.entries.has(key);
+    return this.byKey.has(key);
+  }
+
+  /** The dense id of the pattern under `key` (ids are reused after removal). */
+  idOf(key: string): number | undefined {
+    return this.byKey.get(key)?.id;
+  }
+
+  /** The value stored with the pattern of id `id`. */
+  valueOf(id: number): T {
+    return this.entries[id]!.value;
   }
 
   /** Adds (or replaces) the pattern under `key`. Throws InvalidPatternError, leaving the set unchanged. */
@@ -168,35 +239,40 @@ export class PatternSet<T> {
    */
   setAll(items: Iterable<readonly [key: string, pattern: unknown, value: T]>): void {
     // By key, the last one wins.
-    const byKey = new Map<string, { key: string; pattern: unknown; value: T; branches: FieldSpec[][] }>();
+    const parsed = new Map<string, { key: string; pattern: unknown; value: T; branches: FieldSpec[][] }>();
     for (const [key, pattern, value] of items) {
-      byKey.delete(key);
-      byKey.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map((b) => [...b.values()]) });
+      parsed.delete(key);
+      parsed.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map((b) => [...b.values()]) });
     }
-    const parsed = [...byKey.values()];
-    for (const p of parsed) if (this.entries.has(p.key)) this.delete(p.key);
-    const built: BranchRec<T>[] = [];
-    for (const p of parsed) {
-      const entry: Entry<T> = { key: p.key, value: p.value, pattern: p.pattern, branches: [], stamp: 0, tree: undefined };
+    for (const key of parsed.keys()) if (this.byKey.has(key)) this.delete(key);
+    const built: BranchRec[] = [];
+    for (const p of parsed.values()) {
+      const entry: Entry<T> = { id: this.entryIds.take(), key: p.key, value: p.value, pattern: p.pattern, branches: [], tree: undefined };
+      this.entries[entry.id] = entry;
+      this.entryStamp = grown(this.entryStamp, this.entryIds.bound);
+      this.out = grown(this.out, this.entryIds.bound);
+      this.entryStamp[entry.id] = 0;
       for (const fields of p.branches) {
-        const b = this.branch(entry, fields);
+        const b = this.branch(entry.id, fields);
         entry.branches.push(b);
         built.push(b);
       }
-      this.entries.set(p.key, entry);
+      this.byKey.set(p.key, entry);
     }
+    this.st.ensure(this.leafIds.bound);
     for (const b of built) this.insert(b);
   }
 
   /** Removes the pattern under `key`; false when there is none. */
   delete(key: string): boolean {
-    const entry = this.entries.get(key);
+    const entry = this.byKey.get(key);
     if (!entry) return false;
-    this.entries.delete(key);
+    this.byKey.delete(key);
+    this.entries[entry.id] = undefined;
+    this.entryIds.give(entry.id);
     for (const b of entry.branches) {
-      this.branchCount--;
       let node = b.node!;
-      node.ends!.splice(node.ends!.indexOf(b), 1);
+      node.ends!.splice(node.ends!.indexOf(b.id), 1);
       if (node.ends!.length === 0) node.ends = undefined;
       // Prune trie nodes that no longer lead anywhere.
       while (node.parent && !node.ends && node.edges.length === 0) {
@@ -205,31 +281,48 @@ export class PatternSet<T> {
       }
       for (const l of b.pos) this.releaseLeaf(l);
       for (const l of b.neg) this.releaseLeaf(l);
+      for (const g of b.groups) g.node.tags--;
+      this.branches[b.id] = undefined;
+      this.branchIds.give(b.id);
     }
     return true;
   }
 
   /** The values of the patterns that match the event given as JSON text (parsing included). */
   matching(text: string): T[] {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new InvalidEventTextError();
-    }
-    return this.matchingDoc(doc);
+    return this.matchingDoc(parseEvent(text));
   }
 
   /** The values of the patterns that match an already parsed event, each once. */
   matchingDoc(doc: unknown): T[] {
-    const out: T[] = [];
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return out;
+    const n = this.matchIds(doc);
+    const out = new Array<T>(n);
+    const ids = this.out;
+    for (let i = 0; i < n; i++) out[i] = this.entries[ids[i]!]!.value;
+    return out;
+  }
+
+  /**
+   * Matches a parsed event and returns how many patterns match; their ids are `matchedIds()[0..n)`
+   * (valid until the next match). The allocation-free form of matchingDoc.
+   */
+  matchIds(doc: unknown): number {
+    this.nOut = 0;
+    this.lastChecked = 0;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 0;
     const st = this.st;
+    if (st.stamp >= LAST_STAMP) this.clearStamps();
     st.stamp++;
     st.nSat = 0;
+    this.doc = doc;
     this.walk(doc as Record<string, unknown>);
-    this.collect(doc, out);
-    return out;
+    this.collect();
+    this.doc = undefined;
+    return this.nOut;
+  }
+
+  matchedIds(): Int32Array {
+    return this.out;
   }
 
   stats(): PatternSetStats {
@@ -249,74 +342,106 @@ export class PatternSet<T> {
       trieNodes++;
       tstack.push(...n.kids);
     }
-    return { patterns: this.entries.size, branches: this.branchCount, leaves: this.leaves.size, conditions, paths: paths - 1, trieNodes };
+    let conditionUses = 0;
+    let branches = 0;
+    for (const e of this.byKey.values()) {
+      for (const b of e.branches) {
+        branches++;
+        for (const l of [...b.pos, ...b.neg]) conditionUses += l.conds.length + (l.kind === POSITIVE ? 0 : 1);
+      }
+    }
+    return { patterns: this.byKey.size, branches, leaves: this.leafByKey.size, conditions, conditionUses, paths: paths - 1, trieNodes };
   }
 
   // ---- building ------------------------------------------------------------------------------
 
-  private branch(entry: Entry<T>, fields: FieldSpec[]): BranchRec<T> {
+  private branch(entry: number, fields: FieldSpec[]): BranchRec {
     const pos: LeafRec[] = [];
     const neg: LeafRec[] = [];
-    let confirm = false;
-    const below = new Map<PathNode, number>();
+    let flags = 0;
+    const below = new Map<PathNode, LeafRec[]>();
     for (const f of fields) {
       const leaf = this.leaf(f);
       leaf.uses++;
       if (leaf.kind === POSITIVE) pos.push(leaf);
       else neg.push(leaf);
-      if (leaf.kind === MIXED && leaf.depth > 1) confirm = true;
-      for (let n = leaf.path.parent; n && n !== this.root; n = n.parent) below.set(n, (below.get(n) ?? 0) + 1);
+      if (leaf.kind === MIXED && leaf.depth > 1) flags |= CONFIRM;
+      for (let n = leaf.path.parent; n && n !== this.root; n = n.parent) {
+        const list = below.get(n);
+        if (list) list.push(leaf);
+        else below.set(n, [leaf]);
+      }
     }
-    const consistency = [...below].filter(([, count]) => count > 1).map(([n]) => n);
-    this.branchCount++;
-    return { entry, pos, neg, consistency, confirm, node: undefined };
+    const groups: Group[] = [];
+    for (const [node, leaves] of below) {
+      if (leaves.length < 2) continue;
+      node.tags++;
+      groups.push({ node, leaves: leaves.map((l) => l.id), positive: leaves.every((l) => l.kind === POSITIVE) });
+    }
+    if (groups.length > 0) flags |= CONSISTENCY;
+    if (neg.length > 0) flags |= NEGATIVE;
+    const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: undefined };
+    this.branches[b.id] = b;
+    this.branchEntry = grown(this.branchEntry, this.branchIds.bound);
+    this.branchFlags = grown(this.branchFlags, this.branchIds.bound);
+    this.branchEntry[b.id] = entry;
+    this.branchFlags[b.id] = flags;
+    return b;
   }
 
-  private insert(b: BranchRec<T>): void {
+  private insert(b: BranchRec): void {
     // Most-shared leaves first: branches share trie prefixes, and the walk prunes early.
-    b.pos.sort((x, y) => y.uses - x.uses || x.id - y.id);
+    b.pos.sort(bySharing);
     let node = this.trie;
-    for (const l of b.pos) node = node.child(l);
-    (node.ends ??= []).push(b);
+    for (const l of b.pos) node = node.child(l.id);
+    (node.ends ??= []).push(b.id);
     b.node = node;
   }
 
   private leaf(f: FieldSpec): LeafRec {
     const conds = f.leaf.conds;
-    const absentOk = conds.some((c) => c.t === 'exists' && !c.v);
+    let absentOk = false;
+    let existsOk = false;
+    for (const c of conds) {
+      if (c.t === 'exists') {
+        if (c.v) existsOk = true;
+        else absentOk = true;
+      }
+    }
     // `exists: true` among the alternatives accepts every value, whatever the others say.
-    const existsOk = conds.some((c) => c.t === 'exists' && c.v);
-    const positive: CondSpec[] = existsOk ? [{ t: 'exists', v: true }] : conds.filter((c) => c.t !== 'exists');
+    const positive: CondSpec[] = existsOk ? [{ t: 'exists', v: true }] : conds.filter(notExists);
     const kind: Kind = !absentOk ? POSITIVE : positive.length === 0 ? ABSENT : MIXED;
     const path = this.path(f.segs);
     const field = (path.field ??= new FieldIndex());
-    // Canonical per field: the conditions' filed keys, sorted, and the kind.
-    const acquired = positive.map((c) => field.acquire(c));
-    const key = `${JSON.stringify(f.segs)}|${kind}|${JSON.stringify([...new Set(acquired.map((c) => c.key))].sort())}`;
-    const existing = this.leaves.get(key);
-    if (existing) {
-      for (const c of acquired) field.release(c);
-      return existing;
-    }
     // Alternatives that file as one condition ("a" twice, "a" and wildcard "a") hold one reference.
     const unique: Condition[] = [];
-    for (const c of acquired) {
+    for (const spec of positive) {
+      const c = field.acquire(spec);
       if (unique.includes(c)) field.release(c);
       else unique.push(c);
     }
-    const leaf: LeafRec = { stamp: 0, key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0, id: this.nextLeafId++ };
-    for (const c of unique) c.leaves.push(leaf);
+    const condKeys = unique.length === 1 ? unique[0]!.key : JSON.stringify(unique.map(keyOf).sort());
+    const key = `${f.segs.join('\u0000')}\u0001${kind}\u0001${condKeys}`;
+    const existing = this.leafByKey.get(key);
+    if (existing) {
+      for (const c of unique) field.release(c);
+      return existing;
+    }
+    const leaf: LeafRec = { id: this.leafIds.take(), key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0 };
+    for (const c of unique) c.leaves.push(leaf.id);
     for (let n: PathNode | undefined = path; n; n = n.parent) n.refs++;
     path.here++;
-    this.leaves.set(key, leaf);
+    this.leafByKey.set(key, leaf);
     return leaf;
   }
 
   private releaseLeaf(leaf: LeafRec): void {
     if (--leaf.uses > 0) return;
-    this.leaves.delete(leaf.key);
+    this.leafByKey.delete(leaf.key);
+    this.leafIds.give(leaf.id);
+    this.st.leafStamp[leaf.id] = 0;
     for (const c of leaf.conds) {
-      c.leaves.splice(c.leaves.indexOf(leaf), 1);
+      c.leaves.splice(c.leaves.indexOf(leaf.id), 1);
       leaf.field.release(c);
     }
     if (--leaf.path.here === 0) leaf.path.field = undefined;
@@ -345,6 +470,20 @@ export class PatternSet<T> {
     return n;
   }
 
+  /** Before the int32 stamps wrap (after 2^31 events): clear every mark and start again. */
+  private clearStamps(): void {
+    this.st.stamp = 0;
+    this.st.leafStamp.fill(0);
+    this.entryStamp.fill(0);
+    const stack = [this.root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      n.arrayed = 0;
+      if (n.field) n.field.present = 0;
+      stack.push(...n.kids);
+    }
+  }
+
   // ---- matching ------------------------------------------------------------------------------
 
   /** Every value along the paths patterns read, with an explicit stack (no depth limit). */
@@ -353,45 +492,104 @@ export class PatternSet<T> {
     const stamp = st.stamp;
     const values = this.values;
     const paths = this.paths;
-    let top = pushKids(doc, this.root, values, paths, 0);
+    const serials = this.serials;
+    st.nHits = 0;
+    this.nSerials = 0;
+    let top = pushKids(doc, this.root, values, paths, serials, 0, 0);
     while (top > 0) {
       top--;
       const v = values[top];
       const n = paths[top]!;
+      const serial = serials[top]!;
       values[top] = undefined;
       switch (typeof v) {
         case 'string':
-          n.field?.string(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.string(v, st);
+          }
           break;
         case 'number':
-          n.field?.number(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.number(v, st);
+          }
           break;
         case 'boolean':
-          n.field?.other(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.other(v, st);
+          }
           break;
         case 'object':
           if (v === null) {
-            n.field?.other(null, st);
-          } else if (Array.isArray(v)) {
-            n.arrayed = stamp;
-            for (let i = v.length - 1; i >= 0; i--) {
-              values[top] = v[i];
-              paths[top++] = n;
+            if (n.field) {
+              st.serial = serial;
+              n.field.other(null, st);
             }
+          } else if (Array.isArray(v)) {
+            let objects = 0;
+            const tag = n.tags > 0;
+            for (let i = v.length - 1; i >= 0; i--) {
+              const x: unknown = v[i];
+              let s = serial;
+              if (typeof x === 'object' && x !== null) {
+                objects++;
+                if (tag && !Array.isArray(x)) s = this.element(n, serial);
+              }
+              values[top] = x;
+              paths[top] = n;
+              serials[top++] = s;
+            }
+            // One object in an array is as good as the object alone; two call for consistency.
+            if (objects > 1 && n.kids.length > 0) n.arrayed = stamp;
           } else if (n.kids.length > 0) {
-            top = pushKids(v as Record<string, unknown>, n, values, paths, top);
+            top = pushKids(v as Record<string, unknown>, n, values, paths, serials, serial, top);
           }
           break;
         default:
           break;
       }
     }
+    st.serial = 0;
   }
 
-  /** Down the trie along satisfied leaves; branches reached are checked and their values collected. */
-  private collect(doc: unknown, out: T[]): void {
+  /** A serial for an object element of an array at `node`, inside the element `parent` (0: none). */
+  private element(node: PathNode, parent: number): number {
+    const s = ++this.nSerials;
+    this.serialNode[s] = node;
+    this.serialParent[s] = parent;
+    return s;
+  }
+
+  /** The element of an array at `node` that holds the element `s` (or is it); 0 when none does. */
+  private elementAt(s: number, node: PathNode): number {
+    while (s !== 0 && this.serialNode[s] !== node) s = this.serialParent[s]!;
+    return s;
+  }
+
+  /** Whether one element of the array at the group's node satisfies every leaf of the group. */
+  private consistent(g: Group): boolean {
+    const st = this.st;
+    const leaves = g.leaves;
+    for (let h = st.firstHit(leaves[0]!); h >= 0; h = st.hitNext[h]!) {
+      const s = this.elementAt(st.hitSerial[h]!, g.node);
+      if (s === 0) continue;
+      let all = true;
+      for (let k = 1; k < leaves.length && all; k++) {
+        all = false;
+        for (let h2 = st.firstHit(leaves[k]!); h2 >= 0 && !all; h2 = st.hitNext[h2]!) all = this.elementAt(st.hitSerial[h2]!, g.node) === s;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  /** Down the trie along satisfied leaves; branches reached are checked, matching ids collected. */
+  private collect(): void {
     const st = this.st;
     const stamp = st.stamp;
+    const stamps = st.leafStamp;
     const sat = st.sat;
     const nSat = st.nSat;
     const stack = this.nodes;
@@ -399,7 +597,7 @@ export class PatternSet<T> {
     stack[top++] = this.trie;
     while (top > 0) {
       const n = stack[--top]!;
-      if (n.ends !== undefined) this.check(n.ends, doc, out);
+      if (n.ends !== undefined) this.check(n.ends);
       const map = n.map;
       if (map !== undefined && nSat < n.edges.length) {
         for (let j = 0; j < nSat; j++) {
@@ -409,53 +607,78 @@ export class PatternSet<T> {
       } else {
         const edges = n.edges;
         const kids = n.kids;
-        for (let i = 0; i < edges.length; i++) if (edges[i]!.stamp === stamp) stack[top++] = kids[i]!;
+        for (let i = 0; i < edges.length; i++) if (stamps[edges[i]!] === stamp) stack[top++] = kids[i]!;
       }
     }
   }
 
-  private check(ends: readonly BranchRec<T>[], doc: unknown, out: T[]): void {
+  private check(ends: readonly number[]): void {
     const stamp = this.st.stamp;
+    const entryStamp = this.entryStamp;
+    const branchEntry = this.branchEntry;
+    const branchFlags = this.branchFlags;
+    this.lastChecked += ends.length;
     for (let i = 0; i < ends.length; i++) {
-      const b = ends[i]!;
-      const e = b.entry;
-      if (e.stamp === stamp) continue;
-      if (b.confirm || arrayed(b.consistency, stamp)) {
-        // The compiled pattern decides for the whole entry (all its branches).
-        e.stamp = stamp;
-        if ((e.tree ??= compilePattern(e.pattern))(doc)) out.push(e.value);
-        continue;
-      }
-      let ok = true;
-      const neg = b.neg;
-      for (let j = 0; j < neg.length; j++) {
-        const l = neg[j]!;
-        if (l.field.present === stamp && l.stamp !== stamp) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) {
-        e.stamp = stamp;
-        out.push(e.value);
+      const bid = ends[i]!;
+      const eid = branchEntry[bid]!;
+      if (entryStamp[eid] === stamp) continue;
+      const flags = branchFlags[bid]!;
+      if (flags === 0 || this.passes(bid, eid, flags)) {
+        entryStamp[eid] = stamp;
+        this.out[this.nOut++] = eid;
       }
     }
   }
+
+  /** The rarer checks of a branch whose positive leaves all hold: absence, then array consistency. */
+  private passes(bid: number, eid: number, flags: number): boolean {
+    const stamp = this.st.stamp;
+    const b = this.branches[bid]!;
+    let confirm = (flags & CONFIRM) !== 0;
+    let group: Group | undefined;
+    if (!confirm && (flags & CONSISTENCY) !== 0) {
+      for (const g of b.groups) {
+        if (g.node.arrayed !== stamp) continue;
+        // One arrayed group of positive leaves is checked here; anything more intricate is not.
+        if (group || !g.positive) confirm = true;
+        group = g;
+      }
+    }
+    if (confirm) {
+      // The compiled pattern decides for the whole entry (all its branches).
+      this.entryStamp[eid] = stamp;
+      const e = this.entries[eid]!;
+      return (e.tree ??= compilePattern(e.pattern))(this.doc);
+    }
+    if (group && !this.consistent(group)) return false;
+    const stamps = this.st.leafStamp;
+    for (const l of b.neg) if (l.field.present === stamp && stamps[l.id] !== stamp) return false;
+    return true;
+  }
 }
 
-function arrayed(nodes: readonly PathNode[], stamp: number): boolean {
-  for (let i = 0; i < nodes.length; i++) if (nodes[i]!.arrayed === stamp) return true;
-  return false;
+/** JSON text to a document; the error never quotes the text. */
+export function parseEvent(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidEventTextError();
+  }
 }
 
-function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], paths: PathNode[], top: number): number {
+const bySharing = (x: LeafRec, y: LeafRec): number => y.uses - x.uses || x.id - y.id;
+const notExists = (c: CondSpec): boolean => c.t !== 'exists';
+const keyOf = (c: Condition): string => c.key;
+
+function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], paths: PathNode[], serials: number[], serial: number, top: number): number {
   const keys = n.keys;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = n.own[i] ? (Object.hasOwn(o, k) ? o[k] : undefined) : o[k];
     if (v !== undefined) {
       values[top] = v;
-      paths[top++] = n.kids[i]!;
+      paths[top] = n.kids[i]!;
+      serials[top++] = serial;
     }
   }
   return top;
