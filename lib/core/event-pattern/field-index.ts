@@ -32,6 +32,8 @@ export class Scratch {
   hitSerial = new Int32Array(256);
   hitNext = new Int32Array(256);
   nHits = 0;
+  /** Per field (by slot): the last event in which a scalar was found there (for exists and absence). */
+  present = new Int32Array(16);
 
   /** Room for leaf ids below `n`. */
   ensure(n: number): void {
@@ -65,6 +67,16 @@ export class Scratch {
     this.hitSerial[h] = serial;
     this.hitNext[h] = this.hitHead[leaf]!;
     this.hitHead[leaf] = h;
+  }
+
+  /** Room for field slots below `n`. */
+  ensureFields(n: number): void {
+    if (n <= this.present.length) return;
+    let size = this.present.length;
+    while (size < n) size *= 2;
+    const present = new Int32Array(size);
+    present.set(this.present);
+    this.present = present;
   }
 
   /** The first hit of `leaf` in this event (-1: none); the next one is `hitNext[h]`. */
@@ -465,8 +477,6 @@ function removeWhere<T extends { c: Condition }>(list: T[], c: Condition): void 
 // ---- the field --------------------------------------------------------------------------------
 
 export class FieldIndex {
-  /** The last event in which a scalar was found at this path (for exists and absence). */
-  present = 0;
   private readonly conds = new Map<string, Condition>();
 
   private exact: Map<string, Condition> | undefined;
@@ -493,6 +503,9 @@ export class FieldIndex {
   /** Numeric anything-but (satisfied by every non-number and by numbers they do not exclude). */
   private abNum: Condition[] | undefined;
   private slow: Condition[] | undefined;
+
+  /** @param slot where the set records this field's presence per event (Scratch.present). */
+  constructor(readonly slot: number) {}
 
   get size(): number {
     return this.conds.size;
@@ -713,7 +726,7 @@ export class FieldIndex {
 
   /** Fires every condition a string value satisfies. */
   string(s: string, st: Scratch): void {
-    this.present = st.stamp;
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     const tick = ++st.tick;
     if (this.exact) {
@@ -743,7 +756,7 @@ export class FieldIndex {
 
   /** Fires every condition a number value satisfies. */
   number(n: number, st: Scratch): void {
-    this.present = st.stamp;
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     if (this.nums) {
       const c = this.nums.get(n);
@@ -798,7 +811,7 @@ export class FieldIndex {
 
   /** Fires every condition true, false or null satisfies. */
   other(v: boolean | null, st: Scratch): void {
-    this.present = st.stamp;
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     const c = v === null ? this.nullC : v ? this.trueC : this.falseC;
     if (c) fire(st, c);

@@ -3,8 +3,9 @@
 // (a field's alternatives) holding them. Each `$or` branch is the list of its leaves in a trie shared
 // by all branches, most-shared leaves first, and the walk down that trie follows only satisfied
 // leaves: the work per event depends on the event and on the branches that (nearly) match, not on
-// how many patterns the set holds. What the walk reads per event (leaf marks, trie edges, branch
-// and entry marks) is small integers in flat arrays, so 10,000 patterns do not cost cache misses.
+// how many patterns the set holds. Everything the walk reads per event (leaf marks, the trie's
+// edges, branch checks) is small integers in flat typed arrays, so 10,000 patterns do not cost a
+// cache miss per rule.
 //
 // The trie decides on "flattened" values: every scalar found at a path, looking through arrays. That
 // is exactly the single-pattern semantics (tree.ts) except where an array of two or more objects
@@ -23,6 +24,33 @@ const MAP_ABOVE = 8;
 /** Stamps are int32; before they wrap, every mark is cleared. */
 const LAST_STAMP = 0x7ffffffe;
 
+/** Dense ids that are reused after removal, so the flat arrays stay as small as the set. */
+class Ids {
+  private next = 0;
+  private readonly free: number[] = [];
+  take(): number {
+    return this.free.pop() ?? this.next++;
+  }
+  give(id: number): void {
+    this.free.push(id);
+  }
+  get bound(): number {
+    return this.next;
+  }
+  get live(): number {
+    return this.next - this.free.length;
+  }
+}
+
+function grown<A extends Int32Array | Uint8Array>(a: A, n: number): A {
+  if (n <= a.length) return a;
+  let size = a.length;
+  while (size < n) size *= 2;
+  const b = new (a.constructor as new (n: number) => A)(size);
+  b.set(a);
+  return b;
+}
+
 /** A node of the path trie: one per field path prefix that some pattern reads. */
 class PathNode {
   readonly keys: string[] = [];
@@ -30,8 +58,6 @@ class PathNode {
   /** For keys that Object.prototype also has: read them only as own properties. */
   readonly own: boolean[] = [];
   field: FieldIndex | undefined;
-  /** The last event that held an array of two or more objects here (calls for array consistency). */
-  arrayed = 0;
   /** Leaves at or below this node. */
   refs = 0;
   /** Leaves at this node. */
@@ -39,7 +65,12 @@ class PathNode {
   /** Branches that hold two or more fields below this node: elements of arrays here get serials. */
   tags = 0;
 
-  constructor(readonly parent: PathNode | undefined, readonly key: string) {}
+  constructor(
+    readonly parent: PathNode | undefined,
+    readonly key: string,
+    /** Index into the per-event marks (Scratch.present, PatternSet.arrayed). */
+    readonly slot: number,
+  ) {}
 
   child(key: string): PathNode | undefined {
     const i = this.keys.indexOf(key);
@@ -77,11 +108,6 @@ interface Entry<T> {
   tree: CompiledPattern | undefined;
 }
 
-// Branch flags: 0 means "all positive leaves satisfied" is the whole answer.
-const CONFIRM = 1;
-const CONSISTENCY = 2;
-const NEGATIVE = 4;
-
 /** A path node holding two or more of a branch's fields: an array of objects there needs one element to hold them all. */
 interface Group {
   readonly node: PathNode;
@@ -99,61 +125,208 @@ interface BranchRec {
   /** Leaves that absence satisfies: checked once the positive ones are. */
   readonly neg: LeafRec[];
   readonly groups: Group[];
-  node: TrieNode | undefined;
+  node: number;
 }
 
-class TrieNode {
-  /** Leaf ids of the edges, and the node each leads to. */
-  readonly edges: number[] = [];
-  readonly kids: TrieNode[] = [];
-  map: Map<number, TrieNode> | undefined;
-  /** Ids of the branches whose positive leaves are exactly the path to here. */
-  ends: number[] | undefined;
+// What a branch needs beyond its positive leaves. 0: nothing, the trie's answer is the answer.
+const CONFIRM = 1;
+const CHECKS = 2;
 
-  constructor(readonly parent: TrieNode | undefined, readonly via: number) {}
+/**
+ * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
+ * the edge pool, its ends (branch ids) in one block of the end pool. A block that outgrows its
+ * room moves to the end of its pool; the pools are compacted when half of them is holes.
+ */
+class FlatTrie {
+  private readonly ids = new Ids();
+  edgeStart = new Int32Array(64);
+  edgeCount = new Int32Array(64);
+  private edgeRoom = new Int32Array(64);
+  endStart = new Int32Array(64);
+  endCount = new Int32Array(64);
+  private endRoom = new Int32Array(64);
+  private parent = new Int32Array(64);
+  private via = new Int32Array(64);
+  /** For nodes with more than MAP_ABOVE edges: leaf id → child node. */
+  readonly maps: (Map<number, number> | undefined)[] = [];
+  edgeLeaf = new Int32Array(256);
+  edgeKid = new Int32Array(256);
+  private edgeTop = 0;
+  private edgeHoles = 0;
+  ends = new Int32Array(256);
+  private endTop = 0;
+  private endHoles = 0;
+  readonly root: number;
 
-  child(leaf: number): TrieNode {
-    const found = this.map ? this.map.get(leaf) : this.kids[this.edges.indexOf(leaf)];
-    if (found) return found;
-    const kid = new TrieNode(this, leaf);
-    this.edges.push(leaf);
-    this.kids.push(kid);
-    if (this.map) this.map.set(leaf, kid);
-    else if (this.edges.length > MAP_ABOVE) this.map = new Map(this.edges.map((l, j) => [l, this.kids[j]!]));
+  constructor() {
+    this.root = this.node(-1, -1);
+  }
+
+  get nodes(): number {
+    return this.ids.live;
+  }
+
+  get bound(): number {
+    return this.ids.bound;
+  }
+
+  private node(parent: number, via: number): number {
+    const n = this.ids.take();
+    if (n >= this.edgeStart.length) {
+      const size = this.edgeStart.length * 2;
+      this.edgeStart = grown(this.edgeStart, size);
+      this.edgeCount = grown(this.edgeCount, size);
+      this.edgeRoom = grown(this.edgeRoom, size);
+      this.endStart = grown(this.endStart, size);
+      this.endCount = grown(this.endCount, size);
+      this.endRoom = grown(this.endRoom, size);
+      this.parent = grown(this.parent, size);
+      this.via = grown(this.via, size);
+    }
+    this.edgeStart[n] = this.edgeCount[n] = this.edgeRoom[n] = 0;
+    this.endStart[n] = this.endCount[n] = this.endRoom[n] = 0;
+    this.parent[n] = parent;
+    this.via[n] = via;
+    this.maps[n] = undefined;
+    return n;
+  }
+
+  /** The child of `n` along leaf `leaf`, made if missing. */
+  child(n: number, leaf: number): number {
+    const found = this.find(n, leaf);
+    if (found >= 0) return found;
+    const kid = this.node(n, leaf);
+    if (this.edgeCount[n] === this.edgeRoom[n]) this.moveEdges(n);
+    const at = this.edgeStart[n]! + this.edgeCount[n]!++;
+    this.edgeLeaf[at] = leaf;
+    this.edgeKid[at] = kid;
+    const map = this.maps[n];
+    if (map) map.set(leaf, kid);
+    else if (this.edgeCount[n]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
-  unlink(kid: TrieNode): void {
-    const i = this.kids.indexOf(kid);
-    this.edges.splice(i, 1);
-    this.kids.splice(i, 1);
-    this.map?.delete(kid.via);
-    if (this.map && this.edges.length <= MAP_ABOVE) this.map = undefined;
+  private find(n: number, leaf: number): number {
+    const map = this.maps[n];
+    if (map) return map.get(leaf) ?? -1;
+    const start = this.edgeStart[n]!;
+    const end = start + this.edgeCount[n]!;
+    for (let i = start; i < end; i++) if (this.edgeLeaf[i] === leaf) return this.edgeKid[i]!;
+    return -1;
   }
-}
 
-/** Dense ids that are reused after removal, so the flat arrays stay as small as the set. */
-class Ids {
-  private next = 0;
-  private readonly free: number[] = [];
-  take(): number {
-    return this.free.pop() ?? this.next++;
+  private edgeMap(n: number): Map<number, number> {
+    const map = new Map<number, number>();
+    const start = this.edgeStart[n]!;
+    for (let i = start; i < start + this.edgeCount[n]!; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
+    return map;
   }
-  give(id: number): void {
-    this.free.push(id);
-  }
-  get bound(): number {
-    return this.next;
-  }
-}
 
-function grown<A extends Int32Array | Uint8Array>(a: A, n: number): A {
-  if (n <= a.length) return a;
-  let size = a.length;
-  while (size < n) size *= 2;
-  const b = new (a.constructor as new (n: number) => A)(size);
-  b.set(a);
-  return b;
+  private moveEdges(n: number): void {
+    const room = Math.max(2, this.edgeRoom[n]! * 2);
+    if (this.edgeTop + room > this.edgeLeaf.length) {
+      if (this.edgeHoles > this.edgeTop / 2) this.compactEdges();
+      this.edgeLeaf = grown(this.edgeLeaf, this.edgeTop + room);
+      this.edgeKid = grown(this.edgeKid, this.edgeTop + room);
+    }
+    const from = this.edgeStart[n]!;
+    const count = this.edgeCount[n]!;
+    this.edgeLeaf.copyWithin(this.edgeTop, from, from + count);
+    this.edgeKid.copyWithin(this.edgeTop, from, from + count);
+    this.edgeHoles += this.edgeRoom[n]!;
+    this.edgeStart[n] = this.edgeTop;
+    this.edgeRoom[n] = room;
+    this.edgeTop += room;
+  }
+
+  private compactEdges(): void {
+    const leaf = new Int32Array(this.edgeLeaf.length);
+    const kid = new Int32Array(this.edgeKid.length);
+    let top = 0;
+    for (let n = 0; n < this.ids.bound; n++) {
+      const count = this.edgeCount[n]!;
+      const room = count === 0 ? 0 : Math.max(2, count);
+      leaf.set(this.edgeLeaf.subarray(this.edgeStart[n]!, this.edgeStart[n]! + count), top);
+      kid.set(this.edgeKid.subarray(this.edgeStart[n]!, this.edgeStart[n]! + count), top);
+      this.edgeStart[n] = top;
+      this.edgeRoom[n] = room;
+      top += room;
+    }
+    this.edgeLeaf = leaf;
+    this.edgeKid = kid;
+    this.edgeTop = top;
+    this.edgeHoles = 0;
+  }
+
+  addEnd(n: number, branch: number): void {
+    if (this.endCount[n] === this.endRoom[n]) {
+      const room = Math.max(1, this.endRoom[n]! * 2);
+      if (this.endTop + room > this.ends.length) {
+        if (this.endHoles > this.endTop / 2) this.compactEnds();
+        this.ends = grown(this.ends, this.endTop + room);
+      }
+      const from = this.endStart[n]!;
+      this.ends.copyWithin(this.endTop, from, from + this.endCount[n]!);
+      this.endHoles += this.endRoom[n]!;
+      this.endStart[n] = this.endTop;
+      this.endRoom[n] = room;
+      this.endTop += room;
+    }
+    this.ends[this.endStart[n]! + this.endCount[n]!++] = branch;
+  }
+
+  private compactEnds(): void {
+    const ends = new Int32Array(this.ends.length);
+    let top = 0;
+    for (let n = 0; n < this.ids.bound; n++) {
+      const count = this.endCount[n]!;
+      ends.set(this.ends.subarray(this.endStart[n]!, this.endStart[n]! + count), top);
+      this.endStart[n] = top;
+      this.endRoom[n] = count;
+      top += count;
+    }
+    this.ends = ends;
+    this.endTop = top;
+    this.endHoles = 0;
+  }
+
+  /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
+  removeEnd(n: number, branch: number): void {
+    const start = this.endStart[n]!;
+    const last = start + this.endCount[n]! - 1;
+    for (let i = start; i <= last; i++) {
+      if (this.ends[i] !== branch) continue;
+      this.ends[i] = this.ends[last]!;
+      this.endCount[n]!--;
+      break;
+    }
+    while (n !== this.root && this.endCount[n] === 0 && this.edgeCount[n] === 0) {
+      const p = this.parent[n]!;
+      this.unlink(p, this.via[n]!);
+      this.edgeHoles += this.edgeRoom[n]!;
+      this.endHoles += this.endRoom[n]!;
+      this.maps[n] = undefined;
+      this.ids.give(n);
+      n = p;
+    }
+  }
+
+  private unlink(n: number, leaf: number): void {
+    const start = this.edgeStart[n]!;
+    const last = start + this.edgeCount[n]! - 1;
+    for (let i = start; i <= last; i++) {
+      if (this.edgeLeaf[i] !== leaf) continue;
+      this.edgeLeaf[i] = this.edgeLeaf[last]!;
+      this.edgeKid[i] = this.edgeKid[last]!;
+      this.edgeCount[n]!--;
+      break;
+    }
+    const map = this.maps[n];
+    if (map) {
+      map.delete(leaf);
+      if (this.edgeCount[n]! <= MAP_ABOVE) this.maps[n] = undefined;
+    }
+  }
 }
 
 export interface PatternSetStats {
@@ -188,18 +361,26 @@ export class PatternSet<T> {
   private readonly leafIds = new Ids();
   private readonly entryIds = new Ids();
   private readonly branchIds = new Ids();
-  private readonly root = new PathNode(undefined, '');
-  private readonly trie = new TrieNode(undefined, -1);
+  private readonly pathIds = new Ids();
+  private readonly root: PathNode;
+  private readonly trie = new FlatTrie();
   private readonly st = new Scratch();
   private entryStamp = new Int32Array(64);
   private branchEntry = new Int32Array(64);
   private branchFlags = new Uint8Array(64);
+  /**
+   * Per branch with checks beyond its positive leaves, those checks as numbers:
+   * [groups, (path slot, all positive ? 1 : 0)..., negative leaves, (leaf id, path slot)...].
+   */
+  private readonly checks: (Int32Array | undefined)[] = [];
+  /** Per path slot: the last event that held an array of two or more objects there. */
+  private arrayed = new Int32Array(16);
   private out = new Int32Array(64);
   // Reused stacks for the walks (no allocation per event).
   private readonly values: unknown[] = [];
   private readonly paths: PathNode[] = [];
   private readonly serials: number[] = [];
-  private readonly nodes: TrieNode[] = [];
+  private stack = new Int32Array(64);
   /** Per event, for each array element serial: the node of its array, and the enclosing element. */
   private readonly serialNode: PathNode[] = [];
   private readonly serialParent: number[] = [];
@@ -209,6 +390,10 @@ export class PatternSet<T> {
 
   /** Branches the last match examined once all their leaves were satisfied (a measure of its work). */
   lastChecked = 0;
+
+  constructor() {
+    this.root = new PathNode(undefined, '', this.pathIds.take());
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -242,7 +427,7 @@ export class PatternSet<T> {
     const parsed = new Map<string, { key: string; pattern: unknown; value: T; branches: FieldSpec[][] }>();
     for (const [key, pattern, value] of items) {
       parsed.delete(key);
-      parsed.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map((b) => [...b.values()]) });
+      parsed.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map(fieldsOf) });
     }
     for (const key of parsed.keys()) if (this.byKey.has(key)) this.delete(key);
     const built: BranchRec[] = [];
@@ -260,7 +445,10 @@ export class PatternSet<T> {
       this.byKey.set(p.key, entry);
     }
     this.st.ensure(this.leafIds.bound);
+    this.st.ensureFields(this.pathIds.bound);
+    this.arrayed = grown(this.arrayed, this.pathIds.bound);
     for (const b of built) this.insert(b);
+    this.stack = grown(this.stack, this.trie.bound + 1);
   }
 
   /** Removes the pattern under `key`; false when there is none. */
@@ -271,18 +459,12 @@ export class PatternSet<T> {
     this.entries[entry.id] = undefined;
     this.entryIds.give(entry.id);
     for (const b of entry.branches) {
-      let node = b.node!;
-      node.ends!.splice(node.ends!.indexOf(b.id), 1);
-      if (node.ends!.length === 0) node.ends = undefined;
-      // Prune trie nodes that no longer lead anywhere.
-      while (node.parent && !node.ends && node.edges.length === 0) {
-        node.parent.unlink(node);
-        node = node.parent;
-      }
+      this.trie.removeEnd(b.node, b.id);
       for (const l of b.pos) this.releaseLeaf(l);
       for (const l of b.neg) this.releaseLeaf(l);
       for (const g of b.groups) g.node.tags--;
       this.branches[b.id] = undefined;
+      this.checks[b.id] = undefined;
       this.branchIds.give(b.id);
     }
     return true;
@@ -335,13 +517,6 @@ export class PatternSet<T> {
       conditions += n.field?.size ?? 0;
       stack.push(...n.kids);
     }
-    let trieNodes = 0;
-    const tstack = [this.trie];
-    while (tstack.length) {
-      const n = tstack.pop()!;
-      trieNodes++;
-      tstack.push(...n.kids);
-    }
     let conditionUses = 0;
     let branches = 0;
     for (const e of this.byKey.values()) {
@@ -350,7 +525,7 @@ export class PatternSet<T> {
         for (const l of [...b.pos, ...b.neg]) conditionUses += l.conds.length + (l.kind === POSITIVE ? 0 : 1);
       }
     }
-    return { patterns: this.byKey.size, branches, leaves: this.leafByKey.size, conditions, conditionUses, paths: paths - 1, trieNodes };
+    return { patterns: this.byKey.size, branches, leaves: this.leafByKey.size, conditions, conditionUses, paths: paths - 1, trieNodes: this.trie.nodes };
   }
 
   // ---- building ------------------------------------------------------------------------------
@@ -358,14 +533,14 @@ export class PatternSet<T> {
   private branch(entry: number, fields: FieldSpec[]): BranchRec {
     const pos: LeafRec[] = [];
     const neg: LeafRec[] = [];
-    let flags = 0;
+    let confirm = false;
     const below = new Map<PathNode, LeafRec[]>();
     for (const f of fields) {
       const leaf = this.leaf(f);
       leaf.uses++;
       if (leaf.kind === POSITIVE) pos.push(leaf);
       else neg.push(leaf);
-      if (leaf.kind === MIXED && leaf.depth > 1) flags |= CONFIRM;
+      if (leaf.kind === MIXED && leaf.depth > 1) confirm = true;
       for (let n = leaf.path.parent; n && n !== this.root; n = n.parent) {
         const list = below.get(n);
         if (list) list.push(leaf);
@@ -376,25 +551,39 @@ export class PatternSet<T> {
     for (const [node, leaves] of below) {
       if (leaves.length < 2) continue;
       node.tags++;
-      groups.push({ node, leaves: leaves.map((l) => l.id), positive: leaves.every((l) => l.kind === POSITIVE) });
+      groups.push({ node, leaves: leaves.map(idOf), positive: leaves.every(isPositive) });
     }
-    if (groups.length > 0) flags |= CONSISTENCY;
-    if (neg.length > 0) flags |= NEGATIVE;
-    const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: undefined };
+    let checks: Int32Array | undefined;
+    if (groups.length > 0 || neg.length > 0) {
+      checks = new Int32Array(2 + 2 * groups.length + 2 * neg.length);
+      let k = 0;
+      checks[k++] = groups.length;
+      for (const g of groups) {
+        checks[k++] = g.node.slot;
+        checks[k++] = g.positive ? 1 : 0;
+      }
+      checks[k++] = neg.length;
+      for (const l of neg) {
+        checks[k++] = l.id;
+        checks[k++] = l.field.slot;
+      }
+    }
+    const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: -1 };
     this.branches[b.id] = b;
+    this.checks[b.id] = checks;
     this.branchEntry = grown(this.branchEntry, this.branchIds.bound);
     this.branchFlags = grown(this.branchFlags, this.branchIds.bound);
     this.branchEntry[b.id] = entry;
-    this.branchFlags[b.id] = flags;
+    this.branchFlags[b.id] = (confirm ? CONFIRM : 0) | (checks ? CHECKS : 0);
     return b;
   }
 
   private insert(b: BranchRec): void {
     // Most-shared leaves first: branches share trie prefixes, and the walk prunes early.
     b.pos.sort(bySharing);
-    let node = this.trie;
-    for (const l of b.pos) node = node.child(l.id);
-    (node.ends ??= []).push(b.id);
+    let node = this.trie.root;
+    for (const l of b.pos) node = this.trie.child(node, l.id);
+    this.trie.addEnd(node, b.id);
     b.node = node;
   }
 
@@ -412,7 +601,7 @@ export class PatternSet<T> {
     const positive: CondSpec[] = existsOk ? [{ t: 'exists', v: true }] : conds.filter(notExists);
     const kind: Kind = !absentOk ? POSITIVE : positive.length === 0 ? ABSENT : MIXED;
     const path = this.path(f.segs);
-    const field = (path.field ??= new FieldIndex());
+    const field = (path.field ??= new FieldIndex(path.slot));
     // Alternatives that file as one condition ("a" twice, "a" and wildcard "a") hold one reference.
     const unique: Condition[] = [];
     for (const spec of positive) {
@@ -421,7 +610,7 @@ export class PatternSet<T> {
       else unique.push(c);
     }
     const condKeys = unique.length === 1 ? unique[0]!.key : JSON.stringify(unique.map(keyOf).sort());
-    const key = `${f.segs.join('\u0000')}\u0001${kind}\u0001${condKeys}`;
+    const key = `${path.slot}\u0001${kind}\u0001${condKeys}`;
     const existing = this.leafByKey.get(key);
     if (existing) {
       for (const c of unique) field.release(c);
@@ -452,6 +641,9 @@ export class PatternSet<T> {
       n.parent.keys.splice(i, 1);
       n.parent.kids.splice(i, 1);
       n.parent.own.splice(i, 1);
+      this.pathIds.give(n.slot);
+      this.st.present[n.slot] = 0;
+      this.arrayed[n.slot] = 0;
     }
   }
 
@@ -460,7 +652,7 @@ export class PatternSet<T> {
     for (const s of segs) {
       let kid = n.child(s);
       if (!kid) {
-        kid = new PathNode(n, s);
+        kid = new PathNode(n, s, this.pathIds.take());
         n.keys.push(s);
         n.kids.push(kid);
         n.own.push(PROTO_KEYS.has(s));
@@ -474,14 +666,10 @@ export class PatternSet<T> {
   private clearStamps(): void {
     this.st.stamp = 0;
     this.st.leafStamp.fill(0);
+    this.st.hitStamp.fill(0);
+    this.st.present.fill(0);
     this.entryStamp.fill(0);
-    const stack = [this.root];
-    while (stack.length) {
-      const n = stack.pop()!;
-      n.arrayed = 0;
-      if (n.field) n.field.present = 0;
-      stack.push(...n.kids);
-    }
+    this.arrayed.fill(0);
   }
 
   // ---- matching ------------------------------------------------------------------------------
@@ -542,7 +730,7 @@ export class PatternSet<T> {
               serials[top++] = s;
             }
             // One object in an array is as good as the object alone; two call for consistency.
-            if (objects > 1 && n.kids.length > 0) n.arrayed = stamp;
+            if (objects > 1 && n.kids.length > 0) this.arrayed[n.slot] = stamp;
           } else if (n.kids.length > 0) {
             top = pushKids(v as Record<string, unknown>, n, values, paths, serials, serial, top);
           }
@@ -592,33 +780,44 @@ export class PatternSet<T> {
     const stamps = st.leafStamp;
     const sat = st.sat;
     const nSat = st.nSat;
-    const stack = this.nodes;
+    const trie = this.trie;
+    const edgeStart = trie.edgeStart;
+    const edgeCount = trie.edgeCount;
+    const edgeLeaf = trie.edgeLeaf;
+    const edgeKid = trie.edgeKid;
+    const endCount = trie.endCount;
+    const stack = this.stack;
     let top = 0;
-    stack[top++] = this.trie;
+    stack[top++] = trie.root;
     while (top > 0) {
       const n = stack[--top]!;
-      if (n.ends !== undefined) this.check(n.ends);
-      const map = n.map;
-      if (map !== undefined && nSat < n.edges.length) {
+      if (endCount[n] !== 0) this.check(n);
+      const count = edgeCount[n]!;
+      if (count === 0) continue;
+      const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
+      if (map !== undefined) {
         for (let j = 0; j < nSat; j++) {
           const kid = map.get(sat[j]!);
           if (kid !== undefined) stack[top++] = kid;
         }
       } else {
-        const edges = n.edges;
-        const kids = n.kids;
-        for (let i = 0; i < edges.length; i++) if (stamps[edges[i]!] === stamp) stack[top++] = kids[i]!;
+        const start = edgeStart[n]!;
+        const end = start + count;
+        for (let i = start; i < end; i++) if (stamps[edgeLeaf[i]!] === stamp) stack[top++] = edgeKid[i]!;
       }
     }
   }
 
-  private check(ends: readonly number[]): void {
+  private check(n: number): void {
     const stamp = this.st.stamp;
     const entryStamp = this.entryStamp;
     const branchEntry = this.branchEntry;
     const branchFlags = this.branchFlags;
-    this.lastChecked += ends.length;
-    for (let i = 0; i < ends.length; i++) {
+    const ends = this.trie.ends;
+    const start = this.trie.endStart[n]!;
+    const end = start + this.trie.endCount[n]!;
+    this.lastChecked += end - start;
+    for (let i = start; i < end; i++) {
       const bid = ends[i]!;
       const eid = branchEntry[bid]!;
       if (entryStamp[eid] === stamp) continue;
@@ -630,18 +829,20 @@ export class PatternSet<T> {
     }
   }
 
-  /** The rarer checks of a branch whose positive leaves all hold: absence, then array consistency. */
+  /** The rarer checks of a branch whose positive leaves all hold: array consistency, then absence. */
   private passes(bid: number, eid: number, flags: number): boolean {
     const stamp = this.st.stamp;
-    const b = this.branches[bid]!;
     let confirm = (flags & CONFIRM) !== 0;
-    let group: Group | undefined;
-    if (!confirm && (flags & CONSISTENCY) !== 0) {
-      for (const g of b.groups) {
-        if (g.node.arrayed !== stamp) continue;
+    let group = -1;
+    const c = this.checks[bid]!;
+    if (!confirm) {
+      const arrayed = this.arrayed;
+      const groups = c[0]!;
+      for (let k = 0; k < groups; k++) {
+        if (arrayed[c[1 + 2 * k]!] !== stamp) continue;
         // One arrayed group of positive leaves is checked here; anything more intricate is not.
-        if (group || !g.positive) confirm = true;
-        group = g;
+        if (group >= 0 || c[2 + 2 * k] === 0) confirm = true;
+        group = k;
       }
     }
     if (confirm) {
@@ -650,9 +851,12 @@ export class PatternSet<T> {
       const e = this.entries[eid]!;
       return (e.tree ??= compilePattern(e.pattern))(this.doc);
     }
-    if (group && !this.consistent(group)) return false;
+    if (group >= 0 && !this.consistent(this.branches[bid]!.groups[group]!)) return false;
     const stamps = this.st.leafStamp;
-    for (const l of b.neg) if (l.field.present === stamp && stamps[l.id] !== stamp) return false;
+    const present = this.st.present;
+    let k = 1 + 2 * c[0]!;
+    const negs = c[k++]!;
+    for (let j = 0; j < negs; j++, k += 2) if (present[c[k + 1]!] === stamp && stamps[c[k]!] !== stamp) return false;
     return true;
   }
 }
@@ -666,9 +870,12 @@ export function parseEvent(text: string): unknown {
   }
 }
 
+const fieldsOf = (b: Map<string, FieldSpec>): FieldSpec[] => [...b.values()];
 const bySharing = (x: LeafRec, y: LeafRec): number => y.uses - x.uses || x.id - y.id;
 const notExists = (c: CondSpec): boolean => c.t !== 'exists';
 const keyOf = (c: Condition): string => c.key;
+const idOf = (l: LeafRec): number => l.id;
+const isPositive = (l: LeafRec): boolean => l.kind === POSITIVE;
 
 function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], paths: PathNode[], serials: number[], serial: number, top: number): number {
   const keys = n.keys;
