@@ -369,10 +369,15 @@ export class PatternSet<T> {
   private branchEntry = new Int32Array(64);
   private branchFlags = new Uint8Array(64);
   /**
-   * Per branch with checks beyond its positive leaves, those checks as numbers:
-   * [groups, (path slot, all positive ? 1 : 0)..., negative leaves, (leaf id, path slot)...].
+   * Every branch's checks beyond its positive leaves, as numbers back to back in one array (removal
+   * leaves holes, compacted when half is holes). At `checkAt[branch]`: [groups, (path slot,
+   * all positive ? 1 : 0, leaves, leaf id...)..., negative leaves, (leaf id, path slot)...].
    */
-  private readonly checks: (Int32Array | undefined)[] = [];
+  private pool = new Int32Array(256);
+  private poolTop = 0;
+  private poolHoles = 0;
+  private checkAt = new Int32Array(64);
+  private checkLen = new Int32Array(64);
   /** Per path slot: the last event that held an array of two or more objects there. */
   private arrayed = new Int32Array(16);
   private out = new Int32Array(64);
@@ -381,9 +386,9 @@ export class PatternSet<T> {
   private readonly paths: PathNode[] = [];
   private readonly serials: number[] = [];
   private stack = new Int32Array(64);
-  /** Per event, for each array element serial: the node of its array, and the enclosing element. */
-  private readonly serialNode: PathNode[] = [];
-  private readonly serialParent: number[] = [];
+  /** Per event, for each array element serial: the path slot of its array, and the enclosing element. */
+  private serialNode = new Int32Array(64);
+  private serialParent = new Int32Array(64);
   private nSerials = 0;
   private doc: unknown;
   private nOut = 0;
@@ -464,7 +469,8 @@ export class PatternSet<T> {
       for (const l of b.neg) this.releaseLeaf(l);
       for (const g of b.groups) g.node.tags--;
       this.branches[b.id] = undefined;
-      this.checks[b.id] = undefined;
+      this.poolHoles += this.checkLen[b.id]!;
+      this.checkLen[b.id] = 0;
       this.branchIds.give(b.id);
     }
     return true;
@@ -553,29 +559,50 @@ export class PatternSet<T> {
       node.tags++;
       groups.push({ node, leaves: leaves.map(idOf), positive: leaves.every(isPositive) });
     }
-    let checks: Int32Array | undefined;
-    if (groups.length > 0 || neg.length > 0) {
-      checks = new Int32Array(2 + 2 * groups.length + 2 * neg.length);
-      let k = 0;
-      checks[k++] = groups.length;
-      for (const g of groups) {
-        checks[k++] = g.node.slot;
-        checks[k++] = g.positive ? 1 : 0;
-      }
-      checks[k++] = neg.length;
-      for (const l of neg) {
-        checks[k++] = l.id;
-        checks[k++] = l.field.slot;
-      }
-    }
     const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: -1 };
     this.branches[b.id] = b;
-    this.checks[b.id] = checks;
     this.branchEntry = grown(this.branchEntry, this.branchIds.bound);
     this.branchFlags = grown(this.branchFlags, this.branchIds.bound);
+    this.checkAt = grown(this.checkAt, this.branchIds.bound);
+    this.checkLen = grown(this.checkLen, this.branchIds.bound);
     this.branchEntry[b.id] = entry;
-    this.branchFlags[b.id] = (confirm ? CONFIRM : 0) | (checks ? CHECKS : 0);
+    this.checkLen[b.id] = 0;
+    const hasChecks = groups.length > 0 || neg.length > 0;
+    if (hasChecks) {
+      const checks: number[] = [groups.length];
+      for (const g of groups) checks.push(g.node.slot, g.positive ? 1 : 0, g.leaves.length, ...g.leaves);
+      checks.push(neg.length);
+      for (const l of neg) checks.push(l.id, l.field.slot);
+      this.storeChecks(b.id, checks);
+    }
+    this.branchFlags[b.id] = (confirm ? CONFIRM : 0) | (hasChecks ? CHECKS : 0);
     return b;
+  }
+
+  private storeChecks(bid: number, checks: readonly number[]): void {
+    if (this.poolTop + checks.length > this.pool.length) {
+      if (this.poolHoles > this.poolTop / 2) this.compactPool();
+      this.pool = grown(this.pool, this.poolTop + checks.length);
+    }
+    this.pool.set(checks, this.poolTop);
+    this.checkAt[bid] = this.poolTop;
+    this.checkLen[bid] = checks.length;
+    this.poolTop += checks.length;
+  }
+
+  private compactPool(): void {
+    const pool = new Int32Array(this.pool.length);
+    let top = 0;
+    for (let bid = 0; bid < this.branchIds.bound; bid++) {
+      const len = this.checkLen[bid]!;
+      if (len === 0) continue;
+      pool.set(this.pool.subarray(this.checkAt[bid]!, this.checkAt[bid]! + len), top);
+      this.checkAt[bid] = top;
+      top += len;
+    }
+    this.pool = pool;
+    this.poolTop = top;
+    this.poolHoles = 0;
   }
 
   private insert(b: BranchRec): void {
@@ -745,28 +772,35 @@ export class PatternSet<T> {
   /** A serial for an object element of an array at `node`, inside the element `parent` (0: none). */
   private element(node: PathNode, parent: number): number {
     const s = ++this.nSerials;
-    this.serialNode[s] = node;
+    if (s >= this.serialNode.length) {
+      this.serialNode = grown(this.serialNode, s + 1);
+      this.serialParent = grown(this.serialParent, s + 1);
+    }
+    this.serialNode[s] = node.slot;
     this.serialParent[s] = parent;
     return s;
   }
 
-  /** The element of an array at `node` that holds the element `s` (or is it); 0 when none does. */
-  private elementAt(s: number, node: PathNode): number {
-    while (s !== 0 && this.serialNode[s] !== node) s = this.serialParent[s]!;
+  /** The element of an array at path slot `slot` that holds the element `s` (or is it); 0 when none does. */
+  private elementAt(s: number, slot: number): number {
+    while (s !== 0 && this.serialNode[s] !== slot) s = this.serialParent[s]!;
     return s;
   }
 
-  /** Whether one element of the array at the group's node satisfies every leaf of the group. */
-  private consistent(g: Group): boolean {
+  /** Whether one element of the array at the group (at `at` in the pool) satisfies all its leaves. */
+  private consistent(at: number): boolean {
     const st = this.st;
-    const leaves = g.leaves;
-    for (let h = st.firstHit(leaves[0]!); h >= 0; h = st.hitNext[h]!) {
-      const s = this.elementAt(st.hitSerial[h]!, g.node);
+    const pool = this.pool;
+    const slot = pool[at]!;
+    const n = pool[at + 2]!;
+    const first = at + 3;
+    for (let h = st.firstHit(pool[first]!); h >= 0; h = st.hitNext[h]!) {
+      const s = this.elementAt(st.hitSerial[h]!, slot);
       if (s === 0) continue;
       let all = true;
-      for (let k = 1; k < leaves.length && all; k++) {
+      for (let k = 1; k < n && all; k++) {
         all = false;
-        for (let h2 = st.firstHit(leaves[k]!); h2 >= 0 && !all; h2 = st.hitNext[h2]!) all = this.elementAt(st.hitSerial[h2]!, g.node) === s;
+        for (let h2 = st.firstHit(pool[first + k]!); h2 >= 0 && !all; h2 = st.hitNext[h2]!) all = this.elementAt(st.hitSerial[h2]!, slot) === s;
       }
       if (all) return true;
     }
@@ -834,16 +868,17 @@ export class PatternSet<T> {
     const stamp = this.st.stamp;
     let confirm = (flags & CONFIRM) !== 0;
     let group = -1;
-    const c = this.checks[bid]!;
-    if (!confirm) {
-      const arrayed = this.arrayed;
-      const groups = c[0]!;
-      for (let k = 0; k < groups; k++) {
-        if (arrayed[c[1 + 2 * k]!] !== stamp) continue;
+    const pool = this.pool;
+    const arrayed = this.arrayed;
+    let k = this.checkAt[bid]!;
+    const groups = pool[k++]!;
+    for (let g = 0; g < groups; g++) {
+      if (arrayed[pool[k]!] === stamp) {
         // One arrayed group of positive leaves is checked here; anything more intricate is not.
-        if (group >= 0 || c[2 + 2 * k] === 0) confirm = true;
+        if (group >= 0 || pool[k + 1] === 0) confirm = true;
         group = k;
       }
+      k += 3 + pool[k + 2]!;
     }
     if (confirm) {
       // The compiled pattern decides for the whole entry (all its branches).
@@ -851,12 +886,11 @@ export class PatternSet<T> {
       const e = this.entries[eid]!;
       return (e.tree ??= compilePattern(e.pattern))(this.doc);
     }
-    if (group >= 0 && !this.consistent(this.branches[bid]!.groups[group]!)) return false;
+    if (group >= 0 && !this.consistent(group)) return false;
     const stamps = this.st.leafStamp;
     const present = this.st.present;
-    let k = 1 + 2 * c[0]!;
-    const negs = c[k++]!;
-    for (let j = 0; j < negs; j++, k += 2) if (present[c[k + 1]!] === stamp && stamps[c[k]!] !== stamp) return false;
+    const negs = pool[k++]!;
+    for (let j = 0; j < negs; j++, k += 2) if (present[pool[k + 1]!] === stamp && stamps[pool[k]!] !== stamp) return false;
     return true;
   }
 }
