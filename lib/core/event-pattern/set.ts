@@ -128,9 +128,17 @@ interface BranchRec {
   node: number;
 }
 
-// What a branch needs beyond its positive leaves. 0: nothing, the trie's answer is the answer.
+// What a branch needs beyond its positive leaves (0: nothing, the trie's answer is the answer).
+/** Confirm with the compiled pattern. */
 const CONFIRM = 1;
-const CHECKS = 2;
+/** Leaves that absence satisfies. */
+const NEGATIVE = 2;
+/** Nodes holding two or more of its fields (array consistency). */
+const GROUPS = 4;
+/** Its pattern has other `$or` branches: match the pattern once per event. */
+const MULTI = 8;
+/** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
+const STRIDE = 4;
 
 /**
  * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
@@ -366,17 +374,18 @@ export class PatternSet<T> {
   private readonly trie = new FlatTrie();
   private readonly st = new Scratch();
   private entryStamp = new Int32Array(64);
-  private branchEntry = new Int32Array(64);
-  private branchFlags = new Uint8Array(64);
+  /** Per branch, STRIDE numbers together (one cache line): pattern id, flags, group mask, checks offset. */
+  private branchData = new Int32Array(64 * STRIDE);
+  /** Per event: bit (slot mod 32) set for every path slot that held an array of two or more objects. */
+  private eventMask = 0;
   /**
    * Every branch's checks beyond its positive leaves, as numbers back to back in one array (removal
-   * leaves holes, compacted when half is holes). At `checkAt[branch]`: [groups, (path slot,
+   * leaves holes, compacted when half is holes), each at its branch's offset: [groups, (path slot,
    * all positive ? 1 : 0, leaves, leaf id...)..., negative leaves, (leaf id, path slot)...].
    */
   private pool = new Int32Array(256);
   private poolTop = 0;
   private poolHoles = 0;
-  private checkAt = new Int32Array(64);
   private checkLen = new Int32Array(64);
   /** Per path slot: the last event that held an array of two or more objects there. */
   private arrayed = new Int32Array(16);
@@ -447,6 +456,7 @@ export class PatternSet<T> {
         entry.branches.push(b);
         built.push(b);
       }
+      if (entry.branches.length > 1) for (const b of entry.branches) this.branchData[b.id * STRIDE + 1]! |= MULTI;
       this.byKey.set(p.key, entry);
     }
     this.st.ensure(this.leafIds.bound);
@@ -561,21 +571,22 @@ export class PatternSet<T> {
     }
     const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: -1 };
     this.branches[b.id] = b;
-    this.branchEntry = grown(this.branchEntry, this.branchIds.bound);
-    this.branchFlags = grown(this.branchFlags, this.branchIds.bound);
-    this.checkAt = grown(this.checkAt, this.branchIds.bound);
+    this.branchData = grown(this.branchData, this.branchIds.bound * STRIDE);
     this.checkLen = grown(this.checkLen, this.branchIds.bound);
-    this.branchEntry[b.id] = entry;
+    const o = b.id * STRIDE;
+    this.branchData[o] = entry;
+    this.branchData[o + 1] = (confirm ? CONFIRM : 0) | (neg.length > 0 ? NEGATIVE : 0) | (groups.length > 0 ? GROUPS : 0);
+    let mask = 0;
+    for (const g of groups) mask |= 1 << (g.node.slot & 31);
+    this.branchData[o + 2] = mask;
     this.checkLen[b.id] = 0;
-    const hasChecks = groups.length > 0 || neg.length > 0;
-    if (hasChecks) {
+    if (groups.length > 0 || neg.length > 0) {
       const checks: number[] = [groups.length];
       for (const g of groups) checks.push(g.node.slot, g.positive ? 1 : 0, g.leaves.length, ...g.leaves);
       checks.push(neg.length);
       for (const l of neg) checks.push(l.id, l.field.slot);
       this.storeChecks(b.id, checks);
     }
-    this.branchFlags[b.id] = (confirm ? CONFIRM : 0) | (hasChecks ? CHECKS : 0);
     return b;
   }
 
@@ -585,7 +596,7 @@ export class PatternSet<T> {
       this.pool = grown(this.pool, this.poolTop + checks.length);
     }
     this.pool.set(checks, this.poolTop);
-    this.checkAt[bid] = this.poolTop;
+    this.branchData[bid * STRIDE + 3] = this.poolTop;
     this.checkLen[bid] = checks.length;
     this.poolTop += checks.length;
   }
@@ -596,8 +607,9 @@ export class PatternSet<T> {
     for (let bid = 0; bid < this.branchIds.bound; bid++) {
       const len = this.checkLen[bid]!;
       if (len === 0) continue;
-      pool.set(this.pool.subarray(this.checkAt[bid]!, this.checkAt[bid]! + len), top);
-      this.checkAt[bid] = top;
+      const at = this.branchData[bid * STRIDE + 3]!;
+      pool.set(this.pool.subarray(at, at + len), top);
+      this.branchData[bid * STRIDE + 3] = top;
       top += len;
     }
     this.pool = pool;
@@ -710,6 +722,7 @@ export class PatternSet<T> {
     const serials = this.serials;
     st.nHits = 0;
     this.nSerials = 0;
+    this.eventMask = 0;
     let top = pushKids(doc, this.root, values, paths, serials, 0, 0);
     while (top > 0) {
       top--;
@@ -757,7 +770,10 @@ export class PatternSet<T> {
               serials[top++] = s;
             }
             // One object in an array is as good as the object alone; two call for consistency.
-            if (objects > 1 && n.kids.length > 0) this.arrayed[n.slot] = stamp;
+            if (objects > 1 && n.kids.length > 0) {
+              this.arrayed[n.slot] = stamp;
+              this.eventMask |= 1 << (n.slot & 31);
+            }
           } else if (n.kids.length > 0) {
             top = pushKids(v as Record<string, unknown>, n, values, paths, serials, serial, top);
           }
@@ -845,21 +861,25 @@ export class PatternSet<T> {
   private check(n: number): void {
     const stamp = this.st.stamp;
     const entryStamp = this.entryStamp;
-    const branchEntry = this.branchEntry;
-    const branchFlags = this.branchFlags;
+    const data = this.branchData;
+    const eventMask = this.eventMask;
     const ends = this.trie.ends;
     const start = this.trie.endStart[n]!;
     const end = start + this.trie.endCount[n]!;
     this.lastChecked += end - start;
     for (let i = start; i < end; i++) {
       const bid = ends[i]!;
-      const eid = branchEntry[bid]!;
-      if (entryStamp[eid] === stamp) continue;
-      const flags = branchFlags[bid]!;
-      if (flags === 0 || this.passes(bid, eid, flags)) {
+      const o = bid * STRIDE;
+      const eid = data[o]!;
+      const flags = data[o + 1]!;
+      if (flags !== 0) {
+        if ((flags & MULTI) !== 0 && entryStamp[eid] === stamp) continue;
+        // Groups whose nodes held no array of objects in this event need nothing more.
+        const simple = (flags & (CONFIRM | NEGATIVE)) === 0 && (data[o + 2]! & eventMask) === 0;
+        if (!simple && !this.passes(bid, eid, flags)) continue;
         entryStamp[eid] = stamp;
-        this.out[this.nOut++] = eid;
       }
+      this.out[this.nOut++] = eid;
     }
   }
 
@@ -870,7 +890,7 @@ export class PatternSet<T> {
     let group = -1;
     const pool = this.pool;
     const arrayed = this.arrayed;
-    let k = this.checkAt[bid]!;
+    let k = this.branchData[bid * STRIDE + 3]!;
     const groups = pool[k++]!;
     for (let g = 0; g < groups; g++) {
       if (arrayed[pool[k]!] === stamp) {
