@@ -1,34 +1,24 @@
-// Shared bits of the CLI: clients from flags, reading event files, exit codes.
+// Shared bits of the CLI: clients from flags, output, exit codes, reading files, finding a customer.
 import { readFileSync, existsSync } from 'node:fs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parse as parseYaml } from 'yaml';
 import { ID_KINDS } from '../events/catalog.ts';
-import { idKey } from '../lib/core/customer/identity.ts';
-import { customerKey } from '../lib/adapters/dynamo/customers.ts';
+import { customerKey, DynamoCustomerRepository } from '../lib/adapters/dynamo/customers.ts';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { tableNames, type TableNames } from '../lib/contract/tables.ts';
 import { loadSample } from '../events/samples.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from '../local/constants.ts';
+import { UsageError, type TargetFlags } from './basics.ts';
 
-/** A user error: printed as one line, exit code 2. */
-export class UsageError extends Error {}
-
-export interface TargetFlags {
-  endpoint?: string | undefined;
-  region?: string | undefined;
-  stage?: string | undefined;
-  cloud?: boolean | undefined;
-  bus?: string | undefined;
-}
-
-/** Every flag the CLI knows; commands read the ones they need (parseArgs leaves unknown ones as given). */
-export type CliFlags = TargetFlags & { json?: boolean | undefined } & Record<string, string | boolean | undefined>;
+export * from './basics.ts';
 
 /** AWS when asked (--cloud, or --bus without --endpoint, as ops name their bus); the local stack otherwise. */
-const isCloud = (flags: TargetFlags) => !flags.endpoint && (flags.cloud === true || flags.bus !== undefined);
+export const isCloud = (flags: TargetFlags) => !flags.endpoint && (flags.cloud === true || flags.bus !== undefined);
 
-const localBusEndpoint = () => `http://127.0.0.1:${process.env.BATON_BUS_PORT ?? DEFAULT_PORTS.bus}`;
+/** The local stack's ports, as `npm start` reads them (BATON_BUS_PORT, BATON_DYNAMODB_PORT). */
+export const localBusEndpoint = () => `http://127.0.0.1:${process.env.BATON_BUS_PORT ?? DEFAULT_PORTS.bus}`;
 const localDynamoEndpoint = () => `http://127.0.0.1:${process.env.BATON_DYNAMODB_PORT ?? DEFAULT_PORTS.dynamodb}`;
 
 /** Local by default (dummy credentials); the cloud with --cloud, using the caller's AWS credentials. */
@@ -42,7 +32,7 @@ export function busClient(flags: TargetFlags): EventBridgeClient {
   });
 }
 
-export function tables(flags: TargetFlags): { db: ReturnType<typeof documentClient>; raw: DynamoDBClient; names: TableNames } {
+export function tables(flags: TargetFlags): { db: DynamoDBDocumentClient; raw: DynamoDBClient; names: TableNames } {
   const cloud = isCloud(flags);
   const config = cloud
     ? flags.region
@@ -50,6 +40,17 @@ export function tables(flags: TargetFlags): { db: ReturnType<typeof documentClie
       : {}
     : { endpoint: flags.endpoint ?? localDynamoEndpoint(), region: flags.region ?? LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   return { db: documentClient(config), raw: new DynamoDBClient(config), names: tableNames(flags.stage ?? (cloud ? 'dev' : LOCAL_STAGE)) };
+}
+
+/** Runs `work` with the tables of the flags' target, and closes the client after. */
+export async function withTables<T>(flags: TargetFlags, work: (t: { db: DynamoDBDocumentClient; names: TableNames }) => Promise<T>): Promise<T> {
+  const { db, raw, names } = tables(flags);
+  try {
+    return await work({ db, names });
+  } finally {
+    db.destroy();
+    raw.destroy();
+  }
 }
 
 /** Events from a file (a JSON object, a JSON array, or JSON lines) or a sample name. */
@@ -77,22 +78,45 @@ export function readEvents(ref: string): unknown[] {
   }
 }
 
-/** The stored profile item for any external id (crmId, loyalty card, licenseId, deviceId, email) or a customerId. */
-export async function findCustomerItem(
-  db: ReturnType<typeof documentClient>,
-  names: TableNames,
-  ref: string,
-): Promise<Record<string, unknown> | undefined> {
+/** Items from a JSON or YAML file: one item, a list, or `{ <listKey>: [...] }`. */
+export function readItemFile(path: string, listKey: string, noun: string): unknown[] {
+  const yaml = /\.ya?ml$/i.test(path);
+  if (!existsSync(path)) throw new UsageError(`${path}: no such file (expected a JSON or YAML ${noun} file)`);
+  let value: unknown;
+  try {
+    value = yaml ? parseYaml(readFileSync(path, 'utf8')) : JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${path}: not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (Array.isArray(value)) return value;
+  const listed = value && typeof value === 'object' ? (value as Record<string, unknown>)[listKey] : undefined;
+  if (Array.isArray(listed)) return listed;
+  return [value];
+}
+
+export type CustomerLookup =
+  | { readonly status: 'found'; readonly item: Record<string, unknown>; readonly customerIds: string[] }
+  | { readonly status: 'erased' }
+  | { readonly status: 'none' };
+
+/** The stored profile for any external id (crmId, loyalty card, licenseId, deviceId, email) or a customerId. */
+export async function findCustomer(db: DynamoDBDocumentClient, names: TableNames, ref: string): Promise<CustomerLookup> {
   let customerId = ref.startsWith('cus-') ? ref : undefined;
   if (!customerId) {
-    const keys = ID_KINDS.map((kind) => ({ pk: `ID#${idKey({ kind, value: ref })}`, sk: 'ID' }));
-    const out = await db.send(new BatchGetCommand({ RequestItems: { [names.customers]: { Keys: keys } } }));
-    const owners = [...new Set((out.Responses?.[names.customers] ?? []).map((i) => i.customerId as string))];
+    const resolution = await new DynamoCustomerRepository(db, names).resolve(ID_KINDS.map((kind) => ({ kind, value: ref })));
+    const owners = [...new Set(resolution.links.values())].sort();
     if (owners.length > 1) throw new UsageError(`"${ref}" is linked to several customers (${owners.join(', ')}); use the customerId`);
     customerId = owners[0];
+    if (!customerId) return { status: resolution.erased ? 'erased' : 'none' };
   }
-  if (!customerId) return undefined;
-  return (await db.send(new GetCommand({ TableName: names.customers, Key: customerKey(customerId), ConsistentRead: true }))).Item;
+  const item = (await db.send(new GetCommand({ TableName: names.customers, Key: customerKey(customerId), ConsistentRead: true }))).Item;
+  if (!item) return { status: 'none' };
+  const formerIds = Array.isArray(item.formerIds) ? (item.formerIds as string[]) : [];
+  return { status: 'found', item, customerIds: [customerId, ...formerIds] };
 }
 
 export const NOT_FOUND_HINT = `looked up as ${ID_KINDS.join(', ')} and customerId`;
+
+/** The message for a customer that was not found. */
+export const notFound = (ref: string, lookup: CustomerLookup) =>
+  lookup.status === 'erased' ? `"${ref}" belonged to a customer who was erased; nothing is kept` : `no customer for "${ref}" (${NOT_FOUND_HINT})`;

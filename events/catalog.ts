@@ -19,9 +19,32 @@ export const SOURCE_SYSTEMS = ['crm', 'erp', 'pos', 'device'] as const;
 export type SourceSystem = (typeof SOURCE_SYSTEMS)[number];
 
 const text = (max = 256) => z.string().min(1).max(max);
-const timestamp = z.iso.datetime({ offset: true });
+
+/**
+ * The instants Baton holds: UTC years 0000 to 9999, where times written in UTC sort as strings (the
+ * customer state relies on it). An offset can move a time out: 9999-12-31T23:00:00-05:00 is in year
+ * 10000 in UTC, 0000-01-01T00:30:00+01:00 in year -1. Such a time is no business fact but a sender's
+ * error that no retry mends, so the catalog refuses it and the event is quarantined with the reason.
+ */
+export const TIME_RANGE = { earliest: '0000-01-01T00:00:00.000Z', latest: '9999-12-31T23:59:59.999Z' } as const;
+const EARLIEST_MS = Date.parse(TIME_RANGE.earliest);
+const LATEST_MS = Date.parse(TIME_RANGE.latest);
+export const TIME_EXPECTED = `an ISO 8601 time from ${TIME_RANGE.earliest} to ${TIME_RANGE.latest} in UTC`;
+
+/** An ISO 8601 time with any offset as UTC with milliseconds; undefined for no time or one outside TIME_RANGE. */
+export function utcTime(time: string): string | undefined {
+  const ms = Date.parse(time);
+  return ms >= EARLIEST_MS && ms <= LATEST_MS ? new Date(ms).toISOString() : undefined;
+}
+
+// `abort`: a text that is no time at all gets one issue, not a second one about the range.
+const timestamp = z.iso
+  .datetime({ offset: true, abort: true })
+  .refine((t) => utcTime(t) !== undefined, TIME_EXPECTED)
+  .describe(`${TIME_EXPECTED}, with a UTC offset`);
 const money = z.number().finite().min(-1e9).max(1e9);
-const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR');
+export const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR');
+export const locale = z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE');
 
 /** The external ids a source knows the customer by. At least one is required. */
 export const ID_KINDS = ['crmId', 'loyaltyCard', 'licenseId', 'deviceId', 'email'] as const;
@@ -59,7 +82,7 @@ const crm = {
       lastName: text(100).optional(),
       email: z.email().max(254).optional(),
       phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number such as +4915112345678').optional(),
-      locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE').optional(),
+      locale: locale.optional(),
       timeZone: text(64).optional(),
       country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code').optional(),
       tier: text(32).optional(),
@@ -197,6 +220,27 @@ const ses = {
   'Email Rendering Failed': sesDetail('Rendering Failure', { failure: z.looseObject({}) }),
   'Email Subscribed': sesDetail('Subscription', { subscription: z.looseObject({ timestamp }) }),
 };
+
+/**
+ * The object of an SES event that says when it happened. The others (Send, Reject, Rendering
+ * Failure) happen when the message is handed to SES: `mail.timestamp`.
+ */
+export const SES_EVENT_TIME = {
+  'Email Delivered': 'delivery',
+  'Email Bounced': 'bounce',
+  'Email Complaint Received': 'complaint',
+  'Email Opened': 'open',
+  'Email Clicked': 'click',
+  'Email Delivery Delayed': 'deliveryDelay',
+  'Email Subscribed': 'subscription',
+} as const satisfies { [D in keyof typeof ses]?: Exclude<keyof (typeof ses)[D]['shape'], 'mail' | 'eventType'> };
+
+/** When an SES event happened (as written, with its offset) and the field that says it. */
+export function sesEventTime(detailType: string, detail: { mail: { timestamp: string } }): { at: string; field: string } {
+  const key = Object.hasOwn(SES_EVENT_TIME, detailType) ? SES_EVENT_TIME[detailType as keyof typeof SES_EVENT_TIME] : undefined;
+  if (!key) return { at: detail.mail.timestamp, field: 'detail.mail.timestamp' };
+  return { at: (detail as unknown as Record<string, { timestamp: string }>)[key]!.timestamp, field: `detail.${key}.timestamp` };
+}
 
 const baton = {
   /** A bus action chosen by a decision, for any subscriber (CRM update, call list, webhook). */

@@ -5,25 +5,34 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseSettings } from '../lib/contract/config.ts';
 import { createIngest, type IngestDeps } from '../lib/app/ingest.ts';
-import { environment, ingestDeps } from '../lib/wiring/environment.ts';
-import { observability } from '../lib/wiring/observability.ts';
+import { ingestDeps } from '../lib/wiring/ingest.ts';
+import { once } from '../lib/wiring/once.ts';
+import { observability, type Observability, type ObservabilityOptions } from '../lib/wiring/observability.ts';
 
-export function evaluateHandler(deps?: (o: ReturnType<typeof observability>) => IngestDeps) {
-  const o = observability('evaluate');
-  let ingest: ReturnType<typeof createIngest> | undefined;
+/** On Lambda the settings are the environment, read once on the first event; the local stack passes its own. */
+export function evaluateHandler(
+  build: (o: Observability) => IngestDeps | Promise<IngestDeps> = (o) => ingestDeps(parseSettings(process.env), o),
+  options: ObservabilityOptions = {},
+) {
+  const o = observability('evaluate', options);
+  const ingest = once(async () => createIngest(await build(o)));
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function record(r: SQSRecord): Promise<void> {
-    ingest ??= createIngest(
-      deps?.(o) ?? ingestDeps(environment(), o.port, (rej) => o.logger.warn('rule skipped', { ruleId: rej.ruleId, reason: rej.reason })),
+  return middy(async function evaluate(event: SQSEvent, context: Context) {
+    const apply = await ingest();
+    return processPartialResponse(
+      event,
+      async function record(r: SQSRecord) {
+        const outcome = await apply(r.body);
+        // Ids and codes only: payloads and reasons about values may hold personal data.
+        o.logger.info('event', { messageId: r.messageId, outcome: outcome.status, ...('code' in outcome ? { code: outcome.code } : {}) });
+      },
+      processor,
+      { context },
     );
-    const outcome = await ingest(r.body);
-    // Ids and codes only: payloads and reasons about values may hold personal data.
-    o.logger.info('event', { messageId: r.messageId, outcome: outcome.status, ...('code' in outcome ? { code: outcome.code } : {}) });
-  }
-
-  return middy(async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context }))
+  })
     .use(injectLambdaContext(o.logger))
     .use(logMetrics(o.metrics));
 }

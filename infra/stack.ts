@@ -37,9 +37,13 @@ export interface BatonStackProps extends StackProps {
   readonly busName?: string;
   /** Days the bus archive keeps events for replay; 0 keeps them forever. @default 365 */
   readonly archiveRetentionDays?: number;
-  /** Who may assume the publisher roles. @default the account root (any principal of this account allowed to assume it) */
+  /**
+   * Who may assume the publisher roles (context `publisherPrincipal`: a role/user ARN or an account id).
+   * @default - per system, IAM roles and users of this account tagged `baton:publisher=<system>`
+   * that are allowed `sts:AssumeRole` on the role by their own policy (never the whole account)
+   */
   readonly publisherPrincipal?: iam.IPrincipal;
-  /** Per-system override of `publisherPrincipal`. */
+  /** Per-system override of `publisherPrincipal` (context `publisherPrincipal.<system>`). */
   readonly publisherPrincipals?: Partial<Record<SourceSystem, iam.IPrincipal>>;
   /** Publishers in other accounts, through a bus resource policy. @default none */
   readonly crossAccountPublishers?: readonly CrossAccountPublisher[];

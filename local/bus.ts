@@ -5,11 +5,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { compilePattern } from '../lib/core/event-pattern/index.ts';
 import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME, type Route, type RouteTarget } from '../lib/contract/routes.ts';
+import { SOURCES } from '../events/catalog.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants.ts';
 
 /** EventBridge's PutEvents limits. */
 export const MAX_ENTRIES = 10;
 export const MAX_REQUEST_BYTES = 256 * 1024;
+/** "PutEvents will only process nested JSON up to 1100 levels deep" (PutEvents API reference). */
+export const MAX_DETAIL_DEPTH = 1100;
 const TIME_BYTES = 14;
 
 export interface PutEventsEntry {
@@ -39,12 +42,16 @@ export interface BusEvent {
 export type Deliver = (target: RouteTarget, body: string) => void;
 /** Extra HTTP routes served on the bus port (decision API, local inspection). Return true if handled. */
 export type HttpExtension = (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean>;
+/** A route that reads the request body itself, with its own size limit (the decision API, as API Gateway's). */
+export type RawHttpExtension = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export interface LocalBusOptions {
   readonly port: number;
   readonly deliver: Deliver;
   readonly routes?: readonly Route[];
   readonly extensions?: HttpExtension[];
+  /** Tried before the bus reads the body (and applies its own limit to it). */
+  readonly rawExtensions?: RawHttpExtension[];
   /** Keep the last N events for GET /local/events. */
   readonly historySize?: number;
 }
@@ -62,6 +69,8 @@ class RequestError extends Error {
 export class LocalBus {
   readonly history: BusEvent[] = [];
   readonly stats = { accepted: 0, rejected: 0, routed: 0, unrouted: 0 };
+  /** Accepted events by origin: source systems, SES feedback (played by the local stack), Baton's own actions. */
+  readonly origins = { sourceSystems: 0, sesFeedback: 0, batonActions: 0 };
   private server: Server | undefined;
   private readonly routes: { route: Route; matches: (doc: unknown) => boolean }[];
   private readonly forwardFromDefault = compilePattern(SES_FORWARDING_PATTERN);
@@ -145,6 +154,11 @@ export class LocalBus {
     if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     }
+    // JSON.parse copes with any depth, but JSON.stringify and every recursive reader downstream
+    // (the pattern matcher, the handlers) would overflow the stack: refuse the entry, as EventBridge does.
+    if (nestingDepth(entry.Detail as string, MAX_DETAIL_DEPTH) > MAX_DETAIL_DEPTH) {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is nested more than ${MAX_DETAIL_DEPTH} levels deep.` };
+    }
     const resources = entry.Resources ?? [];
     if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
       return invalid('Resources', 'Resources must be a list of strings.');
@@ -162,33 +176,37 @@ export class LocalBus {
       resources: resources as string[],
       detail: detail as Record<string, unknown>,
     };
-    this.route(event, busNameOf(entry.EventBusName));
+    let plan: { body: string; targets: RouteTarget[] };
+    try {
+      plan = this.plan(event, busNameOf(entry.EventBusName));
+    } catch (err) {
+      // A fault of the local bus, not of the entry: it fails alone and nothing of it is kept.
+      console.error(`local bus: could not route an entry (${(err as Error).name})`);
+      return { ErrorCode: 'InternalFailure', ErrorMessage: 'The local bus could not route the entry.' };
+    }
+    // Only an event that serialised is kept, so GET /local/events can always serve the history.
+    this.history.push(event);
+    if (this.history.length > (this.opts.historySize ?? 1000)) this.history.shift();
+    for (const target of plan.targets) this.opts.deliver(target, plan.body);
+    if (plan.targets.length) this.stats.routed++;
+    else this.stats.unrouted++;
+    this.origins[source === SOURCES.ses ? 'sesFeedback' : source === SOURCES.baton ? 'batonActions' : 'sourceSystems']++;
     return { EventId: event.id };
   }
 
-  private route(event: BusEvent, busName: string): void {
-    this.history.push(event);
-    if (this.history.length > (this.opts.historySize ?? 1000)) this.history.shift();
-    if (busName === 'default') {
-      // The default bus only forwards SES feedback to `baton`, as the cloud stack's rule does.
-      if (this.forwardFromDefault(event)) this.route(event, BUS_NAME);
-      else this.stats.unrouted++;
-      return;
-    }
+  /** The event as targets receive it, and the targets whose patterns match. */
+  private plan(event: BusEvent, busName: string): { body: string; targets: RouteTarget[] } {
     const body = JSON.stringify(event);
-    let routed = false;
-    for (const { route, matches } of this.routes) {
-      if (matches(event)) {
-        this.opts.deliver(route.target, body);
-        routed = true;
-      }
-    }
-    if (routed) this.stats.routed++;
-    else this.stats.unrouted++;
+    // The default bus only forwards SES feedback to `baton`, as the cloud stack's rule does.
+    if (busName === 'default' && !this.forwardFromDefault(event)) return { body, targets: [] };
+    return { body, targets: this.routes.filter(({ matches }) => matches(event)).map(({ route }) => route.target) };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      for (const extension of this.opts.rawExtensions ?? []) {
+        if (await extension(req, res)) return;
+      }
       const body = await readBody(req, 2 * MAX_REQUEST_BYTES);
       for (const extension of this.opts.extensions ?? []) {
         if (await extension(req, res, body)) return;
@@ -216,7 +234,10 @@ export class LocalBus {
         sendJson(res, err.status, { __type: err.type, message: err.message }, 'application/x-amz-json-1.1');
       } else {
         sendJson(res, 500, { __type: 'InternalFailure', message: 'the local bus failed; see its log' });
-        console.error('local bus error', err);
+        // The error's name and where it was thrown, never its message: messages quote values
+        // (a JSON.parse error quotes the body), and bodies name customers.
+        const where = ((err as Error).stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 5).join('\n');
+        console.error(`local bus: ${req.method} ${routeOf(req.url)} failed (${(err as Error).name})\n${where}`);
       }
     }
   }
@@ -224,6 +245,34 @@ export class LocalBus {
 
 function invalid(field: string, reason: string): PutEventsResultEntry {
   return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}` };
+}
+
+/** The first two segments of a path: enough to find the route, too little to name anyone. */
+function routeOf(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!.split('/').slice(0, 3).join('/').slice(0, 64) || '/';
+}
+
+/**
+ * How deep objects and arrays nest in a JSON text, counted without recursion; stops counting
+ * past `limit`. Brackets inside strings do not count.
+ */
+export function nestingDepth(json: string, limit = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function busNameOf(name: unknown): string {

@@ -1,11 +1,15 @@
-// Demo data for `npm start`: rules, templates, about 50 customers and a day of events, all
-// generated from a fixed seed and published through the bus like any source system would.
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// Demo data for `npm start`: rules, templates, a default contact policy, about 50 customers and a
+// day of events, all generated from a fixed seed and published through the bus like any source
+// system would. Rules and the policy are written through their repositories, as `baton` writes them.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../lib/contract/tables.ts';
-import type { RuleInput } from '../lib/core/rules/rule.ts';
+import { checkRule, type RuleInput } from '../lib/core/rules/rule.ts';
 import type { Template } from '../lib/core/channels/template.ts';
-import { templateKey } from '../lib/core/channels/template.ts';
+import { checkPolicy, type ContactPolicyInput } from '../lib/core/campaigns/policy.ts';
 import { seededRandom as prng } from '../lib/core/seeded-random.ts';
+import { DynamoRuleRepository } from '../lib/adapters/dynamo/rules.ts';
+import { DynamoPolicyRepository } from '../lib/adapters/dynamo/campaigns.ts';
+import { DynamoTemplateStore } from '../lib/adapters/dynamo/templates.ts';
 
 export const DEMO_RULES: RuleInput[] = [
   {
@@ -45,7 +49,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'en',
     subject: '{{ customer.firstName | default: "Hello" }}, your protection ends soon',
-    html: '<p>Hi {{ customer.firstName }},</p><p>Your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew now with code <b>{{ offer }}</b> and save 20 %.</p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
+    html: '<p>Hi {{ customer.firstName }},</p><p>Your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew now with code <b>{{ offer }}</b> and save 20 %.</p><p><a href="https://example.com/renew?code={{ offer }}">Renew now</a></p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
     text: 'Hi {{ customer.firstName }}, your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew with code {{ offer }} and save 20 %. Unsubscribe: {{ unsubscribeUrl }}',
   },
   {
@@ -53,7 +57,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'de',
     subject: '{{ customer.firstName | default: "Hallo" }}, Ihr Schutz läuft bald ab',
-    html: '<p>Hallo {{ customer.firstName }},</p><p>Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Mit dem Code <b>{{ offer }}</b> sparen Sie 20 %.</p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
+    html: '<p>Hallo {{ customer.firstName }},</p><p>Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Mit dem Code <b>{{ offer }}</b> sparen Sie 20 %.</p><p><a href="https://example.com/de/verlaengern?code={{ offer }}">Jetzt verlängern</a></p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
     text: 'Hallo {{ customer.firstName }}, Ihre Lizenz läuft in {{ customer.daysToNextLicenseExpiry }} Tagen ab. Code {{ offer }}: 20 % Rabatt. Abmelden: {{ unsubscribeUrl }}',
   },
   {
@@ -61,7 +65,7 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'en',
     subject: 'Thank you for your purchase, {{ customer.firstName | default: "friend" }}',
-    html: '<p>Thank you, {{ customer.firstName }}!</p><p>Here is 10 % off your next accessory: <b>{{ offer }}</b>.</p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
+    html: '<p>Thank you, {{ customer.firstName }}!</p><p>Here is 10 % off your next accessory: <b>{{ offer }}</b>.</p><p><a href="https://example.com/accessories?code={{ offer }}">Shop accessories</a></p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
     text: 'Thank you, {{ customer.firstName }}! Here is 10 % off your next accessory: {{ offer }}. Unsubscribe: {{ unsubscribeUrl }}',
   },
   {
@@ -69,22 +73,41 @@ export const DEMO_TEMPLATES: Template[] = [
     channel: 'email',
     locale: 'de',
     subject: 'Danke für Ihren Einkauf, {{ customer.firstName | default: "" }}',
-    html: '<p>Danke, {{ customer.firstName }}!</p><p>10 % auf Ihr nächstes Zubehör: <b>{{ offer }}</b>.</p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
+    html: '<p>Danke, {{ customer.firstName }}!</p><p>10 % auf Ihr nächstes Zubehör: <b>{{ offer }}</b>.</p><p><a href="https://example.com/de/zubehoer?code={{ offer }}">Zubehör ansehen</a></p><p><a href="{{ unsubscribeUrl }}">Abmelden</a></p>',
     text: 'Danke, {{ customer.firstName }}! 10 % auf Ihr nächstes Zubehör: {{ offer }}. Abmelden: {{ unsubscribeUrl }}',
   },
 ];
 
-export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: TableNames, now = new Date()): Promise<void> {
-  for (const rule of DEMO_RULES) {
-    const item = { ...rule, version: 1, updatedAt: now.toISOString(), updatedBy: 'demo' };
-    await db.send(new PutCommand({ TableName: tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', ...item } }));
-    await db.send(new PutCommand({ TableName: tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'V#000001', ...item } }));
-  }
-  for (const t of DEMO_TEMPLATES) {
-    await db.send(new PutCommand({ TableName: tables.templates, Item: { ...templateKey(t.templateId, t.channel, t.locale), ...t } }));
-  }
-}
+/**
+ * The contact policy every demo campaign follows (they name none, so `default`). Without it only
+ * consent applies, and one customer whose events match a rule again and again gets a message each
+ * time. Quiet hours hold SMS and push at night on the customer's clock; e-mail waits in the inbox.
+ */
+export const DEMO_POLICY: ContactPolicyInput = {
+  policyId: 'default',
+  description: 'Demo contact policy: at most 2 marketing e-mails a day and 5 a week, 1 SMS a day, 4 h between contacts, no SMS or push at night',
+  caps: { email: { perDay: 2, perWeek: 5 }, sms: { perDay: 1, perWeek: 3 }, push: { perDay: 2, perWeek: 7 }, device: { perDay: 3, perWeek: 10 } },
+  quietHours: { start: '21:00', end: '08:00', channels: ['sms', 'push'], defaultTimeZone: 'Europe/Berlin' },
+  cooldownHours: 4,
+};
 
+/**
+ * Rules, templates and the default policy. Rules and the policy are written only where none exists
+ * yet, so with `--persist` the changes made since (a rule disabled, a policy tightened) stay.
+ */
+export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: TableNames, now = new Date()): Promise<void> {
+  const templates = new DynamoTemplateStore(db, tables.templates);
+  for (const t of DEMO_TEMPLATES) await templates.put(t);
+  const rules = new DynamoRuleRepository(db, tables.rules, () => now);
+  for (const input of DEMO_RULES) {
+    const check = checkRule(input);
+    if (!check.ok) throw new Error(`demo rule ${check.ruleId}: ${check.reason}`);
+    await rules.put(check.rule, 'demo', { ifAbsent: true });
+  }
+  const policy = checkPolicy(DEMO_POLICY);
+  if (!policy.ok) throw new Error(`demo policy: ${policy.reason}`);
+  await new DynamoPolicyRepository(db, tables.campaigns, () => now).put(policy.policy, 'demo', { ifAbsent: true });
+}
 
 const FIRST = ['Maria', 'Jonas', 'Aylin', 'Luca', 'Sofia', 'Noah', 'Emma', 'Finn', 'Lea', 'Mateo', 'Hannah', 'Elias', 'Mia', 'Paul', 'Lina'];
 const LAST = ['Keller', 'Novak', 'Schmidt', 'Rossi', 'Yilmaz', 'Dubois', 'Jansen', 'Berg', 'Costa', 'Fischer'];

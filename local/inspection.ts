@@ -39,6 +39,7 @@ export interface MessageMeta {
 export class LocalMessages {
   private readonly byId = new Map<string, LocalMessage>();
   private readonly meta = new Map<string, MessageMeta>();
+  private readonly sent = new Map<Channel | 'bus', number>();
 
   record(message: Omit<LocalMessage, 'at'>): void {
     const m: LocalMessage = { ...message, at: new Date().toISOString() };
@@ -48,6 +49,7 @@ export class LocalMessages {
 
   /** Called by the local stack's sender wrapper once the provider answered with its message id. */
   annotate(providerMessageId: string, meta: MessageMeta): void {
+    if (!this.meta.has(providerMessageId)) this.sent.set(meta.channel, (this.sent.get(meta.channel) ?? 0) + 1);
     this.meta.set(providerMessageId, meta);
     const m = this.byId.get(providerMessageId);
     if (m) this.apply(m, meta);
@@ -55,6 +57,11 @@ export class LocalMessages {
       const { text = '', to = 'baton', ...ids } = meta;
       this.byId.set(providerMessageId, { providerMessageId, to, text, at: new Date().toISOString(), ...ids });
     }
+  }
+
+  /** Messages the providers accepted for dispatch, per channel. */
+  sentPerChannel(): Record<string, number> {
+    return Object.fromEntries(this.sent);
   }
 
   metaOf(providerMessageId: string): MessageMeta | undefined {
@@ -90,6 +97,8 @@ export function localInspection(parts: {
   sesEndpoint: string;
   messages: LocalMessages;
   sendFailures: DeadLetterEntry[];
+  /** The live summary's figures (local/summary.ts, which reads LocalMessages from here). */
+  summary?: { figures(): object };
   stats?: () => Record<string, unknown>;
 }): HttpExtension {
   async function emails(): Promise<LocalMessage[]> {
@@ -129,9 +138,10 @@ export function localInspection(parts: {
       sendJson(res, 200, {
         bus: parts.bus.stats,
         queue: { ...parts.queue.stats, depth: parts.queue.depth },
-        dispatch: parts.stream.stats,
+        dispatch: { ...parts.stream.stats, idle: parts.stream.isIdle },
         ses: parts.sesFeedback.stats,
         ...parts.stats?.(),
+        ...(parts.summary ? { summary: parts.summary.figures() } : {}),
       });
       return true;
     }

@@ -3,8 +3,8 @@
 //   npm start -- --no-demo       the empty stack
 //   npm start -- --persist DIR   keep DynamoDB data in DIR between runs
 //   npm start -- --verbose       every handler log line
+//   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT   other ports than 4010, 8000 and 8005
 import { parseArgs } from 'node:util';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { publishEvents } from '../lib/adapters/aws/publisher.ts';
@@ -14,7 +14,17 @@ import { demoEvents, seedRulesAndTemplates } from './demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
 // Node 20 is what the README promises; the SDK's notice about its own future needs is noise here.
+// (A process entry point may write process.env; nothing below it does: lib/contract/config.ts.)
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** A port from the environment (0 picks a free one); undefined leaves the default. */
+function portFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number (0 to 65535); got ${raw}`);
+  return value;
+}
 
 const { values } = parseArgs({
   options: {
@@ -50,28 +60,10 @@ process.on('uncaughtException', (err) => {
   void shutdown(1);
 });
 
-async function summary(s: LocalStack): Promise<string> {
-  const db = documentClient({ endpoint: s.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const scan = async (table: string) => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
-  const [decisions, quarantined] = await Promise.all([scan(s.tables.decisions), scan(s.tables.quarantine)]);
-  db.destroy();
-  const sent: Record<string, number> = {};
-  for (const m of decisions) if (String(m.sk).startsWith('MSG#') && m.status === 'sent') sent[String(m.channel)] = (sent[String(m.channel)] ?? 0) + 1;
-  const perChannel = Object.entries(sent).map(([c, n]) => `${c} ${n}`).join(', ') || 'none';
-  return `events in ${s.bus.stats.accepted} · decisions ${decisions.filter((d) => d.sk === 'DECISION').length} · messages sent: ${perChannel} · quarantined ${quarantined.length} · dead letters ${s.queue.deadLetters.length + s.stream.failures.length}`;
-}
-
 async function main(): Promise<void> {
+  const ports = { busPort: portFromEnv('BATON_BUS_PORT'), dynamodbPort: portFromEnv('BATON_DYNAMODB_PORT'), sesPort: portFromEnv('BATON_SES_PORT') };
   stack = await startLocalStack({
+    ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
     verbose: values.verbose ?? false,
   });
@@ -81,6 +73,8 @@ async function main(): Promise<void> {
     `Baton local stack ready in ${seconds}s · bus ${endpoints.bus} · DynamoDB ${endpoints.dynamodb} · SES ${endpoints.ses} (sent mail: ${endpoints.ses}/)`,
   );
   console.log(`tables: ${Object.values(tables).join(', ')}`);
+  // The figures stay in view while the stack runs; dead letters get a line as they happen.
+  stack.summary.report(process.stdout);
 
   if (values.demo && !values['no-demo']) {
     const db = documentClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -89,15 +83,13 @@ async function main(): Promise<void> {
     const { setup, dayEvents } = demoEvents();
     const bus = new EventBridgeClient({ endpoint: endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     console.log(`demo: ${setup.length} events set up 50 customers, then ${dayEvents.length} events replay a day…`);
-    const ticker = setInterval(() => void summary(stack!).then((line) => console.log(`  ${line}`)), 2000);
     await publishEvents(bus, BUS_NAME, setup);
     await stack.settled(60_000);
     const results = await publishEvents(bus, BUS_NAME, dayEvents);
     await stack.settled(60_000);
-    clearInterval(ticker);
     bus.destroy();
     const refused = results.filter((r) => r.errorCode).length;
-    console.log(`demo replayed${refused ? ` (${refused} refused by the bus)` : ''}: ${await summary(stack)}`);
+    console.log(`${process.stdout.isTTY ? '\r\x1b[2K' : ''}demo replayed${refused ? ` (${refused} refused by the bus)` : ''}: ${stack.summary.line()}`);
     console.log(`read the demo's emails at ${endpoints.ses}/ · pipeline stats at ${endpoints.bus}/local/stats`);
   }
   console.log('listening; Ctrl-C stops every process');

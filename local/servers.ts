@@ -84,7 +84,8 @@ export async function startDynamoDbLocal({ port, persistDir }: DynamoDbLocalOpti
     await exited;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + 60_000;
+  // A JVM starting on a busy two-core machine (other stacks, a test run) can take minutes.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     try {
       await Promise.race([client.send(new ListTablesCommand({})), spawnFailed]);

@@ -4,8 +4,9 @@
 // mailbox simulator, mail to bounce@ / complaint@ / suppressionlist@simulator.amazonses.com (a
 // `+label` allowed) bounces or draws a complaint. Following a link of a local e-mail through
 // /local/mail/<messageId> emits "Email Opened" and "Email Clicked", as SES's tracking does.
+import { DomUtils, parseDocument } from 'htmlparser2';
 import { verifyUnsubscribe } from '../lib/core/channels/unsubscribe.ts';
-import type { HttpExtension, LocalBus } from './bus.ts';
+import { sendJson, type HttpExtension, type LocalBus } from './bus.ts';
 
 interface StoredEmail {
   messageId: string;
@@ -29,10 +30,15 @@ export type TagLookup = (messageId: string) => { ruleId?: string; campaignId?: s
 
 const SIMULATOR = /^(success|bounce|complaint|ooto|suppressionlist)(\+[^@]*)?@simulator\.amazonses\.com$/i;
 
+/** The after-the-send feedback `report` can publish (opens and clicks come from following the mail's links). */
+export const SIMULATED_KINDS = ['delivered', 'bounced', 'complained'] as const;
+export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
+
 export class LocalSesFeedback {
   readonly stats = { emails: 0, events: 0, untracked: 0, opens: 0, clicks: 0 };
   private readonly seen = new Set<string>();
   private readonly tracked = new Map<string, Tracked>();
+  private readonly reported = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -135,6 +141,32 @@ export class LocalSesFeedback {
     return true;
   }
 
+  /**
+   * What SES reports after the send, on demand (`baton simulate`): a delivery, a (permanent) bounce
+   * or a complaint for a mail of the local SES, with the mail's tags like every other SES event.
+   * Each is reported once per mail; delivery is already reported at the send unless the mail went
+   * to a bounce address of the simulator. Undefined when the local SES holds no such tracked mail.
+   */
+  report(messageId: string, kind: SimulatedKind): { published?: string; already?: string } | undefined {
+    const t = this.tracked.get(messageId);
+    if (!t) return undefined;
+    const at = new Date().toISOString();
+    const to = t.email.destination.to;
+    const bouncedAtSend = /^(bounce|suppressionlist)$/i.test(SIMULATOR.exec(to[0] ?? '')?.[1] ?? '');
+    const event =
+      kind === 'delivered'
+        ? { eventType: 'Delivery', type: 'Email Delivered', extra: { delivery: { timestamp: at, recipients: to, processingTimeMillis: 1, smtpResponse: '250 2.0.0 OK (local)' } } }
+        : kind === 'bounced'
+          ? { eventType: 'Bounce', type: 'Email Bounced', extra: { bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: to.map((emailAddress) => ({ emailAddress })), timestamp: at, feedbackId: `local-${messageId}-bounce` } } }
+          : { eventType: 'Complaint', type: 'Email Complaint Received', extra: { complaint: { complainedRecipients: to.map((emailAddress) => ({ emailAddress })), timestamp: at, feedbackId: `local-${messageId}-complaint`, complaintFeedbackType: 'abuse' } } };
+    const done = this.reported.get(messageId) ?? new Set<string>();
+    if (done.has(kind) || (kind === 'delivered' && !bouncedAtSend)) return { already: event.type };
+    done.add(kind);
+    this.reported.set(messageId, done);
+    this.publish(messageId, [event]);
+    return { published: event.type };
+  }
+
   /** /local/mail/<messageId> shows the mail with tracked links; /local/track/{open,click} record. */
   extension(): HttpExtension {
     return async (req, res) => {
@@ -148,9 +180,9 @@ export class LocalSesFeedback {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('no tracked mail with this id in the local SES');
           return true;
         }
-        const html = (t.email.body?.html ?? `<pre>${escapeHtml(t.email.body?.text ?? '')}</pre>`).replace(
-          /href="(https?:\/\/[^"]+)"/g,
-          (whole, url: string) => (url.includes('/unsubscribe?') ? whole : `href="/local/track/click?m=${encodeURIComponent(id)}&u=${encodeURIComponent(url)}"`),
+        // The unsubscribe link goes straight to its page, as SES leaves it untracked too.
+        const html = trackLinks(t.email.body?.html ?? `<pre>${escapeHtml(t.email.body?.text ?? '')}</pre>`, (url) =>
+          url.includes('/unsubscribe?') ? undefined : `/local/track/click?m=${encodeURIComponent(id)}&u=${encodeURIComponent(url)}`,
         );
         const pixel = `<img src="/local/track/open?m=${encodeURIComponent(id)}" width="1" height="1" alt="">`;
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`${html}${pixel}`);
@@ -168,6 +200,19 @@ export class LocalSesFeedback {
           return true;
         }
         res.writeHead(302, { location: link }).end();
+        return true;
+      }
+      if (req.method === 'POST' && path === '/local/ses/feedback') {
+        // POST /local/ses/feedback?m=<SES message id>&kind=delivered|bounced|complained
+        const kind = params.get('kind') ?? '';
+        if (!(SIMULATED_KINDS as readonly string[]).includes(kind)) {
+          sendJson(res, 400, { message: `kind must be one of ${SIMULATED_KINDS.join(', ')}` });
+          return true;
+        }
+        await this.poll();
+        const done = this.report(params.get('m') ?? '', kind as SimulatedKind);
+        if (!done) sendJson(res, 404, { message: 'no tracked mail with this id in the local SES' });
+        else sendJson(res, 200, done);
         return true;
       }
       return false;
@@ -198,6 +243,22 @@ export class LocalSesFeedback {
     for (let i = 0; i < entries.length; i += 10) this.bus.putEvents(entries.slice(i, i + 10), { trusted: true });
     this.stats.events += entries.length;
   }
+}
+
+/**
+ * The mail's HTML with the href of every followable link (`<a>`, `<area>` to an http(s) URL)
+ * replaced by what `track` answers for it (undefined leaves it). Parsed, not pattern-matched:
+ * any quoting works, entities in the URL are decoded, and links inside comments, scripts and
+ * styles stay as written.
+ */
+export function trackLinks(html: string, track: (url: string) => string | undefined): string {
+  const doc = parseDocument(html);
+  for (const link of DomUtils.getElementsByTagName((name) => name === 'a' || name === 'area', doc)) {
+    const url = link.attribs.href?.trim() ?? '';
+    const tracked = /^https?:\/\//i.test(url) ? track(url) : undefined;
+    if (tracked !== undefined) link.attribs.href = tracked;
+  }
+  return DomUtils.getOuterHTML(doc, { encodeEntities: 'utf8' });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,19 +1,22 @@
 // The whole of Baton on one machine: DynamoDB Local, the local SES, the local bus, the queue and
 // stream stand-ins, and the real handlers in-process. Used by `npm start` and by the tests.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENV } from '../lib/contract/config.ts';
-import { tableEnvVar, tableNames, TABLE_KEYS, type TableNames } from '../lib/contract/tables.ts';
+import { SETTING_DEFAULTS, type Settings } from '../lib/contract/config.ts';
+import { tableNames, type TableNames } from '../lib/contract/tables.ts';
 import { BUS_NAME, type RouteTarget } from '../lib/contract/routes.ts';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { evaluateHandler } from '../functions/evaluate.ts';
 import { dispatchHandler } from '../functions/dispatch.ts';
 import { decisionsApiHandler } from '../functions/decisions-api.ts';
-import { dispatchDeps, environment } from '../lib/wiring/environment.ts';
+import { decisionApiDeps } from '../lib/wiring/decision-api.ts';
+import { dispatchDeps } from '../lib/wiring/dispatch.ts';
+import { ingestDeps } from '../lib/wiring/ingest.ts';
+import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
 import { createTables, streamArn } from './tables.ts';
-import { LocalBus, type HttpExtension } from './bus.ts';
+import { LocalBus, type HttpExtension, type RawHttpExtension } from './bus.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalStreamPoller } from './streams.ts';
 import { LocalSesFeedback } from './ses-feedback.ts';
@@ -21,18 +24,23 @@ import { localInspection, LocalMessages } from './inspection.ts';
 import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
 import { localContext } from './lambda-context.ts';
+import { LiveSummary } from './summary.ts';
 import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
-  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005, or env BATON_*_PORT. */
+  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005 (`npm start` reads BATON_*_PORT). */
   readonly busPort?: number;
   readonly dynamodbPort?: number;
   readonly sesPort?: number;
   /** Keep DynamoDB data in this directory between runs; in memory when undefined. */
   readonly persistDir?: string;
   readonly stage?: string;
-  /** Show every handler log line (Powertools JSON); warnings only by default. */
+  /** Show every handler log line (Powertools JSON) and their metrics; warnings only by default. */
   readonly verbose?: boolean;
+  /** The handlers' log level when not verbose. @default 'WARN' */
+  readonly logLevel?: 'WARN' | 'ERROR';
+  /** How often the handlers re-read rules and campaigns. @default the sources' own (10 s) */
+  readonly rulesRefreshMs?: number;
 }
 
 export interface LocalEndpoints {
@@ -53,6 +61,8 @@ export interface LocalStack {
   readonly sns: LocalSns;
   /** Permanent send failures (the cloud's dispatch DLQ), also at GET /local/dead-letters. */
   readonly sendFailures: DeadLetterEntry[];
+  /** Running figures (events, decisions, messages, quarantine, dead letters, skipped rules). */
+  readonly summary: LiveSummary;
   /** Waits until every event published so far was evaluated, dispatched and answered. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -61,18 +71,47 @@ export interface LocalStack {
 export const LOCAL_SENDER = 'offers@baton.example';
 const LOCAL_UNSUBSCRIBE_SECRET = 'local-only-secret';
 
-const port = async (given: number | undefined, envVar: string, fallback: number): Promise<number> => {
-  const value = given ?? (process.env[envVar] ? Number(process.env[envVar]) : fallback);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${envVar} must be a port number; got ${process.env[envVar]}`);
+/**
+ * The settings the handlers run with on this machine, as a Lambda function would read them from
+ * its environment, plus what only the laptop has: endpoints, region, dummy credentials, and the
+ * unsubscribe key as a value (there is no Secrets Manager here).
+ */
+export function localSettings(
+  { endpoints, tables, stage = LOCAL_STAGE, rulesRefreshMs }: { endpoints: LocalEndpoints; tables: TableNames; stage?: string; rulesRefreshMs?: number | undefined },
+): Settings {
+  return {
+    stage,
+    tables,
+    aws: {
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
+      endpoints: { dynamodb: endpoints.dynamodb, ses: endpoints.ses, bus: endpoints.bus, sns: endpoints.bus, iot: endpoints.bus },
+    },
+    busName: BUS_NAME,
+    ...(rulesRefreshMs ? { rulesRefreshMs } : {}),
+    email: { from: LOCAL_SENDER },
+    sms: { monthlyBudgetUsd: SETTING_DEFAULTS.smsMonthlyBudgetUsd, costPerPartUsd: SETTING_DEFAULTS.smsCostPerPartUsd },
+    // One in-process dispatch instance here: SES's production rate, not a fifth of it.
+    channelRates: { email: 14, sms: 10, push: 50, device: 50, bus: 100 },
+    deliverabilityGuard: true,
+    unsubscribe: { baseUrl: `${endpoints.bus}/unsubscribe`, secret: { value: LOCAL_UNSUBSCRIBE_SECRET } },
+    // The two queues have no local server: the stack replaces both ports (see dispatch below).
+    queues: {},
+  };
+}
+
+const port = async (given: number | undefined, fallback: number): Promise<number> => {
+  const value = given ?? fallback;
   return value === 0 ? freePort() : value;
 };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stage = options.stage ?? LOCAL_STAGE;
   const [busPort, dynamodbPort, sesPort] = await Promise.all([
-    port(options.busPort, 'BATON_BUS_PORT', DEFAULT_PORTS.bus),
-    port(options.dynamodbPort, 'BATON_DYNAMODB_PORT', DEFAULT_PORTS.dynamodb),
-    port(options.sesPort, 'BATON_SES_PORT', DEFAULT_PORTS.ses),
+    port(options.busPort, DEFAULT_PORTS.bus),
+    port(options.dynamodbPort, DEFAULT_PORTS.dynamodb),
+    port(options.sesPort, DEFAULT_PORTS.ses),
   ]);
   const started: RunningServer[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -97,31 +136,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createTables(ddb, tables);
 
     const busEndpoint = `http://127.0.0.1:${busPort}`;
-    // The handlers read their configuration from the environment, exactly as on Lambda.
-    Object.assign(process.env, {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: options.verbose ? 'INFO' : 'WARN',
-      POWERTOOLS_METRICS_DISABLED: options.verbose ? 'false' : 'true',
-      [ENV.stage]: stage,
-      [ENV.busName]: BUS_NAME,
-      [ENV.sender]: LOCAL_SENDER,
-      [ENV.unsubscribeBaseUrl]: `${busEndpoint}/unsubscribe`,
-      [ENV.unsubscribeSecret]: LOCAL_UNSUBSCRIBE_SECRET,
-      [ENV.dynamodbEndpoint]: dynamodb.endpoint,
-      [ENV.sesEndpoint]: ses.endpoint,
-      [ENV.busEndpoint]: busEndpoint,
-      // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
-      [ENV.snsEndpoint]: busEndpoint,
-      [ENV.iotEndpoint]: busEndpoint,
-      // One in-process dispatch instance here: SES's production rate, not a fifth of it.
-      [ENV.channelRates]: JSON.stringify({ email: 14, sms: 10, push: 50, device: 50, bus: 100 }),
-      ...Object.fromEntries(TABLE_KEYS.map((k) => [tableEnvVar(k), tables[k]])),
-    });
+    // The handlers get their settings as an object, built as a Lambda function's are (never process.env).
+    const settings = localSettings({ endpoints: { bus: busEndpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint }, tables, stage, rulesRefreshMs: options.rulesRefreshMs });
+    const observe: ObservabilityOptions = { logLevel: options.verbose ? 'INFO' : (options.logLevel ?? 'WARN'), metrics: options.verbose ?? false };
 
-    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluateHandler() as never });
+    // The handlers' metrics are counted on their way to Powertools, for the live summary.
+    const summary = new LiveSummary();
+    const evaluate = evaluateHandler((o) => ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }), observe);
+    const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
 
@@ -145,13 +167,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     stoppers.push(async () => timers.forEach(clearTimeout));
-    dispatch = dispatchHandler((o) => {
-      const deps = dispatchDeps(environment(), o.port);
+    dispatch = dispatchHandler(async (o) => {
+      const deps = await dispatchDeps(settings, { ...o, port: summary.tap(o.port) });
       const senders = Object.fromEntries(
         Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
       ) as typeof deps.senders;
       return { ...deps, senders, held, deadLetters: { put: async (entry) => void sendFailures.push(entry) } };
-    });
+    }, observe);
     const stream = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), dispatch as never, {
       name: `baton-${stage}-dispatch`,
     });
@@ -159,9 +181,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => stream.stop());
 
     const extensions: HttpExtension[] = [];
-    const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions });
+    const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions, rawExtensions: [decisionApi(decisionsApiHandler((o) => decisionApiDeps(settings, o), observe))] });
     await bus.start();
     stoppers.push(() => bus.stop());
+    summary.attach({ bus, queue, stream, messages, sendFailures });
 
     const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET, (id) => messages.metaOf(id));
     sesFeedback.start();
@@ -169,11 +192,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sns = new LocalSns(messages);
     const iot = new LocalIot(messages);
     extensions.push(
-      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
+      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, summary, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
-      decisionApi(decisionsApiHandler()),
     );
 
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint };
@@ -187,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       messages,
       sns,
       sendFailures,
+      summary,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: queue empty, stream idle and SES feedback read, twice in a row.
@@ -225,14 +248,26 @@ function annotated(sender: ChannelSender, messages: LocalMessages): ChannelSende
   };
 }
 
+/** API Gateway HTTP API's payload limit: it refuses larger bodies before the function sees them. */
+const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
 /**
  * The decision API (POST /v1/decisions) and the unsubscribe page (/unsubscribe) on the bus port,
  * through the real Lambda handler with the event API Gateway's HTTP API (payload 2.0) would send.
+ * It reads its own body, so the bus's PutEvents limit does not answer for it.
  */
-function decisionApi(handler: ReturnType<typeof decisionsApiHandler>): HttpExtension {
-  return async (req, res, body) => {
+function decisionApi(handler: ReturnType<typeof decisionsApiHandler>): RawHttpExtension {
+  return async (req, res) => {
     const [path = '', query = ''] = (req.url ?? '').split('?');
     if (!(path === '/v1/decisions' || path.startsWith('/v1/decisions/') || path === '/unsubscribe')) return false;
+    // Past API Gateway's limit the rest is read and dropped: the handler refuses the body on its size anyway.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      if (size <= API_GATEWAY_MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
     const event = {
       version: '2.0',

@@ -28,9 +28,7 @@ export const workload: Workload = {
   name: 'decision-api',
   description: `POST /v1/decisions on the local stack (${REQUESTS} sequential requests × ${PASSES} passes) vs a bare DynamoDB GetItem`,
   async run() {
-    process.env.BATON_RULES_REFRESH_MS = '300';
-    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-    const stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'bench' });
+    const stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'bench', rulesRefreshMs: 300, logLevel: 'ERROR' });
     const db = documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const bus = new EventBridgeClient({ endpoint: stack.endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     try {

@@ -1,35 +1,100 @@
-// `baton customer show <any external id> [--json]`: the resolved profile with its derived fields.
+// `baton customer show <any external id> [--limit N] [--json]`: one page for a call-centre agent:
+// the profile with its derived fields, consent per channel with where and when it was given or
+// withdrawn, the contact counters, and the newest decisions with what became of each message.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CHANNELS } from '../../events/catalog.ts';
 import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
+import { PROFILE_FIELDS } from '../../lib/core/customer/state.ts';
+import { VIEW_FIELDS } from '../../lib/core/customer/view.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
-import { tables, UsageError, findCustomerItem, NOT_FOUND_HINT, type CliFlags } from '../io.ts';
+import { DynamoDecisionHistory } from '../../lib/adapters/dynamo/decisions.ts';
+import type { TableNames } from '../../lib/contract/tables.ts';
+import { findCustomer, notFound, report, type CliFlags, type Printer } from '../io.ts';
+import { explained, messageLine, type ExplainedDecision } from './explain.ts';
 
-export const command = {
-  name: 'customer',
-  usage: 'customer show <id> [--json]       a customer by crmId, loyalty card, licenseId, deviceId, email or customerId',
-  async run([sub, ref]: string[], flags: CliFlags): Promise<number> {
-    if (sub !== 'show' || !ref) throw new UsageError('usage: baton customer show <any external id> [--json]');
-    const { db, names } = tables(flags);
-    try {
-      const item = await findCustomerItem(db, names, ref);
-      if (!item) {
-        console.error(`no customer for "${ref}" (${NOT_FOUND_HINT})`);
-        return 1;
-      }
-      const view = customerView(decodeState<CustomerState>(item.state), new Date());
-      const shown = { customerId: item.customerId, version: item.version, identities: item.identities, updatedAt: item.updatedAt, view };
-      if (flags.json) {
-        console.log(JSON.stringify(shown, null, 2));
-        return 0;
-      }
-      console.log(`customer ${shown.customerId} (version ${shown.version}, updated ${shown.updatedAt})`);
-      console.log(`  ids: ${(shown.identities as string[]).join(', ')}`);
-      for (const [key, value] of Object.entries(view)) {
-        if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-        console.log(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
-      }
-      return 0;
-    } finally {
-      db.destroy();
-    }
-  },
-};
+export interface CustomerContext extends Printer {
+  readonly db: DynamoDBDocumentClient;
+  readonly names: TableNames;
+  readonly clock?: () => Date;
+}
+
+/** Consent on one channel as stored: given or withdrawn, where (`via`) and when (the event's time). */
+export interface ConsentShown {
+  granted: boolean;
+  /** web-form, unsubscribe-link, bounce, complaint, unsubscribe, call-centre…; null when never stated. */
+  via: string | null;
+  at: string | null;
+}
+
+const COUNTERS = ['sent', 'delivered', 'displayed', 'opens', 'clicks', 'bounces', 'complaints', 'unsubscribes'] as const;
+
+export async function showCustomer(ref: string, flags: CliFlags, ctx: CustomerContext, limit = 5): Promise<number> {
+  const lookup = await findCustomer(ctx.db, ctx.names, ref);
+  if (lookup.status !== 'found') {
+    if (flags.json) ctx.out(JSON.stringify({ status: lookup.status === 'erased' ? 'erased' : 'not-found' }));
+    (ctx.err ?? ctx.out)(notFound(ref, lookup));
+    return 1;
+  }
+  const { item, customerIds } = lookup;
+  const state = decodeState<CustomerState>(item.state);
+  const view = customerView(state, (ctx.clock ?? (() => new Date()))());
+  const consent = Object.fromEntries(
+    CHANNELS.map((channel) => {
+      const c = state.consent[channel];
+      return [channel, c ? { granted: c.v, via: c.via, at: c.at } : { granted: false, via: null, at: null }];
+    }),
+  ) as Record<string, ConsentShown>;
+  const history = await new DynamoDecisionHistory(ctx.db, ctx.names.decisions).ofCustomer(customerIds, limit);
+  const shown = {
+    customerId: item.customerId as string,
+    version: item.version as number,
+    identities: (item.identities as string[] | undefined) ?? [],
+    updatedAt: item.updatedAt as string,
+    view,
+    consent,
+    decisionsTotal: history.total,
+    decisions: history.decisions.map(explained),
+  };
+  report(flags, ctx, shown, pageOf);
+  return 0;
+}
+
+function pageOf(c: {
+  customerId: string;
+  version: number;
+  identities: string[];
+  updatedAt: string;
+  view: Record<string, unknown>;
+  consent: Record<string, ConsentShown>;
+  decisionsTotal: number;
+  decisions: ExplainedDecision[];
+}): string[] {
+  const lines = [`customer ${c.customerId} (version ${c.version}, updated ${c.updatedAt})`, `  ids: ${c.identities.join(', ')}`];
+  // Who first (the profile), then the derived fields; custom fields once, under `custom`.
+  const keys = [...PROFILE_FIELDS, 'tags', ...Object.keys(c.view)].filter((k, i, all) => all.indexOf(k) === i && VIEW_FIELDS.has(k));
+  for (const key of keys) {
+    const value = c.view[key];
+    if (['customerId', 'consent', ...COUNTERS].includes(key) || (key === 'erased' && value === false)) continue;
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    lines.push(`  ${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  }
+  lines.push(`  contacts: ${COUNTERS.map((k) => `${k} ${String(c.view[k] ?? 0)}`).join(' · ')}`);
+  lines.push('consent:');
+  for (const [channel, s] of Object.entries(c.consent)) {
+    const state = s.via === null ? 'no   never given' : `${s.granted ? 'yes  given' : 'no   withdrawn'} ${s.at} via ${s.via}`;
+    lines.push(`  ${channel.padEnd(7)} ${state}`);
+  }
+  if (c.decisionsTotal === 0) {
+    lines.push('decisions: none (no rule has matched an event of this customer yet)');
+    return lines;
+  }
+  lines.push(`recent decisions (${c.decisions.length} of ${c.decisionsTotal}, newest first; baton explain <decisionId> gives every reason):`);
+  for (const d of c.decisions) {
+    lines.push(`  ${d.at}  ${d.eventType}  ${d.decisionId}`);
+    for (const m of d.messages) lines.push(`    ${messageLine(m)}`);
+    const passed = d.candidates.filter((x) => x.outcome !== 'chosen' && x.outcome !== 'deferred');
+    for (const x of passed) lines.push(`    not sent: ${x.ruleId} (${x.channel}): ${x.outcome}: ${x.reason}`);
+    if (!d.messages.length && !passed.length) lines.push('    (no candidates)');
+  }
+  return lines;
+}

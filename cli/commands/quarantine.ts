@@ -1,10 +1,12 @@
-// `baton quarantine list|replay`: what failed validation, and reprocessing it after a fix.
+// `baton quarantine list|replay [--days N] [--code C]`: what failed validation, and reprocessing it after a fix.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoQuarantine, type QuarantineRecord } from '../../lib/adapters/dynamo/quarantine.ts';
 import { createIngest } from '../../lib/app/ingest.ts';
-import { ingestDeps } from '../../lib/wiring/environment.ts';
+import { ingestDeps } from '../../lib/wiring/ingest.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import type { QuarantinedEvent } from '../../lib/app/ports.ts';
-import { tables, UsageError, type CliFlags } from '../io.ts';
+import type { TableNames } from '../../lib/contract/tables.ts';
+import { report, type CliFlags, type Printer } from '../io.ts';
 
 const summary = (r: QuarantineRecord) => {
   let what = '(not JSON)';
@@ -17,45 +19,45 @@ const summary = (r: QuarantineRecord) => {
   return `${r.receivedAt}  ${r.code.padEnd(20)} ${what}\n    ${r.reason}`;
 };
 
-export const command = {
-  name: 'quarantine',
-  usage: 'quarantine list|replay [--days N] [--code C] [--json]   events that failed validation; replay reprocesses them',
-  options: { days: { type: 'string' as const }, code: { type: 'string' as const } },
-  async run([sub]: string[], flags: CliFlags): Promise<number> {
-    if (sub !== 'list' && sub !== 'replay') throw new UsageError('usage: baton quarantine list|replay [--days N] [--code C]');
-    const days = flags.days ? Number(flags.days) : 7;
-    if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError('--days must be a whole number from 1 to 30');
-    const { db, names } = tables(flags);
-    const store = new DynamoQuarantine(db, names.quarantine);
-    try {
-      const records = (await store.list(days)).filter((r) => !flags.code || r.code === flags.code);
-      if (sub === 'list') {
-        if (flags.json) console.log(JSON.stringify(records, null, 2));
-        else {
-          for (const r of records) console.log(summary(r));
-          console.log(`${records.length} quarantined in the last ${days} days`);
-        }
-        return 0;
-      }
-      // Replay: the original body through the real ingest path; entries that now pass are removed.
-      let stillFailing: QuarantinedEvent | undefined;
-      const deps = ingestDeps({ db, tables: names }, new MemoryMetrics(), () => undefined);
-      const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e) } });
-      let fixed = 0;
-      for (const r of records) {
-        stillFailing = undefined;
-        const outcome = await ingest(r.body);
-        if (outcome.status === 'quarantined' && stillFailing) {
-          console.log(`still invalid: ${summary({ ...r, code: outcome.code as never, reason: outcome.reason })}`);
-          continue;
-        }
-        await store.remove(r);
-        fixed++;
-      }
-      console.log(`replayed ${records.length}: ${fixed} processed and removed, ${records.length - fixed} still invalid`);
-      return records.length - fixed > 0 ? 1 : 0;
-    } finally {
-      db.destroy();
+export interface QuarantineOptions {
+  readonly days: number;
+  readonly code?: string | undefined;
+}
+
+export async function listQuarantine(opts: QuarantineOptions, flags: CliFlags, p: Printer & { db: DynamoDBDocumentClient; names: TableNames }): Promise<number> {
+  const records = await recordsOf(opts, p);
+  report(flags, p, records, (rs) => [...rs.map(summary), `${rs.length} quarantined in the last ${opts.days} days`]);
+  return 0;
+}
+
+/** The original body of each entry through the real ingest path; entries that now pass are removed. */
+export async function replayQuarantine(opts: QuarantineOptions, flags: CliFlags, p: Printer & { db: DynamoDBDocumentClient; names: TableNames }): Promise<number> {
+  const records = await recordsOf(opts, p);
+  const store = new DynamoQuarantine(p.db, p.names.quarantine);
+  let stillFailing: QuarantinedEvent | undefined;
+  const deps = ingestDeps({ tables: p.names }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, { dynamodb: () => p.db });
+  const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e) } });
+  const still: { quarantineId: string; code: string; reason: string }[] = [];
+  const lines: string[] = [];
+  let fixed = 0;
+  for (const r of records) {
+    stillFailing = undefined;
+    const outcome = await ingest(r.body);
+    if (outcome.status === 'quarantined' && stillFailing) {
+      still.push({ quarantineId: r.quarantineId, code: outcome.code, reason: outcome.reason });
+      lines.push(`still invalid: ${summary({ ...r, code: outcome.code as never, reason: outcome.reason })}`);
+      continue;
     }
-  },
-};
+    await store.remove(r);
+    fixed++;
+  }
+  report(flags, p, { replayed: records.length, processed: fixed, stillInvalid: still }, () => [
+    ...lines,
+    `replayed ${records.length}: ${fixed} processed and removed, ${records.length - fixed} still invalid`,
+  ]);
+  return records.length - fixed > 0 ? 1 : 0;
+}
+
+async function recordsOf(opts: QuarantineOptions, p: { db: DynamoDBDocumentClient; names: TableNames }): Promise<QuarantineRecord[]> {
+  return (await new DynamoQuarantine(p.db, p.names.quarantine).list(opts.days)).filter((r) => !opts.code || r.code === opts.code);
+}

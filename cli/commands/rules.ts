@@ -1,9 +1,8 @@
-// `baton rules validate|put|list|diff|disable|rollback|test`: the marketer's rule workflow over
-// rule files (JSON or YAML; one rule or a list). Everything written is validated first, and every
-// version is kept (RULE#<id> / V#<n>), so `rollback` can restore the previous one.
-import { readFileSync, existsSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// `baton rules validate|put|list|diff|enable|disable|rollback|test`: the marketer's rule workflow
+// over rule files (JSON or YAML; one rule, a list, or `{rules: [...]}`). Everything written is
+// validated first, including what it names in other tables (its template for its channel, the
+// offer the template shows); the writes and their history are DynamoRuleRepository's.
+import { Liquid } from 'liquidjs';
 import { checkRule, type Rule } from '../../lib/core/rules/rule.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { decide } from '../../lib/core/decide.ts';
@@ -11,211 +10,118 @@ import { parseEvent } from '../../events/validate.ts';
 import { idsOf, idKey } from '../../lib/core/customer/identity.ts';
 import { applyEvent, customerView, newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
 import { contactHistory } from '../../lib/core/campaigns/history.ts';
+import { localeChain, type Template } from '../../lib/core/channels/template.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
-import { queryRuleVersions, ruleKey, ruleVersionKey, scanCurrentRules } from '../../lib/adapters/dynamo/rules.ts';
-import type { TableNames } from '../../lib/contract/tables.ts';
-import { readEvents, tables, UsageError, type CliFlags } from '../io.ts';
+import { DynamoRuleRepository } from '../../lib/adapters/dynamo/rules.ts';
+import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
+import { readEvents, readItemFile, UsageError, type CliFlags } from '../io.ts';
+import { runItems, type ItemsContext, type ItemSpec, type Reference } from './items.ts';
 
-export interface RulesContext {
-  readonly db: DynamoDBDocumentClient;
-  readonly names: TableNames;
-  readonly out: (line: string) => void;
-  readonly clock?: () => Date;
+export type RulesContext = ItemsContext;
+
+const USAGE = 'usage: baton rules test <rule file> --events <file> [--json]';
+
+/** The locale every template needs: customers whose own locale has no variant get this one. */
+const FALLBACK_LOCALE = localeChain(undefined)[0]!;
+
+const liquid = new Liquid();
+/** Whether any part of the template outputs `offer`. A template that does not parse shows nothing. */
+function showsOffer(t: Template): boolean {
+  return [t.subject, t.html, t.text].some((part) => {
+    if (part === undefined) return false;
+    try {
+      return 'offer' in liquid.analyzeSync(liquid.parse(part), { partials: false }).globals;
+    } catch {
+      return false;
+    }
+  });
 }
 
-const USAGE = `usage: baton rules validate <file>...
-       baton rules put <file>... [--by NAME]
-       baton rules list [--json]
-       baton rules diff <file>...
-       baton rules disable <ruleId> [--by NAME]
-       baton rules rollback <ruleId> [--by NAME]
-       baton rules test <rule file> --events <file> [--json]`;
-
-/** Rules from a JSON or YAML file: one rule, a list, or `{ rules: [...] }`. */
-export function readRuleFile(path: string): unknown[] {
-  if (!existsSync(path)) throw new UsageError(`${path}: no such file (expected a JSON or YAML rule file)`);
-  const text = readFileSync(path, 'utf8');
-  let value: unknown;
-  try {
-    value = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
+/** A message rule needs its template on its channel, in the fallback locale, and an offer when the template shows one. */
+async function ruleReferences(rules: Rule[], ctx: ItemsContext): Promise<Reference[]> {
+  const store = new DynamoTemplateStore(ctx.db, ctx.names.templates);
+  const variants = new Map<string, Promise<Template[]>>();
+  const refs: Reference[] = [];
+  for (const rule of rules) {
+    const then = rule.then;
+    if (then.channel === 'bus') continue;
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    if (!variants.has(then.template)) variants.set(then.template, store.variants(then.template));
+    const all = await variants.get(then.template)!;
+    const onChannel = all.filter((t) => t.channel === then.channel);
+    const list = (ts: Template[]) => ts.map((t) => `${t.channel}/${t.locale}`).sort().join(', ');
+    if (all.length === 0) {
+      errors.push(`then.template: no template "${then.template}" in ${ctx.names.templates}; store it first with baton templates put`);
+    } else if (onChannel.length === 0) {
+      errors.push(`then.template: "${then.template}" has no ${then.channel} template (it has ${list(all)}), and the rule sends on ${then.channel}`);
+    } else if (!onChannel.some((t) => t.locale === FALLBACK_LOCALE)) {
+      errors.push(
+        `then.template: "${then.template}" has no ${then.channel} template in the fallback locale ${FALLBACK_LOCALE} (it has ${list(onChannel)}); customers in other locales would get no message`,
+      );
+    } else {
+      const shown = onChannel.some(showsOffer);
+      if (shown && !then.offer) errors.push(`then.offer: template "${then.template}" (${then.channel}) shows {{ offer }}, so the rule must name an offer`);
+      if (!shown && then.offer) warnings.push(`then.offer: template "${then.template}" (${then.channel}) never shows {{ offer }}, so customers will not see the offer`);
+    }
+    if (errors.length || warnings.length) refs.push({ id: rule.ruleId, errors, warnings });
   }
-  if (Array.isArray(value)) return value;
-  if (value && typeof value === 'object' && Array.isArray((value as { rules?: unknown }).rules)) return (value as { rules: unknown[] }).rules;
-  return [value];
+  return refs;
 }
 
-/** Validates every rule of the files; prints each verdict. Undefined when any is invalid. */
-function validated(files: string[], ctx: RulesContext): Rule[] | undefined {
+export const RULES: ItemSpec<Rule> = {
+  noun: 'rule',
+  plural: 'rules',
+  toggles: true,
+  check(item) {
+    const c = checkRule(item);
+    return c.ok ? { ok: true, id: c.rule.ruleId, value: c.rule } : { ok: false, id: c.ruleId, reason: c.reason };
+  },
+  repository: (ctx) => new DynamoRuleRepository(ctx.db, ctx.names.rules, ctx.clock),
+  references: ruleReferences,
+  describe(rule, stored) {
+    const c = (rule ?? stored.content) as Partial<Rule> & { then?: { channel?: string } };
+    return `${c.enabled ? 'enabled ' : 'disabled'} prio ${String(c.priority).padStart(4)}  ${String(c.campaignId).padEnd(20)} ${c.then?.channel ?? '?'}`;
+  },
+};
+
+/** Rules of one file, schema only (the dry run); prints each verdict. Undefined when any is invalid. */
+function validated(files: string[], print: (line: string) => void): Rule[] | undefined {
   const rules: Rule[] = [];
   let bad = 0;
   const seen = new Set<string>();
   for (const file of files) {
-    for (const item of readRuleFile(file)) {
+    for (const item of readItemFile(file, 'rules', 'rule')) {
       const check = checkRule(item);
       if (!check.ok) {
         bad++;
-        ctx.out(`✗ ${file}: ${check.ruleId}: ${check.reason}`);
+        print(`✗ ${file}: ${check.ruleId}: ${check.reason}`);
         continue;
       }
       if (seen.has(check.rule.ruleId)) {
         bad++;
-        ctx.out(`✗ ${file}: ${check.rule.ruleId}: defined twice`);
+        print(`✗ ${file}: ${check.rule.ruleId}: defined twice`);
         continue;
       }
       seen.add(check.rule.ruleId);
       rules.push(check.rule);
-      ctx.out(`✓ ${check.rule.ruleId}`);
+      print(`✓ ${check.rule.ruleId}`);
     }
   }
   return bad ? undefined : rules;
 }
 
-async function currentItem(ctx: RulesContext, ruleId: string): Promise<Record<string, unknown> | undefined> {
-  const out = await ctx.db.send(new GetCommand({ TableName: ctx.names.rules, Key: ruleKey(ruleId), ConsistentRead: true }));
-  return out.Item;
-}
-
-const withoutMeta = (item: Record<string, unknown>): Record<string, unknown> => {
-  const { pk: _pk, sk: _sk, version: _v, updatedAt: _u, updatedBy: _b, rolledBackFrom: _r, ...rule } = item;
-  return rule;
-};
-
-/** Writes CURRENT and a new version item in one transaction, conditional on the version read. */
-async function writeVersion(ctx: RulesContext, rule: Record<string, unknown>, previous: Record<string, unknown> | undefined, by: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const ruleId = String(rule.ruleId);
-  const prevVersion = typeof previous?.version === 'number' ? previous.version : 0;
-  const version = prevVersion + 1;
-  const item = { ...withoutMeta(rule), version, updatedAt: (ctx.clock ?? (() => new Date()))().toISOString(), updatedBy: by, ...extra };
-  await ctx.db.send(
-    new TransactWriteCommand({
-      TransactItems: [
-        {
-          Put: {
-            TableName: ctx.names.rules,
-            Item: { ...ruleKey(ruleId), ...item },
-            // Someone else's put in between would be lost: refuse instead.
-            ConditionExpression: previous ? 'version = :prev' : 'attribute_not_exists(pk)',
-            ...(previous ? { ExpressionAttributeValues: { ':prev': prevVersion } } : {}),
-          },
-        },
-        { Put: { TableName: ctx.names.rules, Item: { ...ruleVersionKey(ruleId, version), ...item } } },
-      ],
-    }),
-  );
-  return version;
-}
-
-/** Field-level differences between two JSON values, as `path: before → after` lines. */
-export function diffLines(before: unknown, after: unknown, path = ''): string[] {
-  if (JSON.stringify(before) === JSON.stringify(after)) return [];
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObj(before) && isObj(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((k) => diffLines(before[k], after[k], path ? `${path}.${k}` : k));
-  }
-  const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
-  return [`  ${path || '(rule)'}: ${show(before)} → ${show(after)}`];
-}
-
 export async function runRules(args: string[], flags: CliFlags, ctx: RulesContext): Promise<number> {
-  const [sub, ...rest] = args;
-  const by = typeof flags.by === 'string' ? flags.by : (process.env.USER ?? 'cli');
-  switch (sub) {
-    case 'validate': {
-      if (!rest.length) throw new UsageError(USAGE);
-      const rules = validated(rest, ctx);
-      ctx.out(rules ? `${rules.length} rule(s) valid` : 'invalid rules: nothing would be written');
-      return rules ? 0 : 1;
-    }
-    case 'put': {
-      if (!rest.length) throw new UsageError(USAGE);
-      const rules = validated(rest, ctx);
-      if (!rules) {
-        ctx.out('invalid rules: nothing written');
-        return 1;
-      }
-      for (const rule of rules) {
-        const previous = await currentItem(ctx, rule.ruleId);
-        const version = await writeVersion(ctx, rule as unknown as Record<string, unknown>, previous, by);
-        ctx.out(`put ${rule.ruleId} version ${version}`);
-      }
-      return 0;
-    }
-    case 'list': {
-      const items = (await scanCurrentRules(ctx.db, ctx.names.rules)()) as Record<string, unknown>[];
-      items.sort((a, b) => String(a.ruleId).localeCompare(String(b.ruleId)));
-      if (flags.json) {
-        ctx.out(JSON.stringify(items, null, 2));
-        return 0;
-      }
-      for (const item of items) {
-        const check = checkRule(withoutMeta(item));
-        const then = item.then as { channel?: string } | undefined;
-        ctx.out(
-          `${String(item.ruleId).padEnd(32)} v${String(item.version ?? '?').padEnd(4)} ${item.enabled ? 'enabled ' : 'disabled'} prio ${String(item.priority).padStart(4)}  ${String(item.campaignId).padEnd(20)} ${then?.channel ?? '?'}${check.ok ? '' : `  INVALID: ${check.reason}`}`,
-        );
-      }
-      ctx.out(`${items.length} rule(s)`);
-      return 0;
-    }
-    case 'diff': {
-      if (!rest.length) throw new UsageError(USAGE);
-      const rules = validated(rest, ctx);
-      if (!rules) return 1;
-      let changed = 0;
-      for (const rule of rules) {
-        const current = await currentItem(ctx, rule.ruleId);
-        // Both sides parsed, so defaults filled in on one side only do not show as changes.
-        const before = current ? checkRule(withoutMeta(current)) : undefined;
-        const lines = current ? diffLines(before?.ok ? before.rule : withoutMeta(current), rule) : [];
-        if (!current) ctx.out(`${rule.ruleId}: new rule`);
-        else if (lines.length === 0) ctx.out(`${rule.ruleId}: unchanged (version ${current.version})`);
-        else ctx.out(`${rule.ruleId}: changes against version ${current.version}:\n${lines.join('\n')}`);
-        if (!current || lines.length) changed++;
-      }
-      ctx.out(`${changed} rule(s) would change`);
-      return 0;
-    }
-    case 'disable': {
-      const [ruleId] = rest;
-      if (!ruleId) throw new UsageError(USAGE);
-      const current = await currentItem(ctx, ruleId);
-      if (!current) throw new UsageError(`rule ${ruleId} not found`);
-      const version = await writeVersion(ctx, { ...withoutMeta(current), enabled: false }, current, by);
-      ctx.out(`disabled ${ruleId} (version ${version})`);
-      return 0;
-    }
-    case 'rollback': {
-      const [ruleId] = rest;
-      if (!ruleId) throw new UsageError(USAGE);
-      const current = await currentItem(ctx, ruleId);
-      if (!current) throw new UsageError(`rule ${ruleId} not found`);
-      const versions = await queryRuleVersions(ctx.db, ctx.names.rules)(ruleId);
-      // The newest valid version older than the one in force.
-      const target = versions.find((v) => typeof v.version === 'number' && v.version < Number(current.version) && checkRule(withoutMeta(v)).ok);
-      if (!target) {
-        ctx.out(`${ruleId}: no earlier valid version to roll back to (current is version ${current.version})`);
-        return 1;
-      }
-      const version = await writeVersion(ctx, withoutMeta(target), current, by, { rolledBackFrom: current.version });
-      ctx.out(`rolled back ${ruleId} to the content of version ${target.version} (now version ${version})`);
-      return 0;
-    }
-    case 'test':
-      return dryRun(rest, flags, ctx);
-    default:
-      throw new UsageError(USAGE);
-  }
+  if (args[0] === 'test') return dryRun(args.slice(1), flags, ctx);
+  return runItems(RULES, args, flags, ctx);
 }
 
 /** Evaluates the file's rules over the events and the customers in the table; sends and writes nothing. */
 async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promise<number> {
   const [file] = rest;
   if (!file || typeof flags.events !== 'string') throw new UsageError(USAGE);
-  const rules = validated([file], ctx);
+  const rules = validated([file], flags.json ? (ctx.err ?? ctx.out) : ctx.out);
   if (!rules) return 1;
   const ruleSet = new RuleSet(rules);
   const campaigns = await new CachedCampaignSource(scanCampaignItems(ctx.db, ctx.names.campaigns), {
@@ -283,16 +189,3 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
   return 0;
 }
 
-export const command = {
-  name: 'rules',
-  usage: 'rules validate|put|list|diff|disable|rollback|test   manage rules (JSON or YAML files); test = dry run over events',
-  options: { events: { type: 'string' as const }, by: { type: 'string' as const } },
-  async run(args: string[], flags: CliFlags): Promise<number> {
-    const { db, names } = tables(flags);
-    try {
-      return await runRules(args, flags, { db, names, out: (line) => console.log(line) });
-    } finally {
-      db.destroy();
-    }
-  },
-};

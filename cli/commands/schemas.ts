@@ -1,13 +1,9 @@
+// `baton schemas export <dir>`: JSON Schema for every event type in the catalog.
 import { exportJsonSchemas } from '../../events/json-schema.ts';
-import { UsageError } from '../io.ts';
+import { report, type CliFlags, type Printer } from '../io.ts';
 
-export const command = {
-  name: 'schemas',
-  usage: 'schemas export <dir>          write JSON Schema for every event type in the catalog',
-  async run([sub, dir]: string[]): Promise<number> {
-    if (sub !== 'export' || !dir) throw new UsageError('usage: baton schemas export <dir>');
-    const files = exportJsonSchemas(dir);
-    console.log(`wrote ${files.length} JSON Schemas to ${dir}`);
-    return 0;
-  },
-};
+export function exportSchemas(dir: string, flags: CliFlags, p: Printer): number {
+  const files = exportJsonSchemas(dir);
+  report(flags, p, { dir, files }, () => [`wrote ${files.length} JSON Schemas to ${dir}`]);
+  return 0;
+}

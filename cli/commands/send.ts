@@ -1,28 +1,29 @@
+// `baton send <file|sample>...`: publish events to the bus, in batches of 10, as a source system does.
 import { publishEvents, type OutgoingEvent } from '../../lib/adapters/aws/publisher.ts';
 import { BUS_NAME } from '../../lib/contract/routes.ts';
-import { busClient, readEvents, UsageError, type TargetFlags } from '../io.ts';
+import { busClient, readEvents, report, UsageError, type CliFlags, type Printer } from '../io.ts';
 
-export async function send(refs: string[], flags: TargetFlags): Promise<number> {
+export async function send(refs: string[], flags: CliFlags, p: Required<Printer>): Promise<number> {
   if (refs.length === 0) throw new UsageError('usage: baton send <file|sample-name>... [--endpoint URL | --cloud [--region R]] [--bus NAME]');
   const events = refs.flatMap(readEvents) as OutgoingEvent[];
   const client = busClient(flags);
   try {
     const results = await publishEvents(client, flags.bus ?? BUS_NAME, events);
     const failed = results.filter((r) => r.errorCode);
-    for (const r of failed) {
-      const e = events[r.index] as { source?: string; Source?: string; 'detail-type'?: string; DetailType?: string };
-      console.error(`entry ${r.index + 1} (${e.source ?? e.Source ?? '?'} ${e['detail-type'] ?? e.DetailType ?? '?'}): ${r.errorCode}: ${r.errorMessage ?? ''}`);
-    }
-    for (const r of results) if (r.eventId) console.log(`entry ${r.index + 1}: accepted as ${r.eventId}`);
-    console.log(`sent ${results.length - failed.length} of ${events.length} events${failed.length ? `; ${failed.length} failed` : ''}`);
+    const what = (i: number) => {
+      const e = events[i] as { source?: string; Source?: string; 'detail-type'?: string; DetailType?: string };
+      return `${e.source ?? e.Source ?? '?'} ${e['detail-type'] ?? e.DetailType ?? '?'}`;
+    };
+    for (const r of failed) p.err(`entry ${r.index + 1} (${what(r.index)}): ${r.errorCode}: ${r.errorMessage ?? ''}`);
+    const entries = results.map((r) =>
+      r.eventId ? { entry: r.index + 1, eventId: r.eventId } : { entry: r.index + 1, errorCode: r.errorCode, errorMessage: r.errorMessage ?? '' },
+    );
+    report(flags, p, { sent: results.length - failed.length, failed: failed.length, entries }, (r) => [
+      ...results.filter((x) => x.eventId).map((x) => `entry ${x.index + 1}: accepted as ${x.eventId}`),
+      `sent ${r.sent} of ${events.length} events${r.failed ? `; ${r.failed} failed` : ''}`,
+    ]);
     return failed.length ? 1 : 0;
   } finally {
     client.destroy();
   }
 }
-
-export const command = {
-  name: 'send',
-  usage: 'send <file|sample>...        publish events (JSON object, JSON array or JSON lines, or a sample name such as baton.pos/SaleCompleted) in batches of 10',
-  run: (args: string[], flags: TargetFlags) => send(args, flags),
-};

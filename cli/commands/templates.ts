@@ -9,9 +9,7 @@ import { customerView, newCustomer, type CustomerState } from '../../lib/core/cu
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
 import { checkTemplate, renderTemplate, type Template, type TemplateIssue } from '../../lib/core/channels/template.ts';
-import { tables, UsageError, findCustomerItem, NOT_FOUND_HINT, type CliFlags } from '../io.ts';
-
-const USAGE = 'usage: baton templates validate|put|preview <template file (JSON or YAML)> [--customer <any external id>] [--json]';
+import { findCustomer, notFound, report, UsageError, withTables, type CliFlags, type Printer } from '../io.ts';
 
 export function readTemplates(file: string): unknown[] {
   let text: string;
@@ -52,14 +50,11 @@ function describe(item: unknown, index: number): string {
 }
 
 async function customerFor(ref: string, flags: CliFlags): Promise<CustomerState> {
-  const { db, names } = tables(flags);
-  try {
-    const item = await findCustomerItem(db, names, ref);
-    if (!item) throw new UsageError(`no customer for "${ref}" (${NOT_FOUND_HINT})`);
-    return decodeState<CustomerState>(item.state);
-  } finally {
-    db.destroy();
-  }
+  return withTables(flags, async ({ db, names }) => {
+    const found = await findCustomer(db, names, ref);
+    if (found.status !== 'found') throw new UsageError(notFound(ref, found));
+    return decodeState<CustomerState>(found.item.state);
+  });
 }
 
 /** A made-up customer for previews without --customer. */
@@ -74,49 +69,51 @@ function sampleCustomer(): CustomerState {
   return s;
 }
 
-export const command = {
-  name: 'templates',
-  usage: 'templates validate|put|preview <file> [--customer <id>]   check Liquid templates (fields, lines), store them, or render one',
-  options: { customer: { type: 'string' as const } },
-  async run([sub, file]: string[], flags: CliFlags): Promise<number> {
-    if (!sub || !file || !['validate', 'put', 'preview'].includes(sub)) throw new UsageError(USAGE);
-    const items = readTemplates(file);
-    if (items.length === 0) throw new UsageError(`${file} holds no template`);
-    const { templates, issues } = validateAll(file, items, (line) => console.error(line));
-    if (issues.length) {
-      console.error(`${issues.length} problem${issues.length === 1 ? '' : 's'} in ${file}; nothing was ${sub === 'put' ? 'stored' : 'rendered'}`);
-      return 1;
-    }
-    if (sub === 'validate') {
-      console.log(`${templates.length} template${templates.length === 1 ? '' : 's'} valid: ${templates.map((t) => describe(t, 0)).join(', ')}`);
-      return 0;
-    }
-    if (sub === 'put') {
-      const { db, names } = tables(flags);
-      try {
-        const store = new DynamoTemplateStore(db, names.templates);
-        for (const t of templates) {
-          await store.put(t);
-          console.log(`stored ${describe(t, 0)} in ${names.templates}`);
-        }
-      } finally {
-        db.destroy();
-      }
-      return 0;
-    }
-    const ref = typeof flags.customer === 'string' ? flags.customer : undefined;
-    const state = ref ? await customerFor(ref, flags) : sampleCustomer();
-    const view = customerView(state, new Date()) as unknown as Record<string, unknown>;
-    for (const t of templates) {
-      const out = await renderTemplate(t, { customer: view, offer: 'OFFER-CODE', decisionId: 'dec-preview', unsubscribeUrl: 'https://example.com/unsubscribe?t=preview' });
-      if (flags.json) console.log(JSON.stringify({ template: describe(t, 0), ...out }));
-      else {
-        console.log(`== ${describe(t, 0)} for ${ref ?? 'a sample customer'}`);
-        if (out.subject !== undefined) console.log(`subject: ${out.subject}`);
-        console.log(`text:\n${out.text}`);
-        if (out.html !== undefined) console.log(`html:\n${out.html}`);
-      }
-    }
+export type TemplateAction = 'validate' | 'put' | 'preview';
+
+/** Checks every template of the file first; then stores them, or renders them for a customer (or a sample one). */
+export async function runTemplates(sub: TemplateAction, file: string, flags: CliFlags, p: Required<Printer>): Promise<number> {
+  const items = readTemplates(file);
+  if (items.length === 0) throw new UsageError(`${file} holds no template`);
+  const problems: string[] = [];
+  const { templates, issues } = validateAll(file, items, (line) => {
+    problems.push(line);
+    p.err(line);
+  });
+  if (issues.length) {
+    p.err(`${issues.length} problem${issues.length === 1 ? '' : 's'} in ${file}; nothing was ${sub === 'put' ? 'stored' : sub === 'preview' ? 'rendered' : 'accepted'}`);
+    if (flags.json) p.out(JSON.stringify({ valid: false, problems, issues }, null, 2));
+    return 1;
+  }
+  const names = templates.map((t) => describe(t, 0));
+  if (sub === 'validate') {
+    report(flags, p, { valid: true, templates: names }, () => [`${templates.length} template${templates.length === 1 ? '' : 's'} valid: ${names.join(', ')}`]);
     return 0;
-  },
-};
+  }
+  if (sub === 'put') {
+    const table = await withTables(flags, async ({ db, names: tables }) => {
+      const store = new DynamoTemplateStore(db, tables.templates);
+      for (const t of templates) await store.put(t);
+      return tables.templates;
+    });
+    report(flags, p, { stored: names, table }, () => names.map((n) => `stored ${n} in ${table}`));
+    return 0;
+  }
+  const ref = typeof flags.customer === 'string' ? flags.customer : undefined;
+  const state = ref ? await customerFor(ref, flags) : sampleCustomer();
+  const view = customerView(state, new Date()) as unknown as Record<string, unknown>;
+  const rendered = [];
+  for (const t of templates) {
+    const out = await renderTemplate(t, { customer: view, offer: 'OFFER-CODE', decisionId: 'dec-preview', unsubscribeUrl: 'https://example.com/unsubscribe?t=preview' });
+    rendered.push({ template: describe(t, 0), ...out });
+  }
+  report(flags, p, rendered, (rs) =>
+    rs.flatMap((r) => [
+      `== ${r.template} for ${ref ?? 'a sample customer'}`,
+      ...(r.subject !== undefined ? [`subject: ${r.subject}`] : []),
+      `text:\n${r.text}`,
+      ...(r.html !== undefined ? [`html:\n${r.html}`] : []),
+    ]),
+  );
+  return 0;
+}

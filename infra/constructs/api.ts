@@ -1,7 +1,9 @@
 // The decision API for inbound channels: an API Gateway HTTP API with IAM authorisation (callers
 // sign with SigV4 and need execute-api:Invoke on the route), JSON access logs without query
 // strings (unsubscribe tokens name a customer), stage throttling, and the decisions-api function.
-// The same API serves the public one-click unsubscribe page (signed links, no IAM).
+// The same API serves the public one-click unsubscribe page (signed links, no IAM) from a function
+// of its own, which may only read a profile and publish ConsentChanged: a flaw on that open route
+// cannot reach what the decisions function may do, nor publish any other CRM event.
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -13,11 +15,31 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SOURCES } from '../../events/catalog.ts';
+import { SOURCES, type CATALOG } from '../../events/catalog.ts';
 import { ENV } from '../../lib/contract/config.ts';
 import { putEventsStatement } from './access.ts';
 import { BatonFunction } from './function.ts';
 import type { Tables } from './tables.ts';
+
+/** One exported handler of a file in functions/. */
+export interface HandlerRef {
+  /** File relative to the repository root, e.g. `functions/decisions-api.ts`. */
+  readonly entry: string;
+  /** The export Lambda calls. */
+  readonly handler: string;
+}
+
+/** Serves POST /v1/decisions. */
+export const DECISIONS_HANDLER: HandlerRef = { entry: 'functions/decisions-api.ts', handler: 'handler' };
+/**
+ * Serves GET and POST /unsubscribe. For now the decision API's own `handler` (it routes by path,
+ * and this function is given only the unsubscribe routes and the rights they need); point it at a
+ * dedicated export once functions/decisions-api.ts has one.
+ */
+export const UNSUBSCRIBE_HANDLER: HandlerRef = { entry: 'functions/decisions-api.ts', handler: 'handler' };
+
+/** The one event the unsubscribe route publishes (as the CRM's consent record would). */
+export const UNSUBSCRIBE_DETAIL_TYPE = 'ConsentChanged' satisfies keyof (typeof CATALOG)[typeof SOURCES.crm];
 
 export interface DecisionApiProps {
   readonly stage: string;
@@ -26,7 +48,7 @@ export interface DecisionApiProps {
   readonly tables: Tables;
   /** Environment every function gets (stage, bus name...), besides the table names. */
   readonly environment: Record<string, string>;
-  /** The secret that signs unsubscribe links (Channels); without it the unsubscribe route answers 400. @default - none */
+  /** The secret that signs unsubscribe links (Channels), passed by ARN; without it the unsubscribe route answers 400. @default - none */
   readonly unsubscribeSecret?: secretsmanager.ISecret;
   /** Steady requests per second across the stage. @default 200 */
   readonly throttleRateLimit?: number;
@@ -36,6 +58,10 @@ export interface DecisionApiProps {
   readonly accessLogRetention?: logs.RetentionDays;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
+  /** @default DECISIONS_HANDLER */
+  readonly decisionsHandler?: HandlerRef;
+  /** @default UNSUBSCRIBE_HANDLER */
+  readonly unsubscribeHandler?: HandlerRef;
 }
 
 /** Route of the decision API, with its authorisation. */
@@ -44,7 +70,10 @@ export const UNSUBSCRIBE_ROUTE = '/unsubscribe';
 
 export class DecisionApi extends Construct {
   readonly api: apigw.HttpApi;
+  /** Serves POST /v1/decisions. */
   readonly function: BatonFunction;
+  /** Serves the one-click unsubscribe page. */
+  readonly unsubscribeFunction: BatonFunction;
   readonly accessLogs: logs.LogGroup;
   /** Function errors and 5xx answers; actions added by the stack. */
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -55,23 +84,45 @@ export class DecisionApi extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
+    const decisionsHandler = props.decisionsHandler ?? DECISIONS_HANDLER;
     this.function = new BatonFunction(this, 'Function', {
-      entry: 'functions/decisions-api.ts',
+      ...decisionsHandler,
       serviceName: 'decisions-api',
-      description: 'Baton: the decision API for inbound channels (offers now, with reasons) and one-click unsubscribe',
+      description: 'Baton: the decision API for inbound channels (offers now, with reasons)',
       timeout: props.timeout ?? Duration.seconds(10),
       memorySize: 512,
-      environment: {
-        ...props.environment,
-        ...props.tables.environment(),
-        ...(props.unsubscribeSecret ? { [ENV.unsubscribeSecret]: props.unsubscribeSecret.secretValue.unsafeUnwrap() } : {}),
-      },
+      environment: { ...props.environment, ...props.tables.environment() },
     });
     // Resolve, read state, rules and campaigns; commit the decision with the presented offers
     // (version-checked profile, decision item, budget and capacity claims).
-    props.tables.grantData(this.function.role, { readWrite: ['customers', 'decisions', 'counters'], read: ['rules', 'campaigns'] });
-    // Unsubscribe publishes ConsentChanged as the CRM's consent record does: only that source.
-    this.function.role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, SOURCES.crm));
+    props.tables.grantData(this.function.role, {
+      customers: ['BatchGetItem', 'GetItem', 'PutItem'],
+      // A repeated requestId answers with the stored decision (Query on its items).
+      decisions: ['PutItem', 'Query'],
+      counters: ['UpdateItem'],
+      rules: ['Scan', 'Query'],
+      campaigns: ['Scan'],
+    });
+
+    const unsubscribeHandler = props.unsubscribeHandler ?? UNSUBSCRIBE_HANDLER;
+    this.unsubscribeFunction = new BatonFunction(this, 'Unsubscribe', {
+      ...unsubscribeHandler,
+      serviceName: 'unsubscribe',
+      description: 'Baton: the one-click unsubscribe page of signed e-mail links; withdraws consent',
+      timeout: props.timeout ?? Duration.seconds(10),
+      environment: {
+        ...props.environment,
+        // Names only: the shared handler reads every table name at start; the role reaches one.
+        ...props.tables.environment(),
+        ...(props.unsubscribeSecret ? { [ENV.unsubscribeSecretArn]: props.unsubscribeSecret.secretArn } : {}),
+      },
+    });
+    // Verifies the link's signature: reads that one secret's value at run time.
+    props.unsubscribeSecret?.grantRead(this.unsubscribeFunction.role);
+    // Load the profile named by the signed token; publish its ConsentChanged as the CRM's consent
+    // record does: that source and that detail-type only (never CustomerErased or CustomerUpserted).
+    props.tables.grantData(this.unsubscribeFunction.role, { customers: ['GetItem'] });
+    this.unsubscribeFunction.role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, SOURCES.crm, [UNSUBSCRIBE_DETAIL_TYPE]));
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -120,7 +171,13 @@ export class DecisionApi extends Construct {
       resource: this.api.apiId,
       resourceName: `${stage.stageName}/POST${DECISIONS_ROUTE}`,
     });
-    const unsubscribe = this.api.addRoutes({ path: UNSUBSCRIBE_ROUTE, methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST], integration });
+    const unsubscribe = this.api.addRoutes({
+      path: UNSUBSCRIBE_ROUTE,
+      methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('UnsubscribeIntegration', this.unsubscribeFunction.function, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
     for (const route of unsubscribe) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -148,15 +205,19 @@ export class DecisionApi extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-        alarmDescription: `Baton ${props.stage}: the decisions-api function failed (errors or timeouts).`,
-        metric: this.function.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
     );
+    for (const [id, fn] of [['ErrorsAlarm', this.function], ['UnsubscribeErrorsAlarm', this.unsubscribeFunction]] as const) {
+      this.alarms.push(
+        new cloudwatch.Alarm(this, id, {
+          alarmDescription: `Baton ${props.stage}: the ${fn.serviceName} function failed (errors or timeouts).`,
+          metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
 
     new CfnOutput(stack, 'DecisionApiUrl', { value: this.api.apiEndpoint, description: 'Decision API: POST /v1/decisions (SigV4, execute-api:Invoke)' });
   }

@@ -152,8 +152,9 @@ export class Channels extends Construct {
       }
     }
 
-    // Unsubscribe links are signed (HMAC) with a generated secret. CloudFormation resolves it at
-    // deploy time (dynamic reference), so the value is never in the template or the cloud assembly.
+    // Unsubscribe links are signed (HMAC) with a generated secret. Functions get its ARN and read
+    // the value from Secrets Manager at run time: the value is in no template, assembly or function
+    // configuration (anyone with lambda:GetFunctionConfiguration would see an environment variable).
     let unsubscribe: Record<string, string> = {};
     if (props.unsubscribeUrl) {
       this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
@@ -168,7 +169,7 @@ export class Channels extends Construct {
       });
       unsubscribe = {
         [ENV.unsubscribeBaseUrl]: props.unsubscribeUrl,
-        [ENV.unsubscribeSecret]: this.unsubscribeSecret.secretValue.unsafeUnwrap(),
+        [ENV.unsubscribeSecretArn]: this.unsubscribeSecret.secretArn,
       };
     }
 
@@ -176,9 +177,9 @@ export class Channels extends Construct {
     const dispatchConcurrency = props.dispatchConcurrency ?? 5;
     const dispatchTimeout = props.dispatchTimeout ?? Duration.seconds(30);
     // Permanent send failures and stream batches that kept failing end here; an alarm watches it.
-    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', true);
+    this.deadLetterQueue = deadLetterQueue(this, 'Dlq', true, props.tables.encryptionKey);
     this.heldQueue = new sqs.Queue(this, 'Held', {
-      ...queueDefaults(),
+      ...queueDefaults(props.tables.encryptionKey),
       visibilityTimeout: Duration.seconds(6 * dispatchTimeout.toSeconds()),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
@@ -207,7 +208,15 @@ export class Channels extends Construct {
       },
     });
     const role = this.dispatch.role;
-    props.tables.grantData(role, { readWrite: ['decisions', 'counters'], read: ['customers', 'templates'] });
+    this.unsubscribeSecret?.grantRead(role);
+    // Load the customer and the template (Get); claim, mark, complete or release the outbox message
+    // (Update); reserve and refund the SMS budget (Update); the deliverability guard's counts (Query).
+    props.tables.grantData(role, {
+      customers: ['GetItem'],
+      templates: ['GetItem'],
+      decisions: ['UpdateItem'],
+      counters: ['UpdateItem', 'Query'],
+    });
     const decisions = props.tables.tables.decisions;
 
     this.heldQueue.grantSendMessages(role);

@@ -39,8 +39,10 @@ export const BUNDLING = {
 } as const;
 
 export interface BatonFunctionProps {
-  /** Handler file relative to the repository root, e.g. `functions/evaluate.ts` (exports `handler`). */
+  /** Handler file relative to the repository root, e.g. `functions/evaluate.ts`. */
   readonly entry: string;
+  /** The export of `entry` Lambda calls. @default 'handler' */
+  readonly handler?: string;
   /** Name of the handler (and the Powertools `service` dimension of its metrics), e.g. `evaluate`. */
   readonly serviceName: string;
   readonly description: string;
@@ -85,7 +87,7 @@ export class BatonFunction extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: RUNTIME,

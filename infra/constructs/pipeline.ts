@@ -1,8 +1,10 @@
 // The inbound pipeline: one EventBridge rule per route (lib/contract/routes.ts) → the inbound SQS queue
-// (+ DLQ) → the evaluate function, which reports partial batch failures.
-import { Duration, Validations } from 'aws-cdk-lib';
+// (+ DLQ) → the evaluate function, which reports partial batch failures. Every queue is encrypted
+// with Baton's customer-managed key (the one of the tables): they hold events and messages.
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -41,9 +43,68 @@ export interface PipelineProps {
   readonly maxReceiveCount?: number;
 }
 
-/** Standard settings of every Baton queue: SSE, TLS only, 14 days for dead letters. */
-export function queueDefaults(): Pick<sqs.QueueProps, 'encryption' | 'enforceSSL'> {
-  return { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true };
+/**
+ * Standard settings of every Baton queue: encrypted with `key` (Baton's customer-managed key),
+ * TLS only. Senders need kms:GenerateDataKey and kms:Decrypt on it, receivers kms:Decrypt (the
+ * queue grants and event sources add them to the roles); EventBridge gets them from the key policy
+ * (allowEventBridgeDeliveries). Redrive to a DLQ under the same key needs nothing more.
+ */
+export function queueDefaults(key: kms.IKey): Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey' | 'enforceSSL'> {
+  return { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true };
+}
+
+/**
+ * Lets EventBridge put messages on queues encrypted with `key`: kms:GenerateDataKey and
+ * kms:Decrypt (what SQS asks of a sender), for rules of this account only. The condition cannot
+ * name the rules: the key would then depend on the rules, which depend on the queues, which
+ * depend on the key (aws-cdk#11158); each queue policy names its rules instead.
+ * A key imported from elsewhere has no policy here: give EventBridge the same statement there.
+ */
+export function allowEventBridgeDeliveries(key: kms.IKey): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'Allow EventBridge to deliver to Baton queues',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(key).account } },
+    }),
+  );
+}
+
+/**
+ * An EventBridge rule target that is an SQS queue encrypted with Baton's key, with a DLQ and a
+ * retry policy. Not aws-events-targets' SqsQueue: for an encrypted queue that one widens the queue
+ * policy to every rule of the account and puts kms:Encrypt and kms:ReEncrypt* for EventBridge into
+ * the key policy. Here each queue policy allows sqs:SendMessage from this rule only.
+ */
+export class EncryptedQueueTarget implements events.IRuleTarget {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly options: { readonly deadLetterQueue: sqs.IQueue; readonly maxEventAge: Duration; readonly retryAttempts: number },
+  ) {}
+
+  bind(rule: events.IRule): events.RuleTargetConfig {
+    for (const queue of [this.queue, this.options.deadLetterQueue]) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+        }),
+      );
+    }
+    return {
+      arn: this.queue.queueArn,
+      targetResource: this.queue,
+      deadLetterConfig: { arn: this.options.deadLetterQueue.queueArn },
+      retryPolicy: {
+        maximumEventAgeInSeconds: this.options.maxEventAge.toSeconds({ integral: true }),
+        maximumRetryAttempts: this.options.retryAttempts,
+      },
+    };
+  }
 }
 
 /**
@@ -51,8 +112,8 @@ export function queueDefaults(): Pick<sqs.QueueProps, 'encryption' | 'enforceSSL
  * @param redriveTarget true when another queue's redrive policy points at it (cdk-nag sees that
  *   as a DLQ); false for DLQs of EventBridge targets and stream event sources, which it does not.
  */
-export function deadLetterQueue(scope: Construct, id: string, redriveTarget: boolean): sqs.Queue {
-  const queue = new sqs.Queue(scope, id, { ...queueDefaults(), retentionPeriod: Duration.days(14) });
+export function deadLetterQueue(scope: Construct, id: string, redriveTarget: boolean, key: kms.IKey): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, { ...queueDefaults(key), retentionPeriod: Duration.days(14) });
   if (!redriveTarget) {
     Validations.of(queue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -97,20 +158,31 @@ export class Pipeline extends Construct {
       memorySize: props.evaluateMemorySize ?? 512,
       environment: { ...props.environment, ...props.tables.environment() },
     });
+    // What ingest's repositories call: resolve (BatchGet), load (Get), commit and markSeen
+    // (transactions of Put, and Delete for merged profiles), erasure (BatchWrite of tombstones and
+    // links, the decisions of the customer found through byCustomer, quarantined events found by
+    // Scan); feedback (Update on the outbox, deliverability counts: Put marker + Update); the cached
+    // rules (Scan, Query for versions) and campaigns (Scan). No templates.
     props.tables.grantData(this.evaluate.role, {
-      readWrite: ['customers', 'decisions', 'quarantine', 'counters'],
-      read: ['rules', 'campaigns', 'templates'],
+      customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+      decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query:byCustomer'],
+      quarantine: ['PutItem', 'Scan', 'BatchWriteItem'],
+      counters: ['PutItem', 'UpdateItem'],
+      rules: ['Scan', 'Query'],
+      campaigns: ['Scan'],
     });
 
-    this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq', true);
+    const key = props.tables.encryptionKey;
+    allowEventBridgeDeliveries(key);
+    this.inboundDeadLetterQueue = deadLetterQueue(this, 'InboundDlq', true, key);
     this.inboundQueue = new sqs.Queue(this, 'Inbound', {
-      ...queueDefaults(),
+      ...queueDefaults(key),
       // Lambda's rule: at least 6 × the function timeout, plus the batching window.
       visibilityTimeout: Duration.seconds(6 * evaluateTimeout.toSeconds() + maxBatchingWindow.toSeconds()),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.inboundDeadLetterQueue, maxReceiveCount },
     });
-    this.targetDeadLetterQueue = deadLetterQueue(this, 'TargetDlq', false);
+    this.targetDeadLetterQueue = deadLetterQueue(this, 'TargetDlq', false, key);
 
     this.rules = (props.routes ?? ROUTES).map((route) => {
       const rule = new events.Rule(this, route.id, {
@@ -139,9 +211,9 @@ export class Pipeline extends Construct {
     });
   }
 
-  private sqsTarget(target: Route['target']): targets.SqsQueue {
+  private sqsTarget(target: Route['target']): EncryptedQueueTarget {
     if (target !== 'evaluate') throw new Error(`route target "${target}" has no queue; expected "evaluate"`);
-    return new targets.SqsQueue(this.inboundQueue, {
+    return new EncryptedQueueTarget(this.inboundQueue, {
       deadLetterQueue: this.targetDeadLetterQueue,
       maxEventAge: this.targetRetry.maxEventAge,
       retryAttempts: this.targetRetry.retryAttempts,

@@ -1,10 +1,32 @@
-// The DynamoDB tables, one per TABLES entry in lib/contract/tables.ts, and the KMS key that encrypts them.
+// The DynamoDB tables, one per TABLES entry in lib/contract/tables.ts, and the KMS key that encrypts
+// them (and Baton's queues and event archive).
 import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PARTITION_KEY, SORT_KEY, TABLES, TABLE_KEYS, tableEnvVar, tableName, type TableKey } from '../../lib/contract/tables.ts';
+import { PARTITION_KEY, SORT_KEY, TABLES, TABLE_KEYS, tableEnvVar, tableName, type TableKey, type TableSpec } from '../../lib/contract/tables.ts';
+
+/**
+ * A DynamoDB action on a table, or `Query:<index>` for a query on one of its indexes. Only the
+ * item-level actions Baton's repositories call; transactions are authorised per item action.
+ */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'Scan'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem'
+  | `Query:${string}`;
+
+/** What one function does to each table it touches; tables it does not name it cannot reach. */
+export type DataAccess = Partial<Record<TableKey, readonly TableAction[]>>;
+
+const WRITES: readonly TableAction[] = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
 
 export interface TablesProps {
   /** Stage name used in the physical table names (`baton-<stage>-<table>`). */
@@ -41,7 +63,7 @@ export class Tables extends Construct {
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
-        description: `Baton ${props.stage}: encrypts customer data (tables, event archive)`,
+        description: `Baton ${props.stage}: encrypts customer data (tables, queues, event archive)`,
         enableKeyRotation: true,
         // A retained table is useless without its key, so the key follows the data's policy.
         removalPolicy,
@@ -61,6 +83,12 @@ export class Tables extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         timeToLiveAttribute: 'timeToLiveAttribute' in spec ? spec.timeToLiveAttribute : undefined,
         dynamoStream: stream ? dynamodb.StreamViewType[stream] : undefined,
+        globalSecondaryIndexes: ('indexes' in spec ? spec.indexes : []).map((index) => ({
+          indexName: index.name,
+          partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.ALL,
+        })),
         deletionProtection: retain,
         removalPolicy,
       });
@@ -72,21 +100,38 @@ export class Tables extends Construct {
   }
 
   /**
-   * Grant a function role data access: read-write on some tables, read-only on others. The key
-   * grant that comes with a customer-managed key includes `kms:GenerateDataKey*` and
-   * `kms:ReEncrypt*`, which DynamoDB needs from the caller (AWS's key policy for DynamoDB lists
-   * the same), on this one key only.
+   * Grant a function role exactly the DynamoDB actions it calls, table by table (and index by
+   * index), plus the key use that comes with them: `kms:Decrypt`/`kms:DescribeKey` to read, and
+   * for writes `kms:Encrypt`, `kms:GenerateDataKey*` and `kms:ReEncrypt*`, which DynamoDB needs
+   * from the caller with a customer-managed key (the set CDK's table grants use), on this one key.
    */
-  grantData(role: iam.IRole, access: { readWrite?: readonly TableKey[]; read?: readonly TableKey[] }): void {
-    for (const key of access.readWrite ?? []) this.tables[key].grantReadWriteData(role);
-    for (const key of access.read ?? []) this.tables[key].grantReadData(role);
-    if (access.readWrite?.length) {
+  grantData(role: iam.IRole, access: DataAccess): void {
+    let writes = false;
+    for (const [key, actions] of Object.entries(access) as [TableKey, readonly TableAction[]][]) {
+      const table = this.tables[key];
+      const onTable = actions.filter((a) => !a.includes(':'));
+      if (onTable.length) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: onTable.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
+      }
+      for (const onIndex of actions.filter((a) => a.includes(':'))) {
+        const [action, index] = onIndex.split(':') as [string, string];
+        const spec: TableSpec = TABLES[key];
+        const indexes = spec.indexes ?? [];
+        if (!indexes.some((i) => i.name === index)) {
+          throw new Error(`grantData: table "${key}" has no index "${index}"; expected one of: ${indexes.map((i) => i.name).join(', ') || '(none)'}`);
+        }
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [`dynamodb:${action}`], resources: [`${table.tableArn}/index/${index}`] }));
+      }
+      writes ||= actions.some((a) => WRITES.includes(a));
+    }
+    this.encryptionKey.grant(role, 'kms:Decrypt', 'kms:DescribeKey', ...(writes ? ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] : []));
+    if (writes) {
       for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Action::${action}]`,
           reason:
-            `${action} comes with the DynamoDB write grant on tables encrypted with Baton's customer-managed key: ` +
-            'DynamoDB needs the data-key variants from the caller, and the statement is limited to that one key ARN.',
+            `${action} comes with writes to Baton's tables (and queues), encrypted with Baton's customer-managed key: ` +
+            'DynamoDB and SQS need the data-key variants from the caller, and the statement is limited to that one key ARN.',
         });
       }
     }

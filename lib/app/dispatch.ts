@@ -15,6 +15,8 @@ import { PermanentSendError, type OutgoingMessage, type Recipient } from '../cor
 import { signUnsubscribe } from '../core/channels/unsubscribe.ts';
 import { billingMonth, smsParts } from '../core/channels/sms.ts';
 import type { Assessment } from '../core/channels/deliverability.ts';
+import { PROOF_OF_SENDING } from '../core/channels/feedback.ts';
+import { failure, type FailureCode } from '../core/channels/failures.ts';
 import type { ChannelSender, DeadLetters, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
 
 export interface DispatchDeps {
@@ -47,9 +49,6 @@ function ambiguous(err: unknown): boolean {
   return !meta?.httpStatusCode;
 }
 
-/** Feedback that proves the channel took the message (set by lib/app/feedback.ts). */
-const EVIDENCE = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'displayedAt'] as const;
-
 export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: string; notBefore?: string | undefined }) => Promise<DispatchOutcome> {
   const clock = deps.clock ?? (() => new Date());
   const claimMs = deps.claimMs ?? 60_000;
@@ -72,7 +71,7 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       return 'held';
     }
 
-    const deadLetter = async (code: string, reason: string) => {
+    const deadLetter = async (code: FailureCode, reason: string) => {
       await deps.deadLetters?.put({
         pk,
         sk,
@@ -85,13 +84,13 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       });
       count('MessagesDeadLettered');
     };
-    const suppress = async (code: string, reason: string): Promise<DispatchOutcome> => {
-      await deps.outbox.complete(pk, sk, { status: 'suppressed', failure: `${code}: ${reason}` }, clock());
+    const suppress = async (code: FailureCode, reason: string): Promise<DispatchOutcome> => {
+      await deps.outbox.complete(pk, sk, { status: 'suppressed', failure: failure(code, reason) }, clock());
       count('MessagesSuppressed');
       return 'suppressed';
     };
-    const fail = async (code: string, reason: string): Promise<DispatchOutcome> => {
-      await deps.outbox.complete(pk, sk, { status: 'failed', failure: `${code}: ${reason}` }, clock());
+    const fail = async (code: FailureCode, reason: string): Promise<DispatchOutcome> => {
+      await deps.outbox.complete(pk, sk, { status: 'failed', failure: failure(code, reason) }, clock());
       count('MessagesFailed');
       await deadLetter(code, reason);
       return 'failed';
@@ -99,7 +98,7 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
 
     // A previous attempt crashed after it started sending: never send twice.
     if (message.sendStartedAt) {
-      const confirmed = EVIDENCE.some((f) => typeof message[f] === 'string');
+      const confirmed = PROOF_OF_SENDING.some((f) => typeof message[f] === 'string');
       const id = typeof message.providerMessageId === 'string' ? message.providerMessageId : 'unknown';
       await deps.outbox.complete(pk, sk, { status: 'sent', providerMessageId: id, ...(confirmed ? {} : { unconfirmed: true }) }, clock());
       if (confirmed) {

@@ -6,6 +6,7 @@ import type { IdRef } from '../core/customer/identity.ts';
 export type { IdRef };
 import type { Decision, OutboxMessage } from '../core/decide.ts';
 import type { OutgoingMessage } from '../core/channels/senders.ts';
+import type { Failure, FailureCode } from '../core/channels/failures.ts';
 import type { MessageFeedback } from '../core/channels/feedback.ts';
 import type { Reservation } from '../core/campaigns/reservations.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
@@ -127,7 +128,7 @@ export interface OutboxItem extends OutboxMessage {
 
 export type SendResult =
   | { readonly status: 'sent'; readonly providerMessageId: string; readonly unconfirmed?: boolean }
-  | { readonly status: 'failed' | 'suppressed'; readonly failure: string };
+  | { readonly status: 'failed' | 'suppressed'; readonly failure: Failure };
 
 export interface OutboxPort {
   claim(pk: string, sk: string, now: Date, claimMs: number): Promise<OutboxItem | undefined>;
@@ -150,7 +151,7 @@ export interface DeadLetterEntry {
   readonly decisionId: string;
   readonly customerId: string;
   readonly channel: Channel | 'bus';
-  readonly code: string;
+  readonly code: FailureCode;
   readonly reason: string;
   readonly at: string;
 }

@@ -66,14 +66,3 @@ export type TableNames = Record<TableKey, string>;
 export function tableNames(stage: string): TableNames {
   return Object.fromEntries(TABLE_KEYS.map((k) => [k, tableName(stage, k)])) as TableNames;
 }
-
-/** Read table names from the environment, as a Lambda function or the local stack sets them. */
-export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
-  return Object.fromEntries(
-    TABLE_KEYS.map((k) => {
-      const name = env[tableEnvVar(k)];
-      if (!name) throw new Error(`environment variable ${tableEnvVar(k)} is not set; expected the name of the ${k} table`);
-      return [k, name];
-    }),
-  ) as TableNames;
-}

@@ -7,9 +7,10 @@
 // history, commits the result, and decides again if a reservation is refused.
 import { hash } from 'node:crypto';
 import type { Channel } from '../../events/catalog.ts';
+import type { CoreView } from './customer/view.ts';
 import type { CompiledRule, RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
-import { reservationKey, type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
+import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
 import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './campaigns/index.ts';
 
@@ -77,13 +78,12 @@ export interface Decision {
   readonly reservations?: readonly Reservation[];
 }
 
-/** What the decision reads of the customer: the view with derived fields (lib/core/customer/view.ts). */
-export interface DecisionSubject {
-  readonly customerId: string;
-  readonly consent?: Partial<Record<Channel, boolean>>;
-  readonly timeZone?: string;
-  readonly [field: string]: unknown;
-}
+/**
+ * What the decision reads of the customer: the view (lib/core/customer/view.ts), whose customerId,
+ * consent and timeZone it reads by name; a rule's `if` may read any other field. A CustomerView is one.
+ */
+export type DecisionSubject = Pick<CoreView, 'customerId'> &
+  Partial<Pick<CoreView, 'timeZone'>> & { readonly consent?: Partial<CoreView['consent']> } & { readonly [field: string]: unknown };
 
 export interface DecideInput {
   readonly event: { id: string; source: string; 'detail-type': string };
@@ -94,7 +94,7 @@ export interface DecideInput {
   readonly campaigns?: CampaignBook;
   /** The customer's recent contacts (lib/core/campaigns/history.ts), for caps, cooldown and rule limits. */
   readonly contacts?: readonly ContactRecord[];
-  /** Reservations (by `reservationKey`) refused at commit: decide again as if exhausted. */
+  /** Limits (by `Reservation.key`) whose claims were refused at commit: decide again as if exhausted. */
   readonly exhausted?: ReadonlySet<string>;
 }
 
@@ -200,10 +200,10 @@ export function decide(input: DecideInput): Decision | undefined {
       }
     }
     const wanted = campaign.budget || campaign.capacityPerHour ? reservationsFor(campaign, channel, sendAtMs) : NO_CLAIMS;
-    const refused = exhausted.size > 0 ? wanted.find((r) => exhausted.has(reservationKey(r))) : undefined;
+    const refused = exhausted.size > 0 ? wanted.find((r) => exhausted.has(r.key)) : undefined;
     if (refused) {
       candidates.push(
-        refused.pk.startsWith('BUDGET#')
+        refused.on.kind === 'budget'
           ? candidate(rule, campaign, 'budget', `budget of campaign ${campaign.campaignId} is spent`)
           : candidate(rule, campaign, 'capacity', `hourly ${channel} capacity of campaign ${campaign.campaignId} is used up`),
       );

@@ -1,13 +1,26 @@
 // Powertools logger and metrics, shared by every handler. Metrics go out as CloudWatch EMF log
-// lines; the domain sees only the small Metrics port.
+// lines; the domain sees only the small Metrics port. On Lambda, Powertools reads its own
+// variables (POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED, …); the local stack passes options.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Metrics } from '../app/ports.ts';
 import { METRICS_NAMESPACE } from '../contract/metrics.ts';
 
+export interface ObservabilityOptions {
+  /** Overrides POWERTOOLS_LOG_LEVEL. @default - Powertools' own (the environment, else INFO) */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** false counts nothing, so no EMF line is written. @default true */
+  readonly metrics?: boolean;
+}
 
-export function observability(serviceName: string): { logger: Logger; metrics: PowertoolsMetrics; port: Metrics } {
-  const logger = new Logger({ serviceName });
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: PowertoolsMetrics;
+  readonly port: Metrics;
+}
+
+export function observability(serviceName: string, options: ObservabilityOptions = {}): Observability {
+  const logger = new Logger({ serviceName, ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
   const metrics = new PowertoolsMetrics({
     namespace: METRICS_NAMESPACE,
     serviceName,
@@ -20,5 +33,7 @@ export function observability(serviceName: string): { logger: Logger; metrics: P
       error: (...a: unknown[]) => logger.error(String(a[0])),
     },
   });
-  return { logger, metrics, port: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) } };
+  const port: Metrics =
+    options.metrics === false ? { count: () => undefined } : { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) };
+  return { logger, metrics, port };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cruise, type IReporterOutput, type ICruiseResult } from 'dependency-cruiser';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const WINGS = ['events', 'lib', 'functions', 'infra', 'local', 'cli', 'bench'];
@@ -28,4 +29,47 @@ describe('the layout', () => {
   it('keeps every wing to its dependency rule, with no circle', async () => {
     expect(await violations()).toEqual([]);
   }, 60_000);
+});
+
+/** Non-test TypeScript files under the wings, with their text. */
+function sources(): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.ts')) out.push({ file: rel, text: readFileSync(join(ROOT, rel), 'utf8') });
+    }
+  };
+  for (const w of WINGS) walk(w);
+  return out;
+}
+
+/** Lines matching `re`, as `file:line: text`, outside the files `allowed` accepts. */
+function offending(re: RegExp, allowed: (file: string) => boolean): string[] {
+  return sources()
+    .filter((s) => !allowed(s.file))
+    .flatMap((s) =>
+      s.text.split('\n').flatMap((line, i) => (re.test(line) && !/^\s*(\/\/|\/?\*)/.test(line) ? [`${s.file}:${i + 1}: ${line.trim()}`] : [])),
+    );
+}
+
+describe('facts kept in one place', () => {
+  // Settings are parsed once and passed down; only a process's entry point may set its environment.
+  const ENTRY_POINTS = new Set(['local/main.ts', 'cli/main.ts', 'bench/run.ts']);
+  it('writes process.env only in the process entry points', () => {
+    expect(offending(/process\.env(\.\w+|\[[^\]]+\])\s*=[^=]|Object\.assign\(\s*process\.env/, (f) => ENTRY_POINTS.has(f))).toEqual([]);
+  });
+
+  // Still to move into their repositories (issue 10); the list may only shrink.
+  const KEYS_NOT_MOVED_YET = new Set(['lib/core/channels/deliverability.ts', 'lib/core/channels/template.ts', 'bench/workloads/decision-api.ts', 'bench/workloads/state.ts']);
+  it('writes DynamoDB key formats only inside lib/adapters/dynamo/', () => {
+    // A key prefix such as `CUS#`, `ID#`, `RULE#` or `V#000001` in a string or template literal.
+    expect(offending(/['"`][A-Z]{1,12}#/, (f) => f.startsWith('lib/adapters/dynamo/') || KEYS_NOT_MOVED_YET.has(f))).toEqual([]);
+  });
+
+  it('types the decision subject (no `as never` casts in the use cases)', () => {
+    // cli/commands/rules.ts keeps its own copy of the dry run until it calls lib/app's (issue 10).
+    expect(offending(/customerView\([^)]*\) as never|\bcode as never\b/, (f) => !f.startsWith('lib/app/') && !f.startsWith('lib/core/'))).toEqual([]);
+  });
 });

@@ -160,6 +160,73 @@ describe('pipeline', () => {
   });
 });
 
+describe('queue encryption', () => {
+  const keyId = base.stack.getLogicalId(base.stack.tables.encryptionKey.node.defaultChild as never);
+  const queueIds = ofType(base.resources, 'AWS::SQS::Queue').map(([id]) => id);
+  /** Actions each role's policies allow on one resource, by role logical id. */
+  const roleActions = (resource: string): Map<string, Set<string>> => {
+    const out = new Map<string, Set<string>>();
+    for (const [, p] of ofType(base.resources, 'AWS::IAM::Policy')) {
+      for (const s of p.Properties.PolicyDocument.Statement as Json[]) {
+        if (!asArray(s.Resource).some((r) => refId(r) === resource)) continue;
+        for (const role of p.Properties.Roles.map(refId)) for (const a of asArray<string>(s.Action)) (out.get(role) ?? out.set(role, new Set()).get(role)!).add(a);
+      }
+    }
+    return out;
+  };
+
+  it("encrypts every queue with the stack's customer-managed key", () => {
+    expect(queueIds).toHaveLength(5);
+    for (const id of queueIds) {
+      const queue = base.resources[id]!.Properties;
+      expect(refId(queue.KmsMasterKeyId), id).toBe(keyId);
+      expect(queue.SqsManagedSseEnabled, id).toBeUndefined();
+    }
+  });
+
+  it('lets every role that sends to or receives from a queue use the key for it', () => {
+    const onKey = roleActions(keyId);
+    const has = (role: string, ...wanted: string[][]) => wanted.every((any) => any.some((a) => onKey.get(role)?.has(a)));
+    let checked = 0;
+    for (const id of queueIds) {
+      for (const [role, actions] of roleActions(id)) {
+        // SQS asks KMS for a data key on send (GenerateDataKey, Decrypt to verify it); Decrypt on receive.
+        if (actions.has('sqs:SendMessage')) expect(has(role, ['kms:GenerateDataKey', 'kms:GenerateDataKey*'], ['kms:Decrypt']), `${role} → ${id}`).toBe(true);
+        if (actions.has('sqs:ReceiveMessage')) expect(has(role, ['kms:Decrypt']), `${role} ← ${id}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBe(3); // evaluate ← inbound; dispatch ↔ held, → DLQ
+  });
+
+  it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
+    const rules = ofType(base.resources, 'AWS::Events::Rule');
+    for (const [ruleId, rule] of rules) {
+      for (const target of rule.Properties.Targets as Json[]) {
+        for (const queue of [refId(target.Arn), refId(target.DeadLetterConfig?.Arn)].filter((q) => q && queueIds.includes(q))) {
+          const [, policy] = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === queue))!;
+          const allows = (policy.Properties.PolicyDocument.Statement as Json[]).filter((s) => s.Effect === 'Allow' && s.Principal?.Service === 'events.amazonaws.com');
+          const fromRule = allows.filter((s) => refId(s.Condition?.ArnEquals?.['aws:SourceArn']) === ruleId);
+          expect(fromRule.map((s) => s.Action), `${ruleId} → ${queue}`).toEqual(['sqs:SendMessage']);
+          // No statement lets EventBridge send without naming the rule.
+          expect(allows.every((s) => s.Condition?.ArnEquals?.['aws:SourceArn']), queue).toBe(true);
+        }
+      }
+    }
+    const keyPolicy = base.resources[keyId]!.Properties.KeyPolicy.Statement as Json[];
+    const services = keyPolicy.filter((s) => s.Principal?.Service);
+    expect(new Set(services.map((s) => s.Principal.Service))).toEqual(new Set(['events.amazonaws.com']));
+    const busArn = { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] };
+    expect(services.map(({ Sid: _sid, ...s }) => s)).toEqual([
+      // The archive (CDK's statements for an encrypted archive of this bus).
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'], Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn } } },
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'kms:DescribeKey', Resource: '*' },
+      // Deliveries to Baton's queues and dead-letter queues, from rules of this account only.
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: { StringEquals: { 'aws:SourceAccount': ENV.account } } },
+    ]);
+  });
+});
+
 describe('dead-letter queues', () => {
   /** Every queue something dead-letters into: a redrive policy, a rule target, a stream on-failure. */
   function deadLetterQueues(resources: Record<string, Json>): Set<string> {
@@ -269,18 +336,33 @@ describe('access', () => {
         },
       },
     ]);
-    // Assumable by the account root by default; the ARN is a stack output.
-    const trust = role.Properties.AssumeRolePolicyDocument.Statement[0];
-    expect(JSON.stringify(trust.Principal.AWS)).toContain(':root');
+    // By default only principals of this account tagged for this system may assume it (they also
+    // need sts:AssumeRole in their own policy); the ARN is a stack output.
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ENV.account}:root` },
+        Condition: { StringEquals: { 'aws:PrincipalTag/baton:publisher': system } },
+      },
+    ]);
     const outputs = base.template.toJSON().Outputs as Json;
     expect(Object.values(outputs).some((o: Json) => refId(o.Value) === roleId)).toBe(true);
   });
 
   it('narrows who may assume a role when a principal is configured', () => {
-    const till = 'arn:aws:iam::123456789012:role/pos-till';
+    const arn = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+    const till = arn('pos-till');
     const { stack, resources } = synth({ publisherPrincipals: { pos: new iam.ArnPrincipal(till) } });
     const pos = resources[stack.getLogicalId(stack.access.publisherRoles.pos.node.defaultChild as never)]!;
-    expect(pos.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ AWS: till });
+    expect(pos.Properties.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: till } }]);
+    // One principal for every system, from context (`-c publisherPrincipal=<role ARN>`), replaces the tag rule too.
+    const crmApp = arn('crm-sync');
+    const all = synth({ publisherPrincipal: new iam.ArnPrincipal(crmApp) });
+    for (const system of SOURCE_SYSTEMS) {
+      const role = all.resources[all.stack.getLogicalId(all.stack.access.publisherRoles[system].node.defaultChild as never)]!;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement, system).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: crmApp } }]);
+    }
   });
 
   it('has no bus policy by default, and a source-scoped one per cross-account publisher', () => {
@@ -317,7 +399,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -333,11 +415,100 @@ describe('IAM', () => {
   });
 });
 
+/**
+ * The DynamoDB actions one role holds, per table: `customers`, `decisions/index/byCustomer` (an
+ * index), `decisions/stream` (its stream); `*` for an unscoped resource.
+ */
+function dataAccess(stack: BatonStack, resources: Record<string, Json>, role: iam.IRole): Record<string, string[]> {
+  const roleId = stack.getLogicalId(role.node.defaultChild as never);
+  const tableOf = new Map(TABLE_KEYS.map((k) => [stack.getLogicalId(stack.tables.tables[k].node.defaultChild as never), k]));
+  const name = (resource: unknown): string => {
+    if (resource === '*') return '*';
+    const r = resource as Json;
+    const [id, attribute] = r?.['Fn::GetAtt'] ?? [];
+    if (tableOf.has(id)) return attribute === 'StreamArn' ? `${tableOf.get(id)}/stream` : tableOf.get(id)!;
+    const [first, ...rest] = r?.['Fn::Join']?.[1] ?? [];
+    const [joinedId] = first?.['Fn::GetAtt'] ?? [];
+    if (tableOf.has(joinedId)) return `${tableOf.get(joinedId)}${rest.join('')}`;
+    return JSON.stringify(r);
+  };
+  const out: Record<string, Set<string>> = {};
+  for (const [, policy] of ofType(resources, 'AWS::IAM::Policy')) {
+    if (!policy.Properties.Roles.some((r: unknown) => refId(r) === roleId)) continue;
+    for (const s of policy.Properties.PolicyDocument.Statement as Json[]) {
+      const actions = asArray<string>(s.Action).filter((a) => a.startsWith('dynamodb:'));
+      for (const resource of actions.length ? asArray(s.Resource) : []) {
+        for (const a of actions) (out[name(resource)] ??= new Set()).add(a.slice('dynamodb:'.length));
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+}
+
+describe('least privilege on data', () => {
+  // What each handler's repositories call (lib/adapters/dynamo/*), table by table. Transactions are
+  // authorised per item (Put, Update, Delete); erasure queries the decisions index, then batch-deletes.
+  const expected = {
+    // ingest: resolve (BatchGet), load (Get), commit/markSeen (transaction: Put, Delete of merged
+    // profiles), erase (BatchWrite tombstones and links, Delete); feedback (Update on decisions,
+    // deliverability counts: Put marker + Update); quarantine (Put; erasure Scan + BatchWrite).
+    evaluate: {
+      customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem'],
+      decisions: ['BatchWriteItem', 'PutItem', 'UpdateItem'],
+      'decisions/index/byCustomer': ['Query'],
+      quarantine: ['BatchWriteItem', 'PutItem', 'Scan'],
+      counters: ['PutItem', 'UpdateItem'],
+      rules: ['Query', 'Scan'],
+      campaigns: ['Scan'],
+    },
+    // load the customer and the template; claim/complete the outbox message (Update); SMS budget
+    // (Update) and the deliverability guard (Query); the outbox stream.
+    dispatch: {
+      customers: ['GetItem'],
+      templates: ['GetItem'],
+      decisions: ['UpdateItem'],
+      'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+      counters: ['Query', 'UpdateItem'],
+    },
+    // resolve, load, commit (Put profile, marker, decision; Update claims); a repeated requestId
+    // reads the stored decision (Query).
+    decisionsApi: {
+      customers: ['BatchGetItem', 'GetItem', 'PutItem'],
+      decisions: ['PutItem', 'Query'],
+      counters: ['UpdateItem'],
+      rules: ['Query', 'Scan'],
+      campaigns: ['Scan'],
+    },
+  };
+  const roles = {
+    evaluate: base.stack.pipeline.evaluate.role,
+    dispatch: base.stack.channels.dispatch.role,
+    decisionsApi: base.stack.decisionApi.function.role,
+  };
+
+  it.each(Object.keys(expected) as (keyof typeof expected)[])('grants %s exactly the DynamoDB actions it uses, per table', (fn) => {
+    expect(dataAccess(base.stack, base.resources, roles[fn])).toEqual(expected[fn]);
+  });
+
+  it('creates the indexes lib/contract/tables.ts declares (erasure queries decisions byCustomer)', () => {
+    for (const key of TABLE_KEYS) {
+      const spec = TABLES[key] as { indexes?: readonly { name: string; partitionKey: string; sortKey: string }[] };
+      const [, t] = ofType(base.resources, 'AWS::DynamoDB::GlobalTable').find(([, r]) => r.Properties.TableName === tableName('dev', key))!;
+      const indexes = (t.Properties.GlobalSecondaryIndexes ?? []).map((i: Json) => ({
+        name: i.IndexName,
+        keys: i.KeySchema.map((k: Json) => k.AttributeName),
+        projection: i.Projection.ProjectionType,
+      }));
+      expect(indexes, key).toEqual((spec.indexes ?? []).map((i) => ({ name: i.name, keys: [i.partitionKey, i.sortKey], projection: 'ALL' })));
+    }
+  });
+});
+
 describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -371,12 +542,38 @@ describe('functions', () => {
     expect(ofType(unreserved, 'AWS::Lambda::Function').every(([, f]) => f.Properties.ReservedConcurrentExecutions === undefined)).toBe(true);
   });
 
-  it('passes the unsubscribe secret as a deploy-time reference, never as a value', () => {
-    const { resources, stack } = synth({ unsubscribeUrl: 'https://offers.example.com/u' });
-    const dispatch = resources[stack.getLogicalId(stack.channels.dispatch.function.node.defaultChild as never)]!;
-    const secret = JSON.stringify(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_SECRET);
-    expect(secret).toContain('{{resolve:secretsmanager:');
-    expect(dispatch.Properties.Environment.Variables.BATON_UNSUBSCRIBE_URL).toBe('https://offers.example.com/u');
+  it('passes the unsubscribe secret by ARN, never its value, and lets only dispatch and unsubscribe read it', () => {
+    const { resources, stack, template } = synth({ unsubscribeUrl: 'https://offers.example.com/u' });
+    const secretId = stack.getLogicalId(stack.channels.unsubscribeSecret!.node.defaultChild as never);
+    const id = (fn: { function: { node: { defaultChild?: unknown } } }) => stack.getLogicalId(fn.function.node.defaultChild as never);
+    const readers = { [id(stack.channels.dispatch)]: 'dispatch', [id(stack.decisionApi.unsubscribeFunction)]: 'unsubscribe' };
+    // No dynamic reference to a secret anywhere: CloudFormation would resolve it into plain text.
+    expect(JSON.stringify(template.toJSON()).match(/\{\{resolve:(secretsmanager|ssm-secure):/g) ?? []).toEqual([]);
+    for (const [fnId, fn] of ofType(resources, 'AWS::Lambda::Function')) {
+      const vars = fn.Properties.Environment.Variables as Json;
+      expect(vars, fnId).not.toHaveProperty('BATON_UNSUBSCRIBE_SECRET');
+      // The secret's ARN is its Ref; it goes only to the functions that sign or verify links.
+      const naming = Object.entries(vars).filter(([, v]) => refId(v) === secretId || JSON.stringify(v).includes(secretId));
+      expect(naming, fnId).toEqual(readers[fnId] ? [['BATON_UNSUBSCRIBE_SECRET_ARN', { Ref: secretId }]] : []);
+    }
+    expect(resources[id(stack.channels.dispatch)]!.Properties.Environment.Variables.BATON_UNSUBSCRIBE_URL).toBe('https://offers.example.com/u');
+    // Read access (GetSecretValue) on that secret only, for those two roles only.
+    const roleOf = (fnId: string) => refId(resources[fnId]!.Properties.Role);
+    const readerRoles = Object.keys(readers).map(roleOf).sort();
+    const grants = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')))
+        .map((s) => ({ roles: p.Properties.Roles.map(refId), actions: asArray<string>(s.Action).sort(), resources: asArray(s.Resource).map(refId) })),
+    );
+    expect(grants.flatMap((g) => g.roles).sort()).toEqual(readerRoles);
+    for (const g of grants) {
+      expect(g.actions).toContain('secretsmanager:GetSecretValue');
+      expect(g.actions.every((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a))).toBe(true);
+      expect(g.resources).toEqual([secretId]);
+    }
+    // Without unsubscribe links there is no secret and nothing names one.
+    expect(ofType(base.resources, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+    for (const [, fn] of ofType(base.resources, 'AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables).not.toHaveProperty('BATON_UNSUBSCRIBE_SECRET_ARN');
   });
 });
 
@@ -453,14 +650,46 @@ describe('decision API', () => {
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 });
   });
 
-  it("lets the API function publish only as the CRM source (unsubscribe's ConsentChanged), and grants execute-api:Invoke on the route only", () => {
-    const apiRole = base.stack.getLogicalId(base.stack.decisionApi.function.role.node.defaultChild as never);
-    const apiPolicies = new Set(
-      ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === apiRole)).map(([id]) => id),
+  /** The PutEvents statements in the policies attached to one role. */
+  const putEventsOf = (role: iam.IRole) => {
+    const roleId = base.stack.getLogicalId(role.node.defaultChild as never);
+    const policies = new Set(
+      ofType(base.resources, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === roleId)).map(([id]) => id),
     );
-    const puts = iamStatements(base.resources).filter(({ at, statement }) => apiPolicies.has(at) && asArray(statement.Action).includes('events:PutEvents'));
-    expect(puts).toHaveLength(1);
-    expect(JSON.stringify(puts[0]!.statement.Condition)).toContain(SOURCES.crm);
+    return iamStatements(base.resources)
+      .filter(({ at, statement }) => policies.has(at) && asArray(statement.Action).includes('events:PutEvents'))
+      .map(({ statement }) => statement);
+  };
+
+  it('serves the unsubscribe routes from their own function, the decisions route from the decisions function', () => {
+    const integrations = Object.fromEntries(ofType(base.resources, 'AWS::ApiGatewayV2::Integration').map(([id, i]) => [id, refId(i.Properties.IntegrationUri)]));
+    const served = Object.fromEntries(
+      ofType(base.resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, integrations[(r.Properties.Target['Fn::Join'][1] as unknown[]).map(refId).find(Boolean)!]]),
+    );
+    const decisions = base.stack.getLogicalId(base.stack.decisionApi.function.function.node.defaultChild as never);
+    const unsubscribe = base.stack.getLogicalId(base.stack.decisionApi.unsubscribeFunction.function.node.defaultChild as never);
+    expect(decisions).not.toBe(unsubscribe);
+    expect(served).toEqual({ 'POST /v1/decisions': decisions, 'GET /unsubscribe': unsubscribe, 'POST /unsubscribe': unsubscribe });
+  });
+
+  it('lets the unsubscribe function publish only ConsentChanged as the CRM source, and the decisions function publish nothing', () => {
+    expect(putEventsOf(base.stack.decisionApi.function.role)).toEqual([]);
+    expect(putEventsOf(base.stack.decisionApi.unsubscribeFunction.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': [SOURCES.crm], 'events:detail-type': ['ConsentChanged'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      },
+    ]);
+    // Reading the profile is all the unsubscribe route does with data.
+    expect(dataAccess(base.stack, base.resources, base.stack.decisionApi.unsubscribeFunction.role)).toEqual({ customers: ['GetItem'] });
+  });
+
+  it('grants execute-api:Invoke on the decisions route only', () => {
     const scope = app();
     const stack = new BatonStack(scope, 'grant-test', { env: ENV, senderEmail: 'offers@example.com' });
     const caller = new iam.Role(stack, 'CallCentre', { assumedBy: new iam.AccountRootPrincipal() });
@@ -489,7 +718,7 @@ describe('channels and observability', () => {
     const quarantine = alarms.find((a) => a.MetricName === 'EventsQuarantined')!;
     expect(quarantine).toMatchObject({ Namespace: 'Baton', Dimensions: [{ Name: 'service', Value: 'evaluate' }], Threshold: 1 });
     const errors = alarms.filter((a) => a.MetricName === 'Errors' && a.Namespace === 'AWS/Lambda');
-    expect(errors).toHaveLength(3); // evaluate, dispatch, decisions-api
+    expect(errors).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
     const [[topicId, topic]] = ofType(base.resources, 'AWS::SNS::Topic') as [[string, Json]];
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     for (const alarm of alarms) expect(alarm.AlarmActions.map(refId)).toEqual([topicId]);
@@ -561,8 +790,15 @@ describe('configuration from CDK context (infra/app.ts)', () => {
 
   it('reads overrides and names the key and value of a bad one', () => {
     const props = propsFromContext(
-      app({ stage: 'prod', retainData: 'false', 'publisherPrincipal.pos': '210987654321', crossAccountPublishers: 'crm=111122223333' }).node,
+      app({
+        stage: 'prod',
+        retainData: 'false',
+        publisherPrincipal: 'arn:aws:iam::123456789012:role/integration',
+        'publisherPrincipal.pos': '210987654321',
+        crossAccountPublishers: 'crm=111122223333',
+      }).node,
     );
+    expect(props.publisherPrincipal).toBeInstanceOf(iam.ArnPrincipal);
     expect(props.stage).toBe('prod');
     expect(props.retainData).toBe(false);
     expect(props.publisherPrincipals?.pos).toBeInstanceOf(iam.AccountPrincipal);

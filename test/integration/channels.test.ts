@@ -2,7 +2,7 @@
 // outbox, dispatch, and the real sender code against the local SES, SNS and IoT stand-ins.
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { busClient, endpoints, eventually, profileByExternalId, putRule, putTemplate, unique } from '../support/local.ts';
+import { busClient, endpoints, eventually, pipelineQuiet, profileByExternalId, putRule, putTemplate, rulesRefreshed, unique } from '../support/local.ts';
 
 const CHANNELS = ['email', 'sms', 'push', 'device', 'bus'] as const;
 
@@ -28,7 +28,7 @@ interface LocalMessage {
 const localMessages = async (query: string): Promise<LocalMessage[]> =>
   ((await (await fetch(`${endpoints().bus}/local/messages?${query}`)).json()) as { messages: LocalMessage[] }).messages;
 
-describe('channels on the local stack', () => {
+describe('channels on the local stack', { timeout: 240_000 }, () => {
   it('sends exactly one personalised message per channel, one event each: email, sms, push, device, bus action', async () => {
     // prepare
     const crmId = unique('CRM');
@@ -84,7 +84,7 @@ describe('channels on the local stack', () => {
       return (s.match(/web-form/g) ?? []).length === 4 && s.includes(deviceId) ? p : undefined;
     });
     const customerId = profile.customerId as string;
-    await new Promise((r) => setTimeout(r, 700)); // the rule cache refreshes every 300 ms in tests
+    await rulesRefreshed();
 
     // act: one sale per channel
     await send(
@@ -108,7 +108,7 @@ describe('channels on the local stack', () => {
       const all = await localMessages(`customer=${customerId}`);
       return CHANNELS.every((c) => all.some((m) => m.channel === c)) ? all : undefined;
     });
-    await new Promise((r) => setTimeout(r, 500)); // a second send would have arrived by now
+    await pipelineQuiet(); // a second send would have happened by now
     const settled = await localMessages(`customer=${customerId}`);
     expect(settled.map((m) => m.channel).sort()).toEqual([...CHANNELS].sort());
     const by = (c: string) => settled.find((m) => m.channel === c)!;

@@ -1,17 +1,24 @@
 // `baton rules` and `baton explain` against the local stack, with the demo's rules and events
 // shaped like the demo's (a consenting customer, sales above and below the demo's threshold).
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { stringify as toYaml } from 'yaml';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { runRules } from '../../cli/commands/rules.ts';
 import { explain } from '../../cli/commands/explain.ts';
-import { DEMO_RULES } from '../../local/demo.ts';
+import { DEMO_RULES, DEMO_TEMPLATES } from '../../local/demo.ts';
+import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
 import { busClient, db, decisionsOf, eventually, profileByExternalId, unique, tables } from '../support/local.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cli-rules-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// `rules put` checks that a rule's template exists: the demo's templates, as `npm start` stores them.
+beforeAll(async () => {
+  const store = new DynamoTemplateStore(db(), tables().templates);
+  for (const t of DEMO_TEMPLATES) await store.put(t);
+});
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -113,7 +120,7 @@ describe('baton explain', () => {
     const store = unique('cli-store');
     const ruleFile = file('explain.json', JSON.stringify([
       { ruleId: `${store}-a`, campaignId: 'cli-explain', enabled: true, priority: 20, when: { source: ['baton.pos'], detail: { storeId: [store] } }, then: { channel: 'email', template: 'thank-you-offer', offer: 'ACC10' } },
-      { ruleId: `${store}-b`, campaignId: 'cli-explain', enabled: true, priority: 10, when: { source: ['baton.pos'], detail: { storeId: [store] } }, then: { channel: 'email', template: 'thank-you-offer' } },
+      { ruleId: `${store}-b`, campaignId: 'cli-explain', enabled: true, priority: 10, when: { source: ['baton.pos'], detail: { storeId: [store] } }, then: { channel: 'email', template: 'thank-you-offer', offer: 'ACC5' } },
     ]));
     const { lines, ctx } = context();
     expect(await runRules(['put', ruleFile], {}, ctx)).toBe(0);

@@ -96,6 +96,24 @@ describe('decision API on the local stack', () => {
     expect(reused).toEqual({ status: 409, body: { code: 'request-id-reused', reason: expect.stringContaining('new requestId') } });
   });
 
+  it('refuses a requestId reused for a request no rule matches (409), and answers the same request again', async () => {
+    const c = await customer(true);
+    const requestId = unique('req');
+    const matched = await post({ customer: { kind: 'crmId', value: c.crmId }, channel: CHANNEL, context: { queue: context }, requestId });
+    expect(matched.status).toBe(200);
+    expect(matched.body.offers.map((o: { ruleId: string }) => o.ruleId)).toEqual([ruleId]);
+    const unmatched = { customer: { kind: 'crmId', value: c.crmId }, channel: 'kiosk', context: { queue: unique('no-rule') }, requestId };
+    expect(await post(unmatched)).toEqual({ status: 409, body: { code: 'request-id-reused', reason: expect.stringContaining('new requestId') } });
+
+    // The other way round: a request no rule matches holds its requestId too.
+    const other = unique('req');
+    const first = await post({ ...unmatched, requestId: other });
+    expect(first).toEqual({ status: 200, body: { decisionId: null, customerId: c.customerId, offers: [], candidates: [] } });
+    expect(await post({ ...unmatched, requestId: other })).toEqual(first);
+    const reused = await post({ customer: { kind: 'crmId', value: c.crmId }, channel: CHANNEL, context: { queue: context }, requestId: other });
+    expect(reused).toEqual({ status: 409, body: { code: 'request-id-reused', reason: expect.stringContaining('new requestId') } });
+  });
+
   it.each([
     ['not JSON', '{"customer": ', 400, 'invalid-json', 'not JSON'],
     ['no customer', { channel: 'web' }, 400, 'invalid-request', 'customer:'],
@@ -116,6 +134,15 @@ describe('decision API on the local stack', () => {
     expect(get.headers.get('allow')).toBe('POST');
     expect((await post('{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post(JSON.stringify({ pad: 'x'.repeat(10_000) }))).status).toBe(413);
+  });
+
+  it.each([
+    ['over the API limit', 10_000],
+    ["over the local bus's own limit", 600 * 1024],
+    ["over API Gateway's payload limit", 11 * 1024 * 1024],
+  ])('refuses a body %s with the one 413 problem shape', async (_name, bytes) => {
+    const res = await post(JSON.stringify({ customer: { kind: 'crmId', value: 'X' }, channel: 'web', context: { pad: 'x'.repeat(bytes) } }));
+    expect(res).toEqual({ status: 413, body: { code: 'too-large', reason: expect.stringContaining('request body is over') } });
   });
 
   it('never answers 5xx, whatever the body (fuzz)', async () => {

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { busClient, db, decisionsOf, emailsTo, endpoints, eventually, profileByExternalId, putRule, putTemplate, tables, unique } from '../support/local.ts';
+import { DomUtils, parseDocument } from 'htmlparser2';
+import { busClient, db, decisionsOf, emailsTo, endpoints, eventually, pipelineQuiet, profileByExternalId, putRule, putTemplate, rulesRefreshed, tables, unique } from '../support/local.ts';
 
 type Entry = [source: string, detailType: string, detail: unknown];
 async function send(...entries: Entry[]): Promise<void> {
@@ -21,7 +22,8 @@ const sale = (crmId: string, storeId: string): Entry => [
 ];
 
 /** A customer with email consent and a rule that e-mails them on a sale in their own store. */
-async function emailedCustomer(address: string) {
+const OFFER_HTML = '<p>Hi {{ customer.firstName }}, see <a href="https://shop.example.com/offer?c={{ offer }}">the offer</a> or <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>';
+async function emailedCustomer(address: string, html = OFFER_HTML) {
   const crmId = unique('CRM');
   const store = unique('fb-store');
   await putTemplate({
@@ -29,7 +31,7 @@ async function emailedCustomer(address: string) {
     channel: 'email',
     locale: 'en',
     subject: 'Offer for {{ customer.firstName }}',
-    html: '<p>Hi {{ customer.firstName }}, see <a href="https://shop.example.com/offer?c={{ offer }}">the offer</a> or <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>',
+    html,
     text: 'Hi {{ customer.firstName }}: {{ offer }}',
   });
   await putRule({
@@ -49,7 +51,7 @@ async function emailedCustomer(address: string) {
     const p = await profileByExternalId('crmId', crmId);
     return JSON.stringify(p?.state ?? {}).includes('web-form') ? p : undefined;
   });
-  await new Promise((r) => setTimeout(r, 700)); // rule cache refresh (300 ms in tests)
+  await rulesRefreshed();
   return { crmId, store, customerId: profile.customerId as string };
 }
 
@@ -60,7 +62,8 @@ const state = async (crmId: string): Promise<Record<string, any>> => {
 };
 const message = async (customerId: string) => (await decisionsOf(customerId)).filter((d) => d.sk === 'MSG#email');
 
-describe('feedback on the local stack', () => {
+// Each wait lasts as long as the stack makes progress (test/support/local.ts): on a busy machine a test takes longer, it does not fail.
+describe('feedback on the local stack', { timeout: 240_000 }, () => {
   it('a complaint is recorded on the contact and the message, withdraws email consent, and stops further email', async () => {
     // prepare
     const address = `complaint+${unique('c')}@simulator.amazonses.com`;
@@ -93,7 +96,7 @@ describe('feedback on the local stack', () => {
     });
     const outcomes = decision.flatMap((d) => (d.candidates as { outcome: string }[]).map((x) => x.outcome)).sort();
     expect(outcomes).toEqual(['chosen', 'no-consent']);
-    await new Promise((r) => setTimeout(r, 500));
+    await pipelineQuiet(); // a second email would have been sent by now
     expect(await emailsTo(address)).toHaveLength(1);
     expect(await message(c.customerId)).toHaveLength(1);
   });
@@ -150,6 +153,60 @@ describe('feedback on the local stack', () => {
       return all[0]?.clickedAt ? all : undefined;
     });
     expect(m!.openedAt).toBeDefined();
+  });
+
+  it('tracks links however their href is quoted, and leaves the unsubscribe link and links in comments and scripts alone', async () => {
+    const address = `${unique('quotes')}@example.com`;
+    const html = [
+      "<p>Hi {{ customer.firstName }}: <a href='https://shop.example.com/single?c={{ offer }}'>single</a>",
+      '<a class="x" href="https://shop.example.com/double?c={{ offer }}&amp;n=2">double</a>',
+      '<a href=https://shop.example.com/unquoted>unquoted</a></p>',
+      '<!-- <a href="https://shop.example.com/commented">old offer</a> -->',
+      '<script>var link = \'<a href="https://shop.example.com/scripted">\';</script>',
+      "<a href='{{ unsubscribeUrl }}'>unsubscribe</a>",
+    ].join('\n');
+    const c = await emailedCustomer(address, html);
+    await send(sale(c.crmId, c.store));
+    const [mail] = await eventually('the mail', async () => {
+      const m = await emailsTo(address);
+      return m.length ? m : undefined;
+    });
+    const page = await eventually('the tracked mail page', async () => {
+      const res = await fetch(`${endpoints().bus}/local/mail/${encodeURIComponent(mail!.messageId)}`);
+      return res.ok ? res.text() : undefined;
+    });
+
+    const hrefs = DomUtils.getElementsByTagName('a', parseDocument(page)).map((a) => a.attribs.href ?? '');
+    const clicks = hrefs.filter((h) => h.startsWith('/local/track/click?'));
+    expect(clicks.map((h) => new URLSearchParams(h.split('?')[1]).get('u'))).toEqual([
+      'https://shop.example.com/single?c=FB10',
+      'https://shop.example.com/double?c=FB10&n=2',
+      'https://shop.example.com/unquoted',
+    ]);
+    expect(hrefs.filter((h) => !h.startsWith('/local/track/')).map((h) => h.split('?')[0])).toEqual([`${endpoints().bus}/unsubscribe`]);
+    expect(page).toContain('<!-- <a href="https://shop.example.com/commented">old offer</a> -->');
+    expect(page).toContain('<script>var link = \'<a href="https://shop.example.com/scripted">\';</script>');
+    const res = await fetch(`${endpoints().bus}${clicks[0]!}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://shop.example.com/single?c=FB10');
+  });
+
+  it('/local/events lists each SES event of a mail once, with its own id', async () => {
+    const address = `${unique('listed')}@example.com`;
+    const c = await emailedCustomer(address);
+    await send(sale(c.crmId, c.store));
+    const [mail] = await eventually('the mail', async () => {
+      const m = await emailsTo(address);
+      return m.length ? m : undefined;
+    });
+    type Listed = { id: string; source: string; 'detail-type': string; detail: { mail?: { messageId?: string } } };
+    const ses = await eventually('Email Sent and Email Delivered on the bus', async () => {
+      const { events } = (await (await fetch(`${endpoints().bus}/local/events`)).json()) as { events: Listed[] };
+      const mine = events.filter((e) => e.source === 'aws.ses' && e.detail.mail?.messageId === mail!.messageId);
+      return mine.some((e) => e['detail-type'] === 'Email Delivered') ? mine : undefined;
+    });
+    expect(ses.map((e) => e['detail-type']).sort()).toEqual(['Email Delivered', 'Email Sent']);
+    expect(new Set(ses.map((e) => e.id)).size).toBe(2);
   });
 
   it('one-click unsubscribe (RFC 8058) from the List-Unsubscribe header withdraws consent via unsubscribe-link', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { loadSample } from '../../events/samples.ts';
-import { busClient, eventually, profileByExternalId, unique } from '../support/local.ts';
+import { busClient, endpoints, eventually, profileByExternalId, unique } from '../support/local.ts';
 
 const entryFor = (sample: Record<string, unknown>, detail = sample.detail) => ({
   Source: sample.source as string,
@@ -16,7 +16,7 @@ function upsert(crmId: string) {
   return entryFor(sample, { ...sample.detail, ids: { crmId } });
 }
 
-describe('local bus speaks PutEvents', () => {
+describe('local bus speaks PutEvents', { timeout: 240_000 }, () => {
   it('accepts a sample event and answers with its event id', async () => {
     const out = await busClient().send(new PutEventsCommand({ Entries: [entryFor(loadSample('baton.pos/SaleCompleted'))] }));
     expect(out.FailedEntryCount).toBe(0);
@@ -70,6 +70,22 @@ describe('local bus speaks PutEvents', () => {
     expect(out.Entries?.map((e) => e.ErrorCode)).toEqual(['InvalidArgument', 'InvalidArgument', 'MalformedDetail', 'NotAuthorizedForSourceException']);
     expect(out.Entries?.[0]?.ErrorMessage).toBe('Parameter Source is not valid. Reason: Source is a required argument.');
     expect(out.Entries?.[1]?.ErrorMessage).toBe('Parameter DetailType is not valid. Reason: DetailType is a required argument.');
+  });
+
+  it('refuses a Detail nested too deep for the entry alone, and /local/events keeps answering', async () => {
+    const crmId = unique('CRM');
+    const poisoned = { ...upsert('deep'), Detail: `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}` };
+
+    const out = await busClient().send(new PutEventsCommand({ Entries: [poisoned, upsert(crmId)] }));
+
+    expect(out.FailedEntryCount).toBe(1);
+    expect(out.Entries?.[0]).toEqual({ ErrorCode: 'MalformedDetail', ErrorMessage: expect.stringMatching(/^Detail is nested more than \d+ levels deep\.$/) });
+    expect(out.Entries?.[1]?.EventId).toBeTruthy();
+    const res = await fetch(`${endpoints().bus}/local/events`);
+    expect(res.status).toBe(200);
+    const { events } = (await res.json()) as { events: { id: string }[] };
+    expect(events.map((e) => e.id)).toContain(out.Entries?.[1]?.EventId);
+    await eventually(`profile of ${crmId}`, () => profileByExternalId('crmId', crmId));
   });
 
   it('refuses a bus that does not exist', async () => {

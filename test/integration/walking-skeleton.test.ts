@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { customerView, type CustomerState } from '../../lib/core/customer/index.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
-import { busClient, decisionsOf, emailsTo, eventually, profileByExternalId, putRule, putTemplate, unique } from '../support/local.ts';
+import { busClient, decisionsOf, emailsTo, eventually, profileByExternalId, putRule, putTemplate, rulesRefreshed, unique } from '../support/local.ts';
 
 const send = (source: string, detailType: string, detail: unknown) =>
   busClient().send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
 
-describe('walking skeleton', () => {
+describe('walking skeleton', { timeout: 240_000 }, () => {
   it('turns a sale into state, a decision and a personalised email', async () => {
     const crmId = unique('CRM');
     const card = unique('LC');
@@ -43,8 +43,8 @@ describe('walking skeleton', () => {
       const p = await profileByExternalId('crmId', crmId);
       return JSON.stringify(p?.state ?? {}).includes('web-form') ? p : undefined;
     });
-    // Let the warm rule cache see the new rule (it refreshes every 300 ms in tests).
-    await new Promise((r) => setTimeout(r, 700));
+    // Let the warm rule cache see the new rule.
+    await rulesRefreshed();
 
     await send('baton.pos', 'SaleCompleted', {
       ids: { loyaltyCard: card },

@@ -10,17 +10,27 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Resolves with the exit code instead of rejecting. */
+/** Resolves with the exit code instead of rejecting. The machine may be slow: a minute per run. */
 export function baton(...args: string[]): Promise<Run> {
+  return batonWith({}, ...args);
+}
+
+/** `baton` with extra environment, e.g. the local stack's ports as `npm start` reads them. */
+export function batonWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ['bin/baton.js', ...args],
-      { cwd: ROOT, timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
       },
     );
   });
+}
+
+/** The environment that points `baton` at a local stack, as a user with `npm start` on those ports has it. */
+export function stackEnv(endpoints: { bus: string; dynamodb: string }): Record<string, string> {
+  return { BATON_BUS_PORT: new URL(endpoints.bus).port, BATON_DYNAMODB_PORT: new URL(endpoints.dynamodb).port };
 }

@@ -6,6 +6,9 @@
 //    same for markSeen and erase). A crash AFTER a write means the write happened but the caller
 //    saw an error, as when a Lambda times out after DynamoDB answered.
 // The ingest path must let each of them fail the record (SQS redelivers it) and lose nothing.
+//  - FaultyDynamo: crashes before or after any one call a repository makes to DynamoDB, for the
+//    steps inside one repository method (an erasure's tombstones, deletes and transaction).
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CommitResult, CustomerRepository, Erasure, ProfileChange, QuarantinedEvent, QuarantineStore, Resolution, StoredProfile } from '../../lib/app/ports.ts';
 import type { IdRef } from '../../lib/core/customer/identity.ts';
 
@@ -28,7 +31,7 @@ export const THROTTLING_ERROR_NAMES = ['ProvisionedThroughputExceededException',
 /** A crash the test injected (not a bug): the record fails and SQS delivers it again. */
 export class InjectedCrash extends Error {
   override readonly name = 'InjectedCrash';
-  constructor(readonly point: FaultPoint | 'quarantine-put') {
+  constructor(readonly point: FaultPoint | 'quarantine-put' | `${'before' | 'after'} DynamoDB call ${number}`) {
     super(`injected crash at ${point}`);
   }
 }
@@ -205,5 +208,83 @@ export class FaultyQuarantine implements QuarantineStore {
       throw new InjectedCrash('quarantine-put');
     }
     return this.inner.put(entry);
+  }
+}
+
+/** One call a repository made to DynamoDB while watched: the command and the item kinds it touches. */
+export interface DynamoStep {
+  readonly index: number;
+  /** e.g. `TransactWriteCommand Put EVT, Delete CUS` (key prefixes only, never a key's value). */
+  readonly step: string;
+}
+
+type Sendable = { constructor: { name: string }; input?: Record<string, unknown> };
+
+/** The key prefixes (`EVT`, `ID`, ...) of the items a command names, for naming the step. */
+function describeStep(command: Sendable): string {
+  const input = (command.input ?? {}) as Record<string, unknown>;
+  const prefix = (key: unknown) => String((key as { pk?: unknown } | undefined)?.pk ?? '?').split('#')[0]!;
+  const parts: string[] = [];
+  for (const t of (input.TransactItems as Record<string, { Key?: unknown; Item?: unknown }>[] | undefined) ?? []) {
+    for (const [op, v] of Object.entries(t)) parts.push(`${op} ${prefix(v.Key ?? v.Item)}`);
+  }
+  for (const requests of Object.values((input.RequestItems as Record<string, unknown[] | { Keys: unknown[] }>) ?? {})) {
+    const list = Array.isArray(requests) ? requests : requests.Keys;
+    const kinds = new Set(list.map((r) => {
+      const w = r as { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } };
+      return w.PutRequest ? `Put ${prefix(w.PutRequest.Item)}` : w.DeleteRequest ? `Delete ${prefix(w.DeleteRequest.Key)}` : `Get ${prefix(r)}`;
+    }));
+    parts.push(`${[...kinds].join('/')} ×${list.length}`);
+  }
+  if (input.Key ?? input.Item) parts.push(prefix(input.Key ?? input.Item));
+  if (input.IndexName) parts.push(`index ${String(input.IndexName)}`);
+  return [command.constructor.name, parts.join(', ')].filter(Boolean).join(' ');
+}
+
+/**
+ * Fault points inside repository methods: wraps a DynamoDB document client, numbers the calls made
+ * while watched, and crashes once at a chosen call, before it is sent (nothing written) or after it
+ * answered (written, but the caller sees an error, as when a Lambda times out right then).
+ */
+export class FaultyDynamo {
+  readonly client: DynamoDBDocumentClient;
+  readonly steps: DynamoStep[] = [];
+  private watching = false;
+  private crash: { index: number; when: 'before' | 'after' } | undefined;
+
+  constructor(inner: DynamoDBDocumentClient) {
+    const send = (command: Sendable) => this.send(inner, command);
+    this.client = new Proxy(inner, { get: (target, prop, receiver) => (prop === 'send' ? send : Reflect.get(target, prop, receiver)) });
+  }
+
+  /** Numbers the calls from 0 again; with `crash`, the call at that index fails once. */
+  watch(crash?: { index: number; when: 'before' | 'after' }): void {
+    this.steps.length = 0;
+    this.watching = true;
+    this.crash = crash;
+  }
+
+  /** Calls go straight through again; returns the steps seen while watched. */
+  stop(): DynamoStep[] {
+    this.watching = false;
+    this.crash = undefined;
+    return [...this.steps];
+  }
+
+  private async send(inner: DynamoDBDocumentClient, command: Sendable): Promise<unknown> {
+    if (!this.watching) return inner.send(command as never);
+    const index = this.steps.length;
+    this.steps.push({ index, step: describeStep(command) });
+    const planned = this.crash?.index === index ? this.crash.when : undefined;
+    if (planned === 'before') {
+      this.crash = undefined;
+      throw new InjectedCrash(`before DynamoDB call ${index}`);
+    }
+    const out = await inner.send(command as never);
+    if (planned === 'after') {
+      this.crash = undefined;
+      throw new InjectedCrash(`after DynamoDB call ${index}`);
+    }
+    return out;
   }
 }

@@ -1,8 +1,9 @@
 // What tests use to talk to the local stack: real SDK clients pointed at its endpoints.
-import { inject } from 'vitest';
+import { inject, TestRunner } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetCommand, QueryCommand, ScanCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 
@@ -20,15 +21,92 @@ export function db() {
 /** A suffix that keeps one test's customers, rules and stores apart from every other's. */
 export const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
-/** Polls until `probe` returns a value (not undefined), or fails with what it was waiting for. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export interface Patience {
+  /** Give up when the local stack has made no progress at all for this long. Default 30 s. */
+  readonly quietMs?: number;
+  /** Give up after this long even while it makes progress. Default 120 s, and always 1 s before the test's own timeout. */
+  readonly maxMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What the shared stack has done so far (events accepted, batches handled, messages sent, SES
+ * feedback read): it changes whenever anything moves through the pipeline, for any test.
+ */
+async function pipelineProgress(): Promise<string> {
+  try {
+    const res = await fetch(`${endpoints().bus}/local/stats`);
+    const s = (await res.json()) as Record<string, unknown>;
+    return JSON.stringify([s.bus, s.queue, s.dispatch, s.ses, s.sns, s.iot, s.summary]);
+  } catch {
+    return 'unreachable';
+  }
+}
+
+/** Milliseconds left before vitest times the running test out (undefined outside a test). */
+function testTimeLeft(): number | undefined {
+  const test = TestRunner.getCurrentTest();
+  const started = test?.result?.startTime;
+  return test && started && test.timeout > 0 ? test.timeout - (Date.now() - started) : undefined;
+}
+
+/**
+ * Polls until `probe` returns a value (not undefined). Waits as long as the local stack keeps
+ * making progress, so a slow, busy machine only makes it wait longer; fails with what it was
+ * waiting for once the stack stood still for `quietMs`, after `maxMs`, or just before the test's
+ * own timeout would.
+ */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, patience: Patience | number = {}): Promise<T> {
+  // A number is the fixed timeout of old: now the least the wait tolerates the stack standing still.
+  const { quietMs = 30_000, maxMs = 120_000 } = typeof patience === 'number' ? { quietMs: Math.max(30_000, patience) } : patience;
+  const started = Date.now();
+  const left = testTimeLeft();
+  const deadline = started + Math.min(maxMs, left === undefined ? Infinity : left - 1_000);
+  let progress = await pipelineProgress();
+  let movedAt = started;
+  for (let pause = 100; ; pause = Math.min(500, pause * 1.5)) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    const now = Date.now();
+    const seen = await pipelineProgress();
+    if (seen !== progress) [progress, movedAt] = [seen, now];
+    if (now - movedAt > quietMs) throw new Error(`gave up waiting for ${what}: the local stack made no progress for ${quietMs} ms (${now - started} ms in all)`);
+    if (now > deadline) throw new Error(`timed out after ${now - started} ms waiting for ${what} (the local stack was still busy)`);
+    await sleep(pause);
   }
+}
+
+/**
+ * Waits until nothing is in flight in the shared stack: the inbound queue is empty and the dispatch
+ * stream found nothing new, twice in a row. After it, every send caused by an event already
+ * evaluated has happened.
+ */
+export async function pipelineQuiet(patience?: Patience): Promise<void> {
+  let quietReads = 0;
+  await eventually(
+    'the local stack to have nothing in flight',
+    async () => {
+      const s = (await (await fetch(`${endpoints().bus}/local/stats`)).json()) as { queue: { depth: number }; dispatch: { idle?: boolean } };
+      quietReads = s.queue.depth === 0 && s.dispatch.idle === true ? quietReads + 1 : 0;
+      return quietReads >= 2 ? true : undefined;
+    },
+    patience,
+  );
+}
+
+/**
+ * Waits until the stack's rule and campaign caches (refreshed every BATON_RULES_REFRESH_MS, 300 ms
+ * in tests) have reread the tables since now: a cache serves a value for at most two refresh
+ * periods, plus however long a refresh that had already started takes to finish, measured
+ * here as the time one read of the rules table takes on this machine right now.
+ */
+export async function rulesRefreshed(): Promise<void> {
+  const since = Date.now();
+  await db().send(new ScanCommand({ TableName: tables().rules, Select: 'COUNT' }));
+  const readMs = Date.now() - since;
+  const period = Number(process.env.BATON_RULES_REFRESH_MS) || 300;
+  await sleep(Math.max(0, since + 2 * period + 3 * readMs + 100 - Date.now()));
 }
 
 export async function profileByExternalId(kind: string, value: string): Promise<Record<string, unknown> | undefined> {
@@ -58,14 +136,21 @@ export async function decisionsOf(customerId: string): Promise<Record<string, un
   return out.Items ?? [];
 }
 
-export async function putRule(rule: Record<string, unknown>): Promise<void> {
-  await db().send(new PutCommand({ TableName: tables().rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', version: 1, ...rule } }));
+/** Where test data goes: the shared stack of the run, or a stack a test started for itself. */
+export interface StackTables {
+  readonly db: DynamoDBDocumentClient;
+  readonly tables: TableNames;
+}
+const shared = (): StackTables => ({ db: db(), tables: tables() });
+
+export async function putRule(rule: Record<string, unknown>, to: StackTables = shared()): Promise<void> {
+  await to.db.send(new PutCommand({ TableName: to.tables.rules, Item: { pk: `RULE#${rule.ruleId}`, sk: 'CURRENT', version: 1, ...rule } }));
 }
 
-export async function putTemplate(template: { templateId: string; channel: string; locale: string } & Record<string, unknown>): Promise<void> {
-  await db().send(
+export async function putTemplate(template: { templateId: string; channel: string; locale: string } & Record<string, unknown>, to: StackTables = shared()): Promise<void> {
+  await to.db.send(
     new PutCommand({
-      TableName: tables().templates,
+      TableName: to.tables.templates,
       Item: { pk: `TPL#${template.templateId}`, sk: `${template.channel}#${template.locale}`, ...template },
     }),
   );

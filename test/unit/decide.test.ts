@@ -6,7 +6,7 @@ import { decide, inHoldout, OUTCOMES, type DecisionSubject, type Outcome } from 
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema, type RuleInput } from '../../lib/core/rules/rule.ts';
 import { campaignSchema, StaticCampaignBook, type CampaignInput } from '../../lib/core/campaigns/campaign.ts';
-import { counterKeys, reservationKey } from '../../lib/core/campaigns/reservations.ts';
+import { limitKey, sharedLimits } from '../../lib/core/campaigns/reservations.ts';
 import { policySchema, type ContactPolicyInput, type ContactRecord } from '../../lib/core/campaigns/index.ts';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z'); // 13:00 in Berlin
@@ -126,14 +126,14 @@ const cases: Case[] = [
     name: 'a spent budget (claim refused at commit) passes the channel on',
     rules: [r('a', { priority: 20 }), r('b', { campaignId: 'other' })],
     campaigns: [{ campaignId: 'camp', budget: { unit: 'messages', limit: 10 } }],
-    exhausted: [reservationKey(counterKeys.budget('camp'))],
+    exhausted: [limitKey(sharedLimits.budget('camp'))],
     expected: { a: 'budget', b: 'chosen' },
   },
   {
     name: "a campaign's hourly channel capacity",
     rules: [r('a')],
     campaigns: [{ campaignId: 'camp', capacityPerHour: { email: 5 } }],
-    exhausted: [reservationKey(counterKeys.capacity('camp', 'email', NOW.getTime()))],
+    exhausted: [limitKey(sharedLimits.capacity('camp', 'email', NOW.getTime()))],
     expected: { a: 'capacity' },
   },
   {
@@ -192,8 +192,11 @@ describe('decide: arbitration corpus', () => {
       expected: {},
     })!;
     expect(decision.reservations).toEqual([
-      { pk: 'BUDGET#camp', sk: 'TOTAL', amount: 9, limit: 10_000 },
-      { pk: 'CAPACITY#camp#sms', sk: 'H#2026-03-10T12', amount: 1, limit: 100, expiresAt: Date.parse('2026-03-10T13:00:00Z') / 1000 + 86_400 },
+      { on: { kind: 'budget', campaignId: 'camp' }, key: 'budget/camp', amount: 9, limit: 10_000 },
+      {
+        on: { kind: 'capacity', campaignId: 'camp', channel: 'sms', hour: '2026-03-10T12' }, key: 'capacity/camp/sms/2026-03-10T12',
+        amount: 1, limit: 100, expiresAt: Date.parse('2026-03-10T13:00:00Z') / 1000 + 86_400,
+      },
     ]);
   });
 

@@ -181,7 +181,7 @@ describe('PatternSet agrees with compilePattern', () => {
     );
     const leafS = fc.array(cond, { minLength: 1, maxLength: 2 });
     const node: fc.Arbitrary<Obj> = fc.letrec<{ node: Obj }>((tie) => ({
-      node: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ weight: 3, arbitrary: leafS }, { weight: 1, arbitrary: tie('node') }), { minKeys: 1, maxKeys: 3 }),
+      node: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.oneof({ maxDepth: 3 }, { weight: 3, arbitrary: leafS }, { weight: 1, arbitrary: tie('node') }), { minKeys: 1, maxKeys: 3 }),
     })).node;
     const pattern = fc
       .tuple(node, fc.option(fc.array(node, { minLength: 2, maxLength: 2 }), { freq: 3 }))
@@ -196,6 +196,7 @@ describe('PatternSet agrees with compilePattern', () => {
       });
     const doc: fc.Arbitrary<Obj> = fc.letrec<{ val: unknown; obj: Obj }>((tie) => ({
       val: fc.oneof(
+        { maxDepth: 4 },
         { weight: 3, arbitrary: v },
         { weight: 2, arbitrary: tie('obj') },
         { weight: 3, arbitrary: fc.array(fc.oneof(v, tie('obj'), fc.array(tie('obj'), { maxLength: 2 })), { maxLength: 3 }) },

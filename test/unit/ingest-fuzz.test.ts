@@ -3,17 +3,15 @@
 // unknown source or detail-type, and event ids reused with another payload. Every one must come back
 // quarantined with a machine-readable code, with no thrown error, no unhandled rejection, and no
 // change to the store.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerEventArb, type CustomerIds } from './customer-state.arbitraries.ts';
-import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
+import type { IngestOutcome } from '../../lib/app/ingest.ts';
 import { CATALOG } from '../../events/catalog.ts';
 import { MAX_DEPTH, MAX_EVENT_BYTES, REJECTION_CODES, type RejectionCode } from '../../events/validate.ts';
 import type { CustomerEvent, CustomerState, ReducerKey } from '../../lib/core/customer/index.ts';
-import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
-import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
-import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import { RuleSet } from '../../lib/core/rules/engine.ts';
+import type { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
+import { memoryIngest, unhandledRejections } from '../support/memory-ingest.ts';
 
 const RUNS = 50;
 const PER_RUN = 1_000; // 50 × 1,000 = 50,000 hostile events
@@ -214,23 +212,11 @@ function snapshot(store: MemoryCustomerRepository<CustomerState>): string {
 }
 
 describe('ingest fuzz: hostile events', () => {
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  beforeEach(() => {
-    rejections.length = 0;
-    process.on('unhandledRejection', onRejection);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', onRejection);
-  });
+  const rejections = unhandledRejections();
 
   it('quarantines every one of 50,000 hostile events with a known code, throws nothing and changes nothing', async () => {
     // Prepare: customers with applied events (whose ids the reused-id attacks take).
-    const store = new MemoryCustomerRepository<CustomerState>();
-    const quarantine = new MemoryQuarantine();
-    const metrics = new MemoryMetrics();
-    const rules = new RuleSet([]);
-    const ingest = createIngest({ customers: store, quarantine, rules: { current: async () => rules }, metrics, sleep: async () => {} });
+    const { ingest, store, quarantine, metrics } = memoryIngest();
     for (const e of PREPARED) expect((await ingest(JSON.stringify(e))).status).toBe('applied');
     expect(store.profiles.size).toBe(CUSTOMERS);
     const before = snapshot(store);
@@ -295,10 +281,7 @@ describe('ingest fuzz: hostile events', () => {
 
   it('an erasure that reuses the id of an applied event is quarantined and erases nothing', async () => {
     // Prepare: a customer with an applied event.
-    const store = new MemoryCustomerRepository<CustomerState>();
-    const quarantine = new MemoryQuarantine();
-    const rules = new RuleSet([]);
-    const ingest = createIngest({ customers: store, quarantine, rules: { current: async () => rules }, metrics: new MemoryMetrics(), sleep: async () => {} });
+    const { ingest, store } = memoryIngest();
     const [first] = fc.sample(eventArb(0), { seed: 7, numRuns: 1 });
     const [erasure] = fc.sample(customerEventArb(ids(0), { types: [], withErasure: true }), { seed: 8, numRuns: 1 });
     expect((await ingest(JSON.stringify(first))).status).toBe('applied');

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LocalQueue, type LocalQueueOptions } from '../../local/queue.ts';
-import { entrySize, LocalBus, MAX_REQUEST_BYTES, type PutEventsEntry } from '../../local/bus.ts';
+import { entrySize, LocalBus, MAX_DETAIL_DEPTH, MAX_REQUEST_BYTES, type PutEventsEntry } from '../../local/bus.ts';
 import type { Route, RouteTarget } from '../../lib/contract/routes.ts';
 
 interface Receipt {
@@ -341,6 +341,44 @@ describe('LocalBus.putEvents in process', () => {
     expect(out.Entries.map((e) => ('ErrorCode' in e ? e.ErrorCode : 'ok'))).toEqual(['ok', 'MalformedDetail', 'InvalidArgument', 'InvalidArgument']);
     expect(delivered).toHaveLength(1);
     expect(b.stats).toMatchObject({ accepted: 1, rejected: 3 });
+  });
+
+  it('refuses, per entry, a Detail nested deeper than EventBridge processes, and keeps it out of the history', () => {
+    const { bus: b, delivered } = bus([posSale]);
+    // 100,000 nested arrays: 200 KB, under the size limit, but too deep for JSON.stringify's stack.
+    const poisoned: PutEventsEntry = { ...entry('baton.pos', 'SaleCompleted'), Detail: `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}` };
+    expect(entrySize(poisoned)).toBeLessThan(MAX_REQUEST_BYTES);
+
+    const out = b.putEvents([entry('baton.pos', 'SaleCompleted', { saleId: 'S-1' }), poisoned]);
+
+    expect(out.FailedEntryCount).toBe(1);
+    expect(out.Entries[1]).toEqual({ ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is nested more than ${MAX_DETAIL_DEPTH} levels deep.` });
+    expect(delivered.map((d) => d.body.detail)).toEqual([{ saleId: 'S-1' }]);
+    expect(b.history.map((e) => e.detail)).toEqual([{ saleId: 'S-1' }]);
+    expect(() => JSON.stringify(b.history)).not.toThrow();
+    expect(b.stats).toMatchObject({ accepted: 1, rejected: 1 });
+  });
+
+  it(`accepts a Detail nested exactly ${MAX_DETAIL_DEPTH} levels deep and refuses one level more`, () => {
+    const { bus: b, delivered } = bus([posSale]);
+    // The detail object is the first level; brackets inside strings do not count.
+    const nested = (levels: number) => ({ ...entry('baton.pos', 'SaleCompleted'), Detail: `{"s":"[[{{","a":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}` });
+
+    const out = b.putEvents([nested(MAX_DETAIL_DEPTH), nested(MAX_DETAIL_DEPTH + 1)]);
+
+    expect(out.Entries.map((e) => ('ErrorCode' in e ? e.ErrorCode : 'ok'))).toEqual(['ok', 'MalformedDetail']);
+    expect(delivered).toHaveLength(1);
+    expect(b.history).toHaveLength(1);
+  });
+
+  it('keeps an SES event forwarded from the default bus once in the history', () => {
+    const { bus: b, delivered } = bus();
+
+    const out = b.putEvents([entry('aws.ses', 'Email Delivered', { eventType: 'Delivery' }, 'default')], { trusted: true });
+
+    const id = (out.Entries[0] as { EventId: string }).EventId;
+    expect(delivered.map((d) => d.body.id)).toEqual([id]);
+    expect(b.history.map((e) => e.id)).toEqual([id]);
   });
 
   it('refuses 0 and 11 entries as a whole request', () => {

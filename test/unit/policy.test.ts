@@ -132,7 +132,7 @@ describe('policy and campaign items', () => {
     const c = campaignSchema.parse({ campaignId: 'c', budget: { unit: 'messages', limit: 3 } });
     const at = Date.parse('2026-01-01T10:20:00Z');
     expect(mergeReservations([...reservationsFor(c, 'email', at), ...reservationsFor(c, 'sms', at)])).toEqual([
-      { pk: 'BUDGET#c', sk: 'TOTAL', amount: 2, limit: 3 },
+      { on: { kind: 'budget', campaignId: 'c' }, key: 'budget/c', amount: 2, limit: 3 },
     ]);
   });
 });

@@ -2,7 +2,7 @@
 // `baton/devices/<deviceId>/messages`, which the device agent subscribes to and shows. QoS 1 and a
 // message expiry, so an agent that reconnects within the hour still gets it (persistent session).
 import { PublishCommand, type IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
-import { PermanentSendError, errorName, type OutgoingMessage } from '../../core/channels/senders.ts';
+import { PermanentSendError, errorName, type OutgoingMessage, type PermanentCode } from '../../core/channels/senders.ts';
 import { type ChannelSender } from '../../app/ports.ts';
 import { deviceTopic } from '../../contract/routes.ts';
 
@@ -17,7 +17,7 @@ export interface DeviceMessage {
   readonly offer?: string;
 }
 
-const PERMANENT: Record<string, string> = {
+const PERMANENT: Record<string, PermanentCode> = {
   InvalidRequestException: 'invalid-parameter',
   UnauthorizedException: 'not-authorized',
   MethodNotAllowedException: 'invalid-parameter',

@@ -1,7 +1,7 @@
 // Email through SES v2: the configuration set routes SES's events back to the bus, the tags map
 // every event to its decision, and List-Unsubscribe offers one-click unsubscribe (RFC 8058).
 import { SESv2Client, SendEmailCommand, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { PermanentSendError, errorName, type OutgoingMessage } from '../../core/channels/senders.ts';
+import { PermanentSendError, errorName, type OutgoingMessage, type PermanentCode } from '../../core/channels/senders.ts';
 import { type ChannelSender } from '../../app/ports.ts';
 
 export interface SesEmailSenderOptions {
@@ -11,7 +11,7 @@ export interface SesEmailSenderOptions {
 
 // SES answers with these for messages that will never go out as they are. Throttling,
 // SendingPausedException (a paused account or configuration set) and 5xx are transient: retried.
-const PERMANENT: Record<string, string> = {
+const PERMANENT: Record<string, PermanentCode> = {
   MessageRejected: 'rejected',
   MailFromDomainNotVerifiedException: 'sender-not-verified',
   AccountSuspendedException: 'account-suspended',

@@ -2,11 +2,11 @@
 // PhoneNumber); mobile push to the SNS platform endpoint of the customer's newest device that has
 // one (Publish with TargetArn). The same code runs against the local SNS stand-in.
 import { PublishCommand, type PublishCommandInput, type SNSClient } from '@aws-sdk/client-sns';
-import { PermanentSendError, errorName, type OutgoingMessage } from '../../core/channels/senders.ts';
+import { PermanentSendError, errorName, type OutgoingMessage, type PermanentCode } from '../../core/channels/senders.ts';
 import { type ChannelSender } from '../../app/ports.ts';
 
 // SNS errors for a message that will never go out as it is; throttling and 5xx are retried.
-const PERMANENT: Record<string, string> = {
+const PERMANENT: Record<string, PermanentCode> = {
   InvalidParameterException: 'invalid-parameter',
   InvalidParameterValueException: 'invalid-parameter',
   EndpointDisabledException: 'endpoint-disabled',

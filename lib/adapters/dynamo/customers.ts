@@ -1,4 +1,4 @@
-// The customers table: profiles, the identity index, event markers and erasure tombstones.
+// The customers table: profiles, the identity index, event markers, erasure tombstones and journals.
 //
 // Items (pk / sk):
 //   CUS#<customerId> / PROFILE   { customerId, version, state (JSON text), identities[], updatedAt }
@@ -8,22 +8,24 @@
 //   ID#<kind>#<value> / ID       { customerId }                  one per linked external id
 //   EVT#<eventId>    / EVT       { hash, outcome, expiresAt }    applied-once marker (TTL)
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
+//   ERASING#<eventId> / ERASING  { customerId, identities[], formerIds[], counters, expiresAt }
+//                                an erasure under way (its journal), deleted as its last step
 import {
   BatchGetCommand,
   GetCommand,
   QueryCommand,
   ScanCommand,
   BatchWriteCommand,
+  DeleteCommand,
   TransactWriteCommand,
   PutCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.ts';
-import { reservationKey } from '../../core/campaigns/reservations.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
+import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 
 const DAY = 86_400;
 
@@ -39,6 +41,52 @@ export const customerKey = (customerId: string) => ({ pk: `CUS#${customerId}`, s
 const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
 const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
 const tombstoneKey = (key: string) => ({ pk: `ERASED#${tombstoneHash(key)}`, sk: 'ERASED' });
+const erasingKey = (eventId: string) => ({ pk: `ERASING#${eventId}`, sk: 'ERASING' });
+
+/**
+ * The journal outlives SQS's retries and its dead-letter queue (14 days each), so a redrive still
+ * finishes the erasure; it holds the customer's ids, so it does not stay longer.
+ */
+export const ERASURE_JOURNAL_TTL_DAYS = 30;
+
+function toJournal(erasure: Erasure, now: Date): Item {
+  return {
+    ...erasingKey(erasure.eventId),
+    eventId: erasure.eventId,
+    hash: erasure.payloadHash,
+    customerId: erasure.customerId,
+    identities: [...erasure.identities],
+    formerIds: [...(erasure.formerIds ?? [])],
+    requestId: erasure.requestId,
+    // JSON text, like the state: counter names come from event data (categories).
+    counters: JSON.stringify(erasure.counters),
+    startedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + ERASURE_JOURNAL_TTL_DAYS * DAY,
+  };
+}
+
+function fromJournal(item: Item): Erasure {
+  return {
+    eventId: item.eventId as string,
+    payloadHash: item.hash as string,
+    customerId: item.customerId as string,
+    identities: (item.identities as string[] | undefined) ?? [],
+    formerIds: (item.formerIds as string[] | undefined) ?? [],
+    requestId: item.requestId as string,
+    counters: JSON.parse(item.counters as string) as Record<string, number>,
+  };
+}
+
+/** Whether a quarantined body names one of the (lower-case) id values. */
+function namesAny(body: string, values: readonly string[]): boolean {
+  const texts = [body.toLowerCase()];
+  try {
+    texts.push(JSON.stringify(JSON.parse(body)).toLowerCase()); // `\u0040` and the like, decoded
+  } catch {
+    // not JSON: the raw text is all there is
+  }
+  return values.some((v) => texts.some((t) => t.includes(v)));
+}
 
 export interface DynamoCustomerTables {
   readonly customers: string;
@@ -49,7 +97,6 @@ export interface DynamoCustomerTables {
 }
 
 type Item = Record<string, unknown>;
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
   constructor(
@@ -146,75 +193,97 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
     }
     const firstReservation = items.length;
-    for (const r of change.reservations ?? []) {
-      items.push({
-        Update: {
-          TableName: this.tables.counters,
-          Key: { pk: r.pk, sk: r.sk },
-          UpdateExpression: r.expiresAt === undefined ? 'ADD used :amount' : 'ADD used :amount SET expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(used) OR used <= :room',
-          ExpressionAttributeValues: {
-            ':amount': r.amount,
-            ':room': r.limit - r.amount,
-            ...(r.expiresAt === undefined ? {} : { ':expiresAt': r.expiresAt }),
-          },
-        },
-      });
-    }
+    for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
     const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
     if (result.status === 'conflict' && result.index !== undefined && result.index >= firstReservation) {
       const r = change.reservations![result.index - firstReservation]!;
-      return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+      return { status: 'conflict', on: 'reservation', key: r.key };
     }
     if (result.status === 'conflict') return { status: 'conflict', on: result.on === 'reservation' ? 'version' : result.on };
     return result;
   }
 
   async markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult> {
+    // An erasure that began under this event id and was cut short (the function died) is finished
+    // first: its marker is what says "erased", so it may not be written before the work is done.
+    const unfinished = await this.db.send(new GetCommand({ TableName: this.tables.customers, Key: erasingKey(eventId), ConsistentRead: true }));
+    if (unfinished.Item) return this.finishErasure(fromJournal(unfinished.Item), payloadHash);
     return this.transact([this.markerPut(eventId, payloadHash, outcome, this.clock())], eventId, () => 'version');
   }
 
+  /**
+   * Erasure in steps that can each be repeated, so a redelivery after a crash at any point finishes
+   * the job: the journal first (what to erase), tombstones (later events are refused), decisions and
+   * quarantined events, then one transaction (marker, profile, anonymous totals: exactly once), the
+   * identity items, and last the journal. A redelivery finds the tombstones and goes to markSeen,
+   * which resumes from the journal; before the tombstones it comes here again.
+   */
   async erase(erasure: Erasure): Promise<CommitResult> {
+    const table = this.tables.customers;
+    // An id already used by another event is not this erasure: refuse it before any side effect.
+    const seen = await this.db.send(new GetCommand({ TableName: table, Key: markerKey(erasure.eventId), ConsistentRead: true }));
+    if (seen.Item && seen.Item.hash !== erasure.payloadHash) return { status: 'duplicate', samePayload: false };
+    if (seen.Item) {
+      // The marker is written before the journal is deleted: with no journal the erasure is done.
+      const journal = await this.db.send(new GetCommand({ TableName: table, Key: erasingKey(erasure.eventId), ConsistentRead: true }));
+      if (!journal.Item) return { status: 'duplicate', samePayload: true };
+      return this.finishErasure(fromJournal(journal.Item), erasure.payloadHash);
+    }
+    return this.finishErasure(await this.startErasure(erasure), erasure.payloadHash);
+  }
+
+  /**
+   * Writes the journal, or reads the one an earlier attempt wrote: its customer and counters were
+   * taken from the profile before anything was deleted, so they win; the ids are the union.
+   */
+  private async startErasure(erasure: Erasure): Promise<Erasure> {
+    const now = this.clock();
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tables.customers,
+          Item: toJournal(erasure, now),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return erasure;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+      const earlier = await this.db.send(new GetCommand({ TableName: this.tables.customers, Key: erasingKey(erasure.eventId), ConsistentRead: true }));
+      if (!earlier.Item) return this.startErasure(erasure); // finished and removed meanwhile: the marker decides
+      const stored = fromJournal(earlier.Item);
+      return {
+        ...stored,
+        identities: [...new Set([...stored.identities, ...erasure.identities])],
+        formerIds: [...new Set([...(stored.formerIds ?? []), ...(erasure.formerIds ?? [])])],
+      };
+    }
+  }
+
+  private async finishErasure(job: Erasure, payloadHash: string): Promise<CommitResult> {
     const table = this.tables.customers;
     const now = this.clock();
     const expiresAt = Math.floor(now.getTime() / 1000) + TOMBSTONE_TTL_DAYS * DAY;
-    // An id already used by another event is not this erasure: refuse it before any side effect.
-    // The same event again (a retry after a crash) goes on and finishes the job.
-    const seen = await this.db.send(new GetCommand({ TableName: table, Key: markerKey(erasure.eventId), ConsistentRead: true }));
-    if (seen.Item && seen.Item.hash !== erasure.payloadHash) return { status: 'duplicate', samePayload: false };
-    // Tombstones first (idempotent): if the rest fails, later events are already refused.
     await this.batchWrite(
       table,
-      erasure.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
+      job.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
     );
-    for (const id of [erasure.customerId, ...(erasure.formerIds ?? [])]) await this.deleteDecisionsOf(id);
-    if (this.tables.quarantine) await this.deleteQuarantinedOf(erasure.identities);
-    const result = await this.transact(
-      [
-        this.markerPut(erasure.eventId, erasure.payloadHash, 'erased', now),
-        { Delete: { TableName: table, Key: customerKey(erasure.customerId) } },
-      ],
-      erasure.eventId,
-      () => 'version',
-    );
-    if (result.status !== 'committed') return result;
-    await this.batchWrite(
-      table,
-      erasure.identities.map((key) => ({ DeleteRequest: { Key: idItemKey(key) } })),
-    );
-    const counters = Object.entries(erasure.counters).filter(([, v]) => Number.isFinite(v));
-    if (counters.length) {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.counters,
-          Key: { pk: 'ERASED-CUSTOMERS', sk: 'TOTALS' },
-          UpdateExpression: `ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}, customers :one`,
-          ExpressionAttributeNames: Object.fromEntries(counters.map(([k], i) => [`#c${i}`, k])),
-          ExpressionAttributeValues: { ...Object.fromEntries(counters.map(([, v], i) => [`:c${i}`, v])), ':one': 1 },
-        }),
-      );
-    }
-    return result;
+    for (const id of [job.customerId, ...(job.formerIds ?? [])]) await this.deleteDecisionsOf(id);
+    // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
+    if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
+    if (this.tables.quarantine) await this.deleteQuarantinedOf(job.identities);
+    const items: TransactItem[] = [
+      this.markerPut(job.eventId, job.payloadHash, 'erased', now),
+      { Delete: { TableName: table, Key: customerKey(job.customerId) } },
+    ];
+    // `baton erasures reapply` passes no counters: the customer was counted when first erased.
+    if (Object.values(job.counters).some(Number.isFinite)) items.push(erasedTotalsItem(this.tables.counters, job.counters));
+    const result = await this.transact(items, job.eventId, () => 'version');
+    if (result.status === 'conflict') return { status: 'conflict', on: 'version' }; // the journal stays: the retry resumes
+    await this.batchWrite(table, job.identities.map((key) => ({ DeleteRequest: { Key: idItemKey(key) } })));
+    await this.db.send(new DeleteCommand({ TableName: table, Key: erasingKey(job.eventId) }));
+    if (result.status === 'committed') return result;
+    return { status: 'duplicate', samePayload: job.payloadHash === payloadHash };
   }
 
   /** Re-applies erasures after a point-in-time restore: any linked id with a tombstone is erased again. */
@@ -228,23 +297,20 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
 
   /**
    * Quarantined events keep their original payload; those naming one of the customer's ids go
-   * too. The quarantine is small (invalid events only, 30-day TTL), so a filtered scan is fine.
+   * too, however an email is written there (ids are compared in lower case, also after decoding
+   * JSON escapes). The quarantine is small (invalid events only, 30-day TTL): a scan is fine, and
+   * the match is made here as DynamoDB's `contains` cannot ignore case.
    */
   private async deleteQuarantinedOf(identities: readonly string[]): Promise<void> {
-    const values = [...new Set(identities.map((key) => key.slice(key.indexOf('#') + 1)))].slice(0, 50);
+    const values = [...new Set(identities.map((key) => key.slice(key.indexOf('#') + 1).toLowerCase()))].filter((v) => v.length > 0);
     if (values.length === 0) return;
     let start: Item | undefined;
     do {
       const page = await this.db.send(
-        new ScanCommand({
-          TableName: this.tables.quarantine!,
-          FilterExpression: values.map((_, i) => `contains(body, :v${i})`).join(' OR '),
-          ExpressionAttributeValues: Object.fromEntries(values.map((v, i) => [`:v${i}`, v])),
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: start,
-        }),
+        new ScanCommand({ TableName: this.tables.quarantine!, ProjectionExpression: 'pk, sk, body', ConsistentRead: true, ExclusiveStartKey: start }),
       );
-      await this.batchWrite(this.tables.quarantine!, (page.Items ?? []).map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+      const naming = (page.Items ?? []).filter((i) => namesAny(String(i.body ?? ''), values));
+      await this.batchWrite(this.tables.quarantine!, naming.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
       start = page.LastEvaluatedKey;
     } while (start);
   }
@@ -326,4 +392,30 @@ export async function putTombstone(db: DynamoDBDocumentClient, table: string, ke
       Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + TOMBSTONE_TTL_DAYS * DAY },
     }),
   );
+}
+
+/**
+ * Used by `baton erasures reapply` after a point-in-time restore: every customer with a linked id
+ * under a tombstone, with all its linked ids, and how many tombstones the table holds. One scan.
+ */
+export async function customersUnderTombstones(
+  db: DynamoDBDocumentClient,
+  table: string,
+): Promise<{ tombstones: number; customers: Map<string, string[]> }> {
+  const tombstones = new Set<string>();
+  const owners = new Map<string, string>();
+  let start: Item | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ProjectionExpression: 'pk, customerId' }));
+    for (const item of page.Items ?? []) {
+      const pk = String(item.pk);
+      if (pk.startsWith('ERASED#')) tombstones.add(pk.slice('ERASED#'.length));
+      else if (pk.startsWith('ID#')) owners.set(pk.slice('ID#'.length), String(item.customerId));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const linked = new Map<string, string[]>();
+  for (const [key, customerId] of owners) linked.set(customerId, [...(linked.get(customerId) ?? []), key]);
+  const customers = new Map([...linked].filter(([, keys]) => keys.some((key) => tombstones.has(tombstoneHash(key)))));
+  return { tombstones: tombstones.size, customers };
 }

@@ -18,6 +18,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Decision } from '../../core/decide.ts';
 import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
 import type { MessageFeedback } from '../../core/channels/feedback.ts';
@@ -312,5 +313,79 @@ export class DynamoSmsBudget implements SmsBudget {
         ExpressionAttributeValues: { ':m': -micros },
       }),
     );
+  }
+}
+
+/** Dispatch's handle on one outbox message: its key, when it may go, and its ids for logs. */
+export interface OutboxRef {
+  readonly pk: string;
+  readonly sk: string;
+  readonly notBefore?: string;
+  readonly decisionId: string;
+  readonly channel: string;
+}
+
+/** The outbox message a key names (a held message carries `{pk, sk, notBefore}`); undefined for any other item. */
+export function outboxRef(key: unknown): OutboxRef | undefined {
+  if (typeof key !== 'object' || key === null) return undefined;
+  const { pk, sk, notBefore } = key as { pk?: unknown; sk?: unknown; notBefore?: unknown };
+  if (typeof pk !== 'string' || typeof sk !== 'string' || !pk.startsWith('DEC#') || !sk.startsWith('MSG#')) return undefined;
+  return { pk, sk, decisionId: pk.slice('DEC#'.length), channel: sk.slice('MSG#'.length), ...(typeof notBefore === 'string' ? { notBefore } : {}) };
+}
+
+/**
+ * The outbox message a stream record's new image (DynamoDB JSON) asks dispatch to send; undefined
+ * for decisions, feedback and status updates, which pass through.
+ */
+export function pendingOutboxMessage(newImage: Record<string, unknown> | undefined): OutboxRef | undefined {
+  if (!newImage) return undefined;
+  const item = unmarshall(newImage as Parameters<typeof unmarshall>[0]);
+  return item.status === 'pending' ? outboxRef(item) : undefined;
+}
+
+// ---- a customer's decisions, for the agent's view (`baton customer show`, `baton explain --customer`) ----
+
+export interface DecisionRecord {
+  readonly decision: Record<string, unknown>;
+  readonly messages: OutboxItem[];
+}
+
+/** Read-only: every decision of the given customer ids (a profile and those merged into it) through `byCustomer`. */
+export class DynamoDecisionHistory {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** The customer's decisions with their messages, newest first; `total` counts them all. */
+  async ofCustomer(customerIds: readonly string[], limit = 10): Promise<{ total: number; decisions: DecisionRecord[] }> {
+    const byDecision = new Map<string, { decision?: Record<string, unknown>; messages: OutboxItem[] }>();
+    for (const customerId of new Set(customerIds)) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: 'byCustomer',
+            KeyConditionExpression: 'customerId = :c',
+            ExpressionAttributeValues: { ':c': customerId },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const entry = byDecision.get(String(item.pk)) ?? { messages: [] };
+          if (item.sk === 'DECISION') entry.decision = item;
+          else if (String(item.sk).startsWith('MSG#')) entry.messages.push(item as OutboxItem);
+          byDecision.set(String(item.pk), entry);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    // The index has no time in its key: a customer's decisions are few enough to sort here.
+    const all = [...byDecision.values()]
+      .filter((e): e is DecisionRecord => e.decision !== undefined)
+      .sort((a, b) => String(b.decision.at).localeCompare(String(a.decision.at)));
+    for (const d of all) (d.messages as OutboxItem[]).sort((a, b) => String(a.channel).localeCompare(String(b.channel)));
+    return { total: all.length, decisions: all.slice(0, limit) };
   }
 }

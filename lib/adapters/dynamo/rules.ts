@@ -1,17 +1,19 @@
 // The rules table, read with a short cache so marketers' changes reach running functions within
-// seconds without reading the table per event.
+// seconds without reading the table per event, and written through DynamoRuleRepository (the CLI).
 //   RULE#<ruleId> / CURRENT      the live rule (what evaluate uses)
-//   RULE#<ruleId> / V#<000001>   every version ever put (for diff and rollback)
+//   RULE#<ruleId> / V#<000001>   every version ever put (for diff and rollback; ./versioned.ts)
 import { createHash } from 'node:crypto';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { checkRule, type Rule } from '../../core/rules/rule.ts';
 import { RuleSet } from '../../core/rules/engine.ts';
 import type { RuleSource } from '../../app/ports.ts';
+import { VersionedItems, type VersionedKind } from './versioned.ts';
 
 export const RULES_REFRESH_MS = 10_000;
 
-export const ruleKey = (ruleId: string) => ({ pk: `RULE#${ruleId}`, sk: 'CURRENT' });
-export const ruleVersionKey = (ruleId: string, version: number) => ({ pk: `RULE#${ruleId}`, sk: `V#${String(version).padStart(6, '0')}` });
+const RULE_PREFIX = 'RULE#';
+export const ruleKey = (ruleId: string) => ({ pk: `${RULE_PREFIX}${ruleId}`, sk: 'CURRENT' });
+export const ruleVersionKey = (ruleId: string, version: number) => ({ pk: `${RULE_PREFIX}${ruleId}`, sk: `V#${String(version).padStart(6, '0')}` });
 
 export interface RuleRejection {
   readonly ruleId: string;
@@ -180,7 +182,7 @@ export function scanCurrentRules(db: DynamoDBDocumentClient, table: string): () 
   const scan = scanCurrent(db, table);
   return async () =>
     (await scan())
-      .filter((i) => String(i.__pk).startsWith('RULE#'))
+      .filter((i) => String(i.__pk).startsWith(RULE_PREFIX))
       .map(({ __pk: _pk, ...rule }) => rule);
 }
 
@@ -191,11 +193,20 @@ export function queryRuleVersions(db: DynamoDBDocumentClient, table: string): (r
       new QueryCommand({
         TableName: table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':pk': `RULE#${ruleId}`, ':v': 'V#' },
+        ExpressionAttributeValues: { ':pk': `${RULE_PREFIX}${ruleId}`, ':v': 'V#' },
         ScanIndexForward: false,
         ConsistentRead: true,
       }),
     );
     return (out.Items ?? []).map(strip);
   };
+}
+
+export const RULE_ITEMS: VersionedKind = { noun: 'rule', prefix: RULE_PREFIX, idField: 'ruleId', check: checkRule };
+
+/** Rule writes: every put, disable and rollback is a new version, conditional on the one read. */
+export class DynamoRuleRepository extends VersionedItems {
+  constructor(db: DynamoDBDocumentClient, table: string, clock?: () => Date) {
+    super(db, table, RULE_ITEMS, clock);
+  }
 }

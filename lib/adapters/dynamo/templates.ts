@@ -1,5 +1,5 @@
 // The templates table: TPL#<templateId> / <channel>#<locale>  { subject, html, text }
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { templateKey, templateSchema, localeChain, type Template } from '../../core/channels/template.ts';
 import type { Channel } from '../../../events/catalog.ts';
 
@@ -19,6 +19,24 @@ export class DynamoTemplateStore {
       }
     }
     return undefined;
+  }
+
+  /** Every stored variant (channel and locale) of one template; items that do not parse are left out. */
+  async variants(templateId: string): Promise<Template[]> {
+    const { pk } = templateKey(templateId, 'email', 'en');
+    const found: Template[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) {
+        const parsed = templateSchema.safeParse(item);
+        if (parsed.success) found.push(parsed.data);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   async put(template: Template): Promise<void> {

@@ -2,7 +2,6 @@
 // for tests (model-based, fuzz) and benchmarks. Not for production: one process, no durability.
 import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
 import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
-import { reservationKey } from '../../core/campaigns/reservations.ts';
 import type { Decision } from '../../core/decide.ts';
 
 interface Marker {
@@ -16,6 +15,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   readonly markers = new Map<string, Marker>();
   readonly tombstones = new Set<string>();
   readonly decisions = new Map<string, Decision>();
+  /** Use of each shared limit, by `Reservation.key`. */
   readonly counters = new Map<string, number>();
   readonly erasedCounters: Record<string, number> = {};
 
@@ -54,7 +54,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       for (const key of merged.identities) if (this.identities.get(key) !== merged.customerId) return { status: 'conflict', on: 'identity' };
     }
     for (const r of change.reservations ?? []) {
-      if ((this.counters.get(reservationKey(r)) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: reservationKey(r) };
+      if ((this.counters.get(r.key) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: r.key };
     }
     // Every condition holds: apply all of it, as a transaction would.
     this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied' });
@@ -71,7 +71,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       for (const key of merged.identities) this.identities.set(key, change.customerId);
     }
     if (change.decision) this.decisions.set(change.decision.decisionId, change.decision);
-    for (const r of change.reservations ?? []) this.counters.set(reservationKey(r), (this.counters.get(reservationKey(r)) ?? 0) + r.amount);
+    for (const r of change.reservations ?? []) this.counters.set(r.key, (this.counters.get(r.key) ?? 0) + r.amount);
     return { status: 'committed' };
   }
 
@@ -83,17 +83,20 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   }
 
   async erase(erasure: Erasure): Promise<CommitResult> {
-    const seen = this.markers.get(erasure.eventId);
-    if (seen && seen.hash !== erasure.payloadHash) return { status: 'duplicate', samePayload: false };
+    // One step here (no I/O to die in between), with the DynamoDB repository's outcomes: an id used
+    // by another event is refused, the same erasure again finds its marker and changes nothing.
+    const marker = this.markers.get(erasure.eventId);
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
     for (const key of erasure.identities) this.tombstones.add(tombstoneHash(key));
     const ids = new Set([erasure.customerId, ...(erasure.formerIds ?? [])]);
     for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
-    const marker = this.markers.get(erasure.eventId);
-    if (marker) return { status: 'duplicate', samePayload: marker.hash === erasure.payloadHash };
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
-    this.profiles.delete(erasure.customerId);
+    for (const id of ids) this.profiles.delete(id); // formerIds: also profiles not merged yet
     for (const key of erasure.identities) this.identities.delete(key);
-    for (const [k, v] of Object.entries(erasure.counters)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
+    if (Object.values(erasure.counters).some(Number.isFinite)) {
+      for (const [k, v] of Object.entries(erasure.counters)) if (Number.isFinite(v)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;
+      this.erasedCounters.customers = (this.erasedCounters.customers ?? 0) + 1;
+    }
     return { status: 'committed' };
   }
 }

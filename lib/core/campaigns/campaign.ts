@@ -2,11 +2,10 @@
 // channel capacity. Rules name their campaign; a rule whose campaign has no item runs with the
 // defaults (priority 0, always valid, no budget, no capacity, the default contact policy).
 import { z } from 'zod';
-import { CHANNELS } from '../../../events/catalog.ts';
+import { CHANNELS, currency } from '../../../events/catalog.ts';
 import { defaultPolicy, type ContactPolicy } from './policy.ts';
-import { issues, itemId, validityWindow } from '../rules/item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck } from '../rules/item.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const channelOrBus = z.enum([...CHANNELS, 'bus']);
 const count = z.number().int().min(0).max(1_000_000_000);
 
@@ -20,7 +19,7 @@ export const budgetSchema = z.discriminatedUnion('unit', [
   z.object({
     unit: z.literal('money'),
     limit: count,
-    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional(),
+    currency: currency.optional(),
     costPerMessage: z.partialRecord(channelOrBus, count),
   }),
 ]);
@@ -28,18 +27,17 @@ export const budgetSchema = z.discriminatedUnion('unit', [
 export const campaignSchema = z
   .object({
     campaignId: id,
-    description: z.string().max(500).optional(),
+    description: itemDescription,
     enabled: z.boolean().default(true),
     /** Compared before the rules' own priority: a higher campaign priority wins a channel. */
-    priority: z.number().int().min(0).max(1000).default(0),
-    validFrom: z.iso.datetime({ offset: true }).optional(),
-    validUntil: z.iso.datetime({ offset: true }).optional(),
+    priority: itemPriority.default(0),
+    ...validityFields,
     budget: budgetSchema.optional(),
     /** Messages per channel per clock hour (UTC) this campaign may queue. */
     capacityPerHour: z.partialRecord(channelOrBus, count).optional(),
     /** The contact policy that applies to this campaign's messages. */
     policyId: id.default('default'),
-    version: z.number().int().min(1).optional(),
+    version: itemVersion,
   })
   .refine(...validityWindow);
 
@@ -47,13 +45,9 @@ export type Campaign = z.infer<typeof campaignSchema>;
 export type CampaignInput = z.input<typeof campaignSchema>;
 export type Budget = z.infer<typeof budgetSchema>;
 
-export type CampaignCheck = { ok: true; campaign: Campaign } | { ok: false; campaignId: string; reason: string };
+export type CampaignCheck = ItemCheck<'campaign', Campaign>;
 
-export function checkCampaign(item: unknown): CampaignCheck {
-  const result = campaignSchema.safeParse(item);
-  if (result.success) return { ok: true, campaign: result.data };
-  return { ok: false, campaignId: itemId(item, 'campaignId'), reason: issues(result.error) };
-}
+export const checkCampaign: (item: unknown) => CampaignCheck = itemCheck('campaign', campaignSchema);
 
 /** The campaign a rule runs under when the table holds none for its id. */
 export function defaultCampaign(campaignId: string): Campaign {

@@ -4,9 +4,8 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../../events/catalog.ts';
 import { isTimeZone } from './quiet-hours.ts';
-import { issues, itemId } from '../rules/item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemVersion, type ItemCheck } from '../rules/item.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH:MM, 00:00 to 23:59');
 const timeZone = z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin');
 const cap = z.number().int().min(0).max(10_000);
@@ -17,7 +16,7 @@ export type Exemption = (typeof EXEMPTIONS)[number];
 
 export const policySchema = z.object({
   policyId: id,
-  description: z.string().max(500).optional(),
+  description: itemDescription,
   /** Most marketing messages per channel within the last 24 hours and the last 7 days (rolling). */
   caps: z.partialRecord(z.enum(CHANNELS), z.object({ perDay: cap.optional(), perWeek: cap.optional() })).default({}),
   /** No marketing message in this window of the customer's wall clock; held until its end. */
@@ -34,19 +33,15 @@ export const policySchema = z.object({
   /** No marketing message within this many hours after any contact on any channel. */
   cooldownHours: z.number().min(0).max(24 * 90).default(0),
   transactionalExemptions: z.array(z.enum(EXEMPTIONS)).default([...EXEMPTIONS]),
-  version: z.number().int().min(1).optional(),
+  version: itemVersion,
 });
 
 export type ContactPolicy = z.infer<typeof policySchema>;
 export type ContactPolicyInput = z.input<typeof policySchema>;
 
-export type PolicyCheck = { ok: true; policy: ContactPolicy } | { ok: false; policyId: string; reason: string };
+export type PolicyCheck = ItemCheck<'policy', ContactPolicy>;
 
-export function checkPolicy(item: unknown): PolicyCheck {
-  const result = policySchema.safeParse(item);
-  if (result.success) return { ok: true, policy: result.data };
-  return { ok: false, policyId: itemId(item, 'policyId'), reason: issues(result.error) };
-}
+export const checkPolicy: (item: unknown) => PolicyCheck = itemCheck('policy', policySchema);
 
 /** The policy in force when the table holds none: consent only, exemptions as documented. */
 export function defaultPolicy(policyId = 'default'): ContactPolicy {

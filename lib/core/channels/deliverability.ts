@@ -29,12 +29,15 @@ export type Assessment =
   | { readonly status: 'open'; readonly sent: number; readonly bounceRate: number; readonly complaintRate: number }
   | {
       readonly status: 'paused';
-      readonly code: 'bounce-rate' | 'complaint-rate';
+      readonly code: (typeof GUARD_CODES)[number];
       readonly reason: string;
       readonly sent: number;
       readonly bounceRate: number;
       readonly complaintRate: number;
     };
+
+/** Why the guard pauses marketing email. */
+export const GUARD_CODES = ['bounce-rate', 'complaint-rate'] as const;
 
 const DAY_MS = 86_400_000;
 export const utcDay = (at: Date | number): string => new Date(at).toISOString().slice(0, 10);

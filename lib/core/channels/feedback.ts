@@ -1,21 +1,42 @@
 // What a feedback event (SES, device) says about one outbox message. Pure; lib/app/feedback.ts
 // records it.
-import type { BatonEvent, Channel } from '../../../events/catalog.ts';
+import { sesEventTime, type BatonEvent, type Channel } from '../../../events/catalog.ts';
 
-/** Fields feedback sets on an outbox message; each keeps the first time it happened. */
-export const FEEDBACK_FIELDS = [
-  'sentAt',
-  'deliveredAt',
-  'openedAt',
-  'clickedAt',
-  'bouncedAt',
-  'complainedAt',
-  'rejectedAt',
-  'failedAt',
-  'delayedAt',
-  'displayedAt',
-] as const;
-export type FeedbackField = (typeof FEEDBACK_FIELDS)[number];
+/**
+ * Every time that can be known about one message, the one list the others derive from. `outbox`:
+ * feedback sets it on the outbox message (each keeps the first time it happened); `contact`: the
+ * customer's contact history keeps it; `proof`: it shows the channel took the message, so dispatch
+ * knows a send that crashed before it was recorded did go out.
+ */
+export const MESSAGE_TIMES = {
+  /** Sent (email), or for a contact also displayed (device) and handed to SNS (SMS, push). */
+  sentAt: { outbox: true, contact: true, proof: true },
+  deliveredAt: { outbox: true, contact: true, proof: true },
+  openedAt: { outbox: true, contact: true, proof: true },
+  clickedAt: { outbox: true, contact: true, proof: true },
+  bouncedAt: { outbox: true, contact: true, proof: true },
+  complainedAt: { outbox: true, contact: true, proof: true },
+  rejectedAt: { outbox: true, contact: false, proof: false },
+  /** Failed to render; for a contact also rejected by SES. */
+  failedAt: { outbox: true, contact: true, proof: false },
+  delayedAt: { outbox: true, contact: false, proof: false },
+  displayedAt: { outbox: true, contact: false, proof: true },
+  unsubscribedAt: { outbox: false, contact: true, proof: false },
+} as const satisfies Record<string, { outbox: boolean; contact: boolean; proof: boolean }>;
+export type MessageTime = keyof typeof MESSAGE_TIMES;
+type Use = keyof (typeof MESSAGE_TIMES)[MessageTime];
+type TimesFor<U extends Use> = { [K in MessageTime]: (typeof MESSAGE_TIMES)[K][U] extends true ? K : never }[MessageTime];
+const timesFor = <U extends Use>(use: U): readonly TimesFor<U>[] =>
+  (Object.keys(MESSAGE_TIMES) as MessageTime[]).filter((k): k is TimesFor<U> => MESSAGE_TIMES[k][use]);
+
+/** Fields feedback sets on an outbox message. */
+export const FEEDBACK_FIELDS = timesFor('outbox');
+export type FeedbackField = TimesFor<'outbox'>;
+/** Times the customer's contact history keeps per message. */
+export const CONTACT_TIMES = timesFor('contact');
+export type ContactTime = TimesFor<'contact'>;
+/** Feedback that proves the channel took the message. */
+export const PROOF_OF_SENDING = timesFor('proof');
 
 export interface MessageFeedback {
   readonly decisionId: string;
@@ -47,14 +68,11 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
     const field = SES_FIELD[event['detail-type']];
     const decisionId = event.detail.mail.tags?.['decisionId']?.[0];
     if (!field || !decisionId) return undefined;
-    const d = event.detail as Record<string, unknown>;
-    // The event's own object (delivery, open, click, bounce...) holds when it happened; `mail` holds the send time.
-    const inner = Object.entries(d).find(([k, v]) => k !== 'mail' && typeof (v as { timestamp?: unknown } | null)?.timestamp === 'string')?.[1] as { timestamp: string } | undefined;
     return {
       decisionId,
       channel: 'email',
       field,
-      at: inner?.timestamp ?? event.detail.mail.timestamp,
+      at: sesEventTime(event['detail-type'], event.detail).at,
       providerMessageId: event.detail.mail.messageId,
       ...(event['detail-type'] === 'Email Bounced' ? { bounceType: event.detail.bounce.bounceType } : {}),
     };

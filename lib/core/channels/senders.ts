@@ -1,6 +1,10 @@
 // The port each channel implements; adapters live in lib/adapters (SES, SNS, IoT, bus).
 import type { Channel } from '../../../events/catalog.ts';
 import type { RenderedMessage } from './template.ts';
+import { BatonError } from '../../contract/errors.ts';
+import type { PermanentCode } from './failures.ts';
+
+export type { PermanentCode };
 
 export interface Recipient {
   readonly customerId: string;
@@ -28,27 +32,11 @@ export interface OutgoingMessage {
   readonly payload?: Record<string, unknown>;
 }
 
-/** Codes of permanent send failures: the message is recorded failed (or suppressed) and dead-lettered. */
-export type PermanentCode =
-  | 'no-address'
-  | 'no-device'
-  | 'no-push-endpoint'
-  | 'rejected'
-  | 'endpoint-disabled'
-  | 'opted-out'
-  | 'invalid-parameter'
-  | 'not-configured'
-  | (string & {});
-
 /** A send that will never succeed as it is (no address, rejected, suppressed): recorded, not retried. */
-export class PermanentSendError extends Error {
+export class PermanentSendError extends BatonError<PermanentCode> {
   override readonly name = 'PermanentSendError';
-  constructor(
-    message: string,
-    readonly code: PermanentCode,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, code: PermanentCode, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

@@ -4,13 +4,14 @@
 // decision id and the unsubscribe link), so a typo is caught at write, never at send.
 import { Liquid, type Template as LiquidTemplate } from 'liquidjs';
 import { z } from 'zod';
-import { CHANNELS, type Channel } from '../../../events/catalog.ts';
-import { customerView, newCustomer, type CustomerState } from '../customer/index.ts';
+import { CHANNELS, locale as localeSchema, type Channel } from '../../../events/catalog.ts';
+import { PROFILE_FIELDS, customerView, newCustomer, type CustomerState } from '../customer/index.ts';
+import { itemIdSchema } from '../rules/item.ts';
 
 export const templateSchema = z.object({
-  templateId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64'),
+  templateId: itemIdSchema,
   channel: z.enum(CHANNELS),
-  locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a locale such as en or de-DE'),
+  locale: localeSchema,
   /** Email only. */
   subject: z.string().min(1).max(200).optional(),
   /** Email only: HTML body; every output is HTML-escaped. */
@@ -124,7 +125,7 @@ function fullCustomer(): CustomerState {
   const s = newCustomer('cus-shape');
   const at = '2026-01-01T00:00:00.000Z';
   const reg = <T>(v: T) => ({ v, at, ev: 'shape' });
-  for (const f of ['firstName', 'lastName', 'email', 'phone', 'locale', 'timeZone', 'country', 'tier'] as const) s.profile[f] = reg('x');
+  for (const f of PROFILE_FIELDS) s.profile[f] = reg('x');
   s.profile.tags = reg(['x']);
   s.firstPurchaseAt = at;
   s.sales = [{ id: 's', sale: reg({ total: 100, currency: 'EUR', cat: { x: 100 } }) }];

@@ -3,18 +3,21 @@
 // way. Every step is commutative and associative (registers by (at, ev, value), times by min/max,
 // counters by sum, maps by key), so the result does not depend on order. Pure: no I/O.
 import { CHANNELS } from '../../../events/catalog.ts';
+import { CONTACT_TIMES } from '../channels/feedback.ts';
 import {
   BOUNDS,
   COUNTER_KEYS,
+  DEVICE_REGISTERS,
+  LICENCE_REGISTERS,
   OTHER_CATEGORY,
   PROFILE_FIELDS,
   STATE_VERSION,
   lww,
   maxTime,
   minTime,
+  newCustomer,
   own,
   setOwn,
-  zeroCounters,
   type Contact,
   type Counters,
   type CustomerState,
@@ -22,8 +25,8 @@ import {
   type Dropped,
   type Keyed,
   type Licence,
-  type Profile,
   type Sale,
+  type Stamp,
 } from './state.ts';
 
 export interface MergeOptions {
@@ -59,14 +62,14 @@ export function mergeCustomers(a: CustomerState, b: CustomerState, options: Merg
   const merged: CustomerState = {
     v: STATE_VERSION,
     customerId: options.customerId ?? (a.customerId <= b.customerId ? a.customerId : b.customerId),
-    profile: mergeProfile(a.profile, b.profile),
-    consent: mergeConsent(a.consent, b.consent),
+    profile: mergeFlat(a.profile, b.profile, PROFILE_REGISTERS, lwwAny),
+    consent: mergeFlat(a.consent, b.consent, CHANNELS, lwwAny),
     sales,
     licences,
     devices,
     threats,
     contacts,
-    lastContact: mergeLastContact(a.lastContact, b.lastContact),
+    lastContact: mergeFlat(a.lastContact, b.lastContact, CHANNELS, maxTime),
     counters: addCounters(a.counters, b.counters),
     dropped: acc.result(),
     custom,
@@ -94,21 +97,7 @@ export function anonymize(state: CustomerState): CustomerState {
   dropped.threats += state.threats.length;
   delete dropped.lastSaleAt;
   dropped.cat = capCategories(dropped.cat, BOUNDS.categories);
-  const result: CustomerState = {
-    v: STATE_VERSION,
-    customerId: state.customerId,
-    profile: {},
-    consent: {},
-    sales: [],
-    licences: [],
-    devices: [],
-    threats: [],
-    contacts: [],
-    lastContact: {},
-    counters: { ...state.counters },
-    dropped,
-    custom: {},
-  };
+  const result: CustomerState = { ...newCustomer(state.customerId), counters: { ...state.counters }, dropped };
   if (state.erased) result.erased = state.erased;
   return result;
 }
@@ -250,6 +239,17 @@ export function addCategories(into: Record<string, number>, from: Record<string,
 // ---- entries --------------------------------------------------------------------------------
 
 const lwwEntry = <R extends { at: string; ev: string }>(x: R, y: R): R => lww(x, y) as R;
+/** lww for fields whose registers differ in value type (the profile's strings and its tag list). */
+const lwwAny = lww as <R>(a: R, b: R) => R | undefined;
+
+/** Sets on `out` the winning register of each of `keys` that either entry has. */
+function lwwRegisters<E>(out: E, x: E, y: E, keys: readonly (keyof E)[]): E {
+  for (const key of keys) {
+    const r = lww(x[key] as Stamp | undefined, y[key] as Stamp | undefined);
+    if (r) out[key] = r as E[keyof E];
+  }
+  return out;
+}
 
 function mergeSale(x: Sale, y: Sale, acc: { edit(): Dropped }): Sale {
   const out: Sale = { id: x.id };
@@ -291,37 +291,21 @@ function dropSale(dropped: Dropped, sale: Sale, keepTime: boolean): void {
 }
 
 function mergeLicence(x: Licence, y: Licence): Licence {
-  const out: Licence = { id: x.id };
-  const product = lww(x.product, y.product);
-  if (product) out.product = product;
-  const seats = lww(x.seats, y.seats);
-  if (seats) out.seats = seats;
-  const startsAt = lww(x.startsAt, y.startsAt);
-  if (startsAt) out.startsAt = startsAt;
-  const expiresAt = lww(x.expiresAt, y.expiresAt);
-  if (expiresAt) out.expiresAt = expiresAt;
-  const status = lww(x.status, y.status);
-  if (status) out.status = status;
-  return out;
+  return lwwRegisters({ id: x.id }, x, y, LICENCE_REGISTERS);
 }
 
 /** A licence is as recent as the newest event about it. */
 function licenceTime(l: Licence): string {
   let t = '';
-  for (const r of [l.product, l.seats, l.startsAt, l.expiresAt, l.status]) if (r && r.at > t) t = r.at;
+  for (const key of LICENCE_REGISTERS) {
+    const r = l[key];
+    if (r && r.at > t) t = r.at;
+  }
   return t;
 }
 
 function mergeDevice(x: Device, y: Device): Device {
-  const out: Device = { id: x.id, lastSeen: x.lastSeen >= y.lastSeen ? x.lastSeen : y.lastSeen };
-  const platform = lww(x.platform, y.platform);
-  if (platform) out.platform = platform;
-  const status = lww(x.status, y.status);
-  if (status) out.status = status;
-  const agentVersion = lww(x.agentVersion, y.agentVersion);
-  if (agentVersion) out.agentVersion = agentVersion;
-  const push = lww(x.pushEndpointArn, y.pushEndpointArn);
-  if (push) out.pushEndpointArn = push;
+  const out = lwwRegisters<Device>({ id: x.id, lastSeen: x.lastSeen >= y.lastSeen ? x.lastSeen : y.lastSeen }, x, y, DEVICE_REGISTERS);
   const droppedThreats = (x.droppedThreats ?? 0) + (y.droppedThreats ?? 0);
   if (droppedThreats) out.droppedThreats = droppedThreats;
   return out;
@@ -335,12 +319,10 @@ function countDroppedThreats(devices: Device[], perDevice: Map<string, number>):
   });
 }
 
-const CONTACT_TIMES = ['sentAt', 'deliveredAt', 'openedAt', 'clickedAt', 'bouncedAt', 'complainedAt', 'failedAt', 'unsubscribedAt'] as const;
-
 function mergeContact(x: Contact, y: Contact): Contact {
   // One decision has one channel; if two ever disagree, the smaller name wins so merge still commutes.
   const out: Contact = { id: x.id, channel: x.channel <= y.channel ? x.channel : y.channel };
-  const campaignId = minString(x.campaignId, y.campaignId);
+  const campaignId = minTime(x.campaignId, y.campaignId); // the smaller id, so merge commutes
   if (campaignId !== undefined) out.campaignId = campaignId;
   for (const field of CONTACT_TIMES) {
     const t = minTime(x[field], y[field]);
@@ -365,51 +347,27 @@ function contactTime(c: Contact): string {
   return t;
 }
 
-function minString(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return a <= b ? a : b;
-}
-
 // ---- flat parts -----------------------------------------------------------------------------
 
-function mergeProfile(a: Profile, b: Profile): Profile {
-  if (isEmpty(b)) return a;
-  if (isEmpty(a)) return b;
-  const out: Profile = {};
-  for (const field of PROFILE_FIELDS) {
-    const reg = lww(a[field], b[field]);
-    if (reg) out[field] = reg;
-  }
-  const tags = lww(a.tags, b.tags);
-  if (tags) out.tags = tags;
-  return out;
-}
+const PROFILE_REGISTERS = [...PROFILE_FIELDS, 'tags'] as const;
 
-function mergeConsent(a: CustomerState['consent'], b: CustomerState['consent']): CustomerState['consent'] {
+/**
+ * The fields `keys` of two flat parts combined one by one with `combine` (which must commute); a
+ * field neither has stays absent. An empty side leaves the other untouched.
+ */
+function mergeFlat<T extends object, K extends keyof T>(a: T, b: T, keys: readonly K[], combine: (x: T[K], y: T[K]) => T[K] | undefined): T {
   if (isEmpty(b)) return a;
   if (isEmpty(a)) return b;
-  const out: CustomerState['consent'] = {};
-  for (const channel of CHANNELS) {
-    const reg = lww(a[channel], b[channel]);
-    if (reg) out[channel] = reg;
-  }
-  return out;
-}
-
-function mergeLastContact(a: CustomerState['lastContact'], b: CustomerState['lastContact']): CustomerState['lastContact'] {
-  if (isEmpty(b)) return a;
-  if (isEmpty(a)) return b;
-  const out: CustomerState['lastContact'] = {};
-  for (const channel of CHANNELS) {
-    const t = maxTime(a[channel], b[channel]);
-    if (t) out[channel] = t;
+  const out = {} as T;
+  for (const key of keys) {
+    const v = combine(a[key], b[key]);
+    if (v !== undefined) out[key] = v;
   }
   return out;
 }
 
 function addCounters(a: Counters, b: Counters): Counters {
-  const out = zeroCounters();
+  const out = {} as Counters;
   for (const key of COUNTER_KEYS) out[key] = a[key] + b[key];
   return out;
 }

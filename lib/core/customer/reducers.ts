@@ -1,12 +1,14 @@
 // One reducer per detail-type. Each describes what its event says as a small CustomerState and
 // merges it into the current state with mergeCustomers, so applying events and merging profiles are
 // the same operation and share one proof of order-insensitivity. Pure: no I/O, no clock.
-import type { BatonEvent, Channel } from '../../../events/catalog.ts';
+import { sesEventTime, type BatonEvent, type Channel } from '../../../events/catalog.ts';
 import { mergeCustomers, capCategories, addCategories } from './merge.ts';
+import type { ContactTime } from '../channels/feedback.ts';
 import {
   BOUNDS,
   CustomerStateError,
   MAX_THREAT_NAME_CHARS,
+  PROFILE_FIELDS,
   clip,
   newCustomer,
   setOwn,
@@ -14,9 +16,11 @@ import {
   stampId,
   toMinor,
   utc,
+  type CounterKey,
   type CustomValue,
   type CustomerState,
   type Licence,
+  type LicenceStatus,
   type Reg,
   type Stamp,
 } from './state.ts';
@@ -32,26 +36,8 @@ export type ReducerKey = keyof ByKey;
 /** The time an event happened: `occurredAt`, or for SES the time of the thing it reports. */
 export function eventTime(event: CustomerEvent): string {
   if (event.source !== 'aws.ses') return utc(event.detail.occurredAt, 'detail.occurredAt');
-  // Switch on the envelope's detail-type: the loose SES detail types do not narrow on eventType.
-  switch (event['detail-type']) {
-    case 'Email Delivered':
-      return utc(event.detail.delivery.timestamp, 'detail.delivery.timestamp');
-    case 'Email Bounced':
-      return utc(event.detail.bounce.timestamp, 'detail.bounce.timestamp');
-    case 'Email Complaint Received':
-      return utc(event.detail.complaint.timestamp, 'detail.complaint.timestamp');
-    case 'Email Opened':
-      return utc(event.detail.open.timestamp, 'detail.open.timestamp');
-    case 'Email Clicked':
-      return utc(event.detail.click.timestamp, 'detail.click.timestamp');
-    case 'Email Delivery Delayed':
-      return utc(event.detail.deliveryDelay.timestamp, 'detail.deliveryDelay.timestamp');
-    case 'Email Subscribed':
-      return utc(event.detail.subscription.timestamp, 'detail.subscription.timestamp');
-    default:
-      // Send, Reject and Rendering Failure happen when the message is handed to SES.
-      return utc(event.detail.mail.timestamp, 'detail.mail.timestamp');
-  }
+  const { at, field } = sesEventTime(event['detail-type'], event.detail);
+  return utc(at, field);
 }
 
 const reg = <T>(v: T, s: Stamp): Reg<T> => ({ v, at: s.at, ev: s.ev });
@@ -60,14 +46,10 @@ const reg = <T>(v: T, s: Stamp): Reg<T> => ({ v, at: s.at, ev: s.ev });
 
 const customerUpserted: Describe<ByKey['baton.crm/CustomerUpserted']> = (d, e, s) => {
   const p = e.detail.profile;
-  if (p.firstName !== undefined) d.profile.firstName = reg(p.firstName, s);
-  if (p.lastName !== undefined) d.profile.lastName = reg(p.lastName, s);
-  if (p.email !== undefined) d.profile.email = reg(p.email, s);
-  if (p.phone !== undefined) d.profile.phone = reg(p.phone, s);
-  if (p.locale !== undefined) d.profile.locale = reg(p.locale, s);
-  if (p.timeZone !== undefined) d.profile.timeZone = reg(p.timeZone, s);
-  if (p.country !== undefined) d.profile.country = reg(p.country, s);
-  if (p.tier !== undefined) d.profile.tier = reg(p.tier, s);
+  for (const field of PROFILE_FIELDS) {
+    const value = p[field];
+    if (value !== undefined) d.profile[field] = reg(value, s);
+  }
   // The CRM sends the whole tag list, so the newest list replaces the older one.
   if (p.tags !== undefined) d.profile.tags = reg([...new Set(p.tags)], s);
 };
@@ -82,55 +64,34 @@ const customerErased: Describe<ByKey['baton.crm/CustomerErased']> = (d, _e, s) =
 
 // ---- erp ------------------------------------------------------------------------------------
 
-function licence(d: CustomerState, value: Licence): void {
-  d.licences = [value];
+type LicenceEvent = ByKey['baton.erp/LicensePurchased' | 'baton.erp/LicenseRenewalDue' | 'baton.erp/LicenseRenewed' | 'baton.erp/LicenseExpired'];
+
+/** What every ERP licence event says: the product, when the licence ends, and its status. */
+function licence(d: CustomerState, x: LicenceEvent['detail'], s: Stamp, ends: string, status: LicenceStatus, more: Partial<Licence> = {}): void {
+  d.licences = [{ id: x.licenseId, product: reg(x.product, s), ...more, expiresAt: reg(ends, s), status: reg(status, s) }];
 }
 
 const licensePurchased: Describe<ByKey['baton.erp/LicensePurchased']> = (d, e, s) => {
   const x = e.detail;
-  licence(d, {
-    id: x.licenseId,
-    product: reg(x.product, s),
-    seats: reg(x.seats, s),
-    startsAt: reg(utc(x.startsAt, 'detail.startsAt'), s),
-    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
-    status: reg('active', s),
-  });
+  const startsAt = reg(utc(x.startsAt, 'detail.startsAt'), s);
+  licence(d, x, s, utc(x.expiresAt, 'detail.expiresAt'), 'active', { seats: reg(x.seats, s), startsAt });
   d.counters.licencePurchases = 1;
   d.counters.licenceSpend = toMinor(x.amount);
   d.firstPurchaseAt = s.at;
 };
 
 const licenseRenewalDue: Describe<ByKey['baton.erp/LicenseRenewalDue']> = (d, e, s) => {
-  const x = e.detail;
-  licence(d, {
-    id: x.licenseId,
-    product: reg(x.product, s),
-    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
-    status: reg('renewal-due', s),
-  });
+  licence(d, e.detail, s, utc(e.detail.expiresAt, 'detail.expiresAt'), 'renewal-due');
 };
 
 const licenseRenewed: Describe<ByKey['baton.erp/LicenseRenewed']> = (d, e, s) => {
-  const x = e.detail;
-  licence(d, {
-    id: x.licenseId,
-    product: reg(x.product, s),
-    expiresAt: reg(utc(x.expiresAt, 'detail.expiresAt'), s),
-    status: reg('active', s),
-  });
+  licence(d, e.detail, s, utc(e.detail.expiresAt, 'detail.expiresAt'), 'active');
   d.counters.renewals = 1;
-  d.counters.licenceSpend = toMinor(x.amount);
+  d.counters.licenceSpend = toMinor(e.detail.amount);
 };
 
 const licenseExpired: Describe<ByKey['baton.erp/LicenseExpired']> = (d, e, s) => {
-  const x = e.detail;
-  licence(d, {
-    id: x.licenseId,
-    product: reg(x.product, s),
-    expiresAt: reg(utc(x.expiredAt, 'detail.expiredAt'), s),
-    status: reg('expired', s),
-  });
+  licence(d, e.detail, s, utc(e.detail.expiredAt, 'detail.expiredAt'), 'expired');
 };
 
 // ---- pos ------------------------------------------------------------------------------------
@@ -225,22 +186,21 @@ const withdrawEmail = (d: CustomerState, s: Stamp, via: string): void => {
   d.consent.email = { ...reg(false, s), via };
 };
 
+/** An SES event that stamps one time on the message's contact entry and counts it. */
+const sesOutcome =
+  (time: ContactTime, counter: CounterKey, sent = true): Describe<SesEvent> =>
+  (d, e, s) => {
+    Object.assign(sesContact(d, e, sent), { [time]: s.at });
+    d.counters[counter] = 1;
+  };
+
 const emailSent: Describe<ByKey['aws.ses/Email Sent']> = (d, e) => {
   sesContact(d, e, true);
   d.counters.sent = 1;
 };
-const emailDelivered: Describe<ByKey['aws.ses/Email Delivered']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, true), { deliveredAt: s.at });
-  d.counters.delivered = 1;
-};
-const emailOpened: Describe<ByKey['aws.ses/Email Opened']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, true), { openedAt: s.at });
-  d.counters.opens = 1;
-};
-const emailClicked: Describe<ByKey['aws.ses/Email Clicked']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, true), { clickedAt: s.at });
-  d.counters.clicks = 1;
-};
+const emailDelivered = sesOutcome('deliveredAt', 'delivered');
+const emailOpened = sesOutcome('openedAt', 'opens');
+const emailClicked = sesOutcome('clickedAt', 'clicks');
 const emailBounced: Describe<ByKey['aws.ses/Email Bounced']> = (d, e, s) => {
   const permanent = e.detail.bounce.bounceType === 'Permanent';
   Object.assign(sesContact(d, e, true), { bouncedAt: s.at, ...(permanent ? { permanent: true } : {}) });
@@ -248,23 +208,16 @@ const emailBounced: Describe<ByKey['aws.ses/Email Bounced']> = (d, e, s) => {
   // A transient (mailbox full) or undetermined bounce says nothing about the address; a permanent one does.
   if (permanent) withdrawEmail(d, s, 'bounce');
 };
+const complained = sesOutcome('complainedAt', 'complaints');
 const emailComplaint: Describe<ByKey['aws.ses/Email Complaint Received']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, true), { complainedAt: s.at });
-  d.counters.complaints = 1;
+  complained(d, e, s);
   withdrawEmail(d, s, 'complaint');
 };
 const emailDelayed: Describe<ByKey['aws.ses/Email Delivery Delayed']> = (d, e) => {
   sesContact(d, e, true);
 };
 // Rejected and unrendered messages never reached the customer: no sentAt, no lastContact.
-const emailRejected: Describe<ByKey['aws.ses/Email Rejected']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, false), { failedAt: s.at });
-  d.counters.failed = 1;
-};
-const emailRenderingFailed: Describe<ByKey['aws.ses/Email Rendering Failed']> = (d, e, s) => {
-  Object.assign(sesContact(d, e, false), { failedAt: s.at });
-  d.counters.failed = 1;
-};
+const emailFailed = sesOutcome('failedAt', 'failed', false);
 const emailSubscribed: Describe<ByKey['aws.ses/Email Subscribed']> = (d, e, s) => {
   const contact = sesContact(d, e, true);
   // Only "unsubscribe from everything" withdraws email consent; a topic change is the list's business.
@@ -301,8 +254,8 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
   'aws.ses/Email Bounced': emailBounced,
   'aws.ses/Email Complaint Received': emailComplaint,
   'aws.ses/Email Delivery Delayed': emailDelayed,
-  'aws.ses/Email Rejected': emailRejected,
-  'aws.ses/Email Rendering Failed': emailRenderingFailed,
+  'aws.ses/Email Rejected': emailFailed,
+  'aws.ses/Email Rendering Failed': emailFailed,
   'aws.ses/Email Subscribed': emailSubscribed,
 };
 

@@ -1,6 +1,8 @@
 // The customer state: the shape stored in DynamoDB and the small helpers every module of the
 // domain core shares. Pure: no I/O, no clock. See docs/customer-state.md for the model.
-import type { Channel } from '../../../events/catalog.ts';
+import { TIME_EXPECTED, utcTime, type Channel } from '../../../events/catalog.ts';
+import type { ContactTime } from '../channels/feedback.ts';
+import { BatonError } from '../../contract/errors.ts';
 
 /** Version of the state shape; bump when a field changes meaning so old items can be upgraded. */
 export const STATE_VERSION = 1;
@@ -90,6 +92,8 @@ export interface Licence extends Keyed {
   expiresAt?: Reg<string>;
   status?: Reg<LicenceStatus>;
 }
+/** The registers of a licence, each merged on its own. */
+export const LICENCE_REGISTERS = ['product', 'seats', 'startsAt', 'expiresAt', 'status'] as const satisfies readonly (keyof Licence)[];
 
 export type Platform = 'windows' | 'macos' | 'linux' | 'android' | 'ios';
 export type DeviceStatus = 'protected' | 'at-risk' | 'unprotected';
@@ -104,6 +108,8 @@ export interface Device extends Keyed {
   /** Threats of this device already dropped from `threats` (kept counted). */
   droppedThreats?: number;
 }
+/** The registers of a device, each merged on its own. */
+export const DEVICE_REGISTERS = ['platform', 'status', 'agentVersion', 'pushEndpointArn'] as const satisfies readonly (keyof Device)[];
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type ThreatAction = 'quarantined' | 'blocked' | 'removed' | 'none';
@@ -117,55 +123,43 @@ export interface Threat extends Stamp, Keyed {
 
 /**
  * What happened to one message; `id` is the decisionId (or `msg:<messageId>` when SES has no decision
- * tag). Times are the first time each thing happened (a minimum), so the entry needs no tie-breaks.
+ * tag). Times (CONTACT_TIMES) are the first time each thing happened (a minimum), so the entry needs
+ * no tie-breaks.
  */
-export interface Contact extends Keyed {
+export interface Contact extends Keyed, Partial<Record<ContactTime, string>> {
   channel: Channel;
   campaignId?: string;
-  /** Sent (email) or displayed (device). */
-  sentAt?: string;
-  deliveredAt?: string;
-  openedAt?: string;
-  clickedAt?: string;
-  bouncedAt?: string;
   /** True once any bounce for the message was permanent. */
   permanent?: boolean;
-  complainedAt?: string;
-  /** Rejected by SES or failed to render. */
-  failedAt?: string;
-  unsubscribedAt?: string;
 }
 
-/** Additive counters; they commute, and survive trimming and erasure. Money in hundredths. */
-export interface Counters {
-  sent: number;
-  delivered: number;
-  displayed: number;
-  opens: number;
-  clicks: number;
-  bounces: number;
-  complaints: number;
+/**
+ * The additive counters, the one list every use derives from: they commute, and survive trimming
+ * and erasure (money in hundredths). `shown`: the customer view shows the counter as it is under its
+ * own name; `kept`: only the state and the anonymous aggregates hold it.
+ */
+export const COUNTERS = {
+  sent: 'shown',
+  delivered: 'shown',
+  displayed: 'shown',
+  opens: 'shown',
+  clicks: 'shown',
+  bounces: 'shown',
+  complaints: 'shown',
   /** Rejected or failed to render. */
-  failed: number;
-  unsubscribes: number;
-  licencePurchases: number;
-  renewals: number;
-  licenceSpend: number;
-}
-export const COUNTER_KEYS = [
-  'sent',
-  'delivered',
-  'displayed',
-  'opens',
-  'clicks',
-  'bounces',
-  'complaints',
-  'failed',
-  'unsubscribes',
-  'licencePurchases',
-  'renewals',
-  'licenceSpend',
-] as const satisfies readonly (keyof Counters)[];
+  failed: 'kept',
+  unsubscribes: 'shown',
+  licencePurchases: 'kept',
+  renewals: 'kept',
+  /** The view shows it in the currency's major unit, among the licence fields. */
+  licenceSpend: 'kept',
+} as const satisfies Record<string, 'shown' | 'kept'>;
+export type CounterKey = keyof typeof COUNTERS;
+export type Counters = Record<CounterKey, number>;
+export const COUNTER_KEYS = Object.keys(COUNTERS) as readonly CounterKey[];
+/** The counters the customer view shows as they are. */
+export type ShownCounter = { [K in CounterKey]: (typeof COUNTERS)[K] extends 'shown' ? K : never }[CounterKey];
+export const SHOWN_COUNTERS = COUNTER_KEYS.filter((k): k is ShownCounter => COUNTERS[k] === 'shown');
 
 /** Totals of entries no longer held in the bounded histories (trimmed, or folded in by erasure). */
 export interface Dropped {
@@ -207,21 +201,16 @@ export interface CustomerState {
 }
 export type CustomValue = string | number | boolean;
 
+const ZERO_COUNTERS = Object.freeze(Object.fromEntries(COUNTER_KEYS.map((k) => [k, 0])) as Counters);
 export function zeroCounters(): Counters {
-  return {
-    sent: 0,
-    delivered: 0,
-    displayed: 0,
-    opens: 0,
-    clicks: 0,
-    bounces: 0,
-    complaints: 0,
-    failed: 0,
-    unsubscribes: 0,
-    licencePurchases: 0,
-    renewals: 0,
-    licenceSpend: 0,
-  };
+  return { ...ZERO_COUNTERS };
+}
+
+/** Exactly the counters of `from`, in their order, whatever else an old item holds. */
+export function countersOf<K extends CounterKey>(from: Counters, keys: readonly K[] = COUNTER_KEYS as readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const key of keys) out[key] = from[key];
+  return out;
 }
 
 export function zeroDropped(): Dropped {
@@ -247,32 +236,22 @@ export function newCustomer(customerId: string): CustomerState {
   };
 }
 
+export type CustomerStateCode = 'invalid-time' | 'invalid-custom-field' | 'invalid-contact';
 /** A fault in the domain core. Messages name fields and codes, never values (they may be personal). */
-export class CustomerStateError extends Error {
+export class CustomerStateError extends BatonError<CustomerStateCode> {
   override readonly name = 'CustomerStateError';
-  constructor(
-    readonly code: 'invalid-time' | 'invalid-custom-field' | 'invalid-contact',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 // ---- helpers shared by reducers, merge and view -------------------------------------------
 
-const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 /**
  * Normalises an ISO time with any offset to UTC with milliseconds, so times compare as strings.
- * `what` names the field for the error; the value itself is never echoed.
+ * The catalog refuses times outside TIME_RANGE, so for events this never throws; `what` names the
+ * field for the error, the value itself is never echoed.
  */
 export function utc(time: string, what: string): string {
-  const ms = Date.parse(time);
-  if (!Number.isFinite(ms)) throw new CustomerStateError('invalid-time', `${what} is not an ISO 8601 time`);
-  const iso = new Date(ms).toISOString();
-  // Years outside 0000-9999 print as ±YYYYYY and would break string ordering.
-  if (!ISO_MS.test(iso)) throw new CustomerStateError('invalid-time', `${what} is outside the years 0000-9999`);
+  const iso = utcTime(time);
+  if (iso === undefined) throw new CustomerStateError('invalid-time', `${what} is not ${TIME_EXPECTED}`);
   return iso;
 }
 

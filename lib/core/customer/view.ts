@@ -4,14 +4,17 @@ import { CHANNELS, type Channel } from '../../../events/catalog.ts';
 import { addCategories, capCategories } from './merge.ts';
 import {
   BOUNDS,
-  COUNTER_KEYS,
   PROFILE_FIELDS,
+  SHOWN_COUNTERS,
+  countersOf,
   maxTime,
   minTime,
   own,
   setOwn,
+  type Counters,
   type CustomValue,
   type CustomerState,
+  type ShownCounter,
   type DeviceStatus,
   type LicenceStatus,
   type Platform,
@@ -56,7 +59,7 @@ export interface DeviceView {
 }
 
 /** The fields Baton derives; a custom field with one of these names is only visible under `custom`. */
-export interface CoreView {
+export interface CoreView extends Pick<Counters, ShownCounter> {
   customerId: string;
   erased: boolean;
   firstName?: string;
@@ -96,14 +99,6 @@ export interface CoreView {
   threatCount: number;
   lastContact: Partial<Record<Channel, string>>;
   daysSinceLastContact: Partial<Record<Channel, number>>;
-  sent: number;
-  delivered: number;
-  displayed: number;
-  opens: number;
-  clicks: number;
-  bounces: number;
-  complaints: number;
-  unsubscribes: number;
   /** Every custom field from rules, clashing or not. */
   custom: Record<string, CustomValue>;
 }
@@ -138,14 +133,7 @@ export const VIEW_FIELDS: ReadonlySet<string> = new Set<keyof CoreView>([
   'threatCount',
   'lastContact',
   'daysSinceLastContact',
-  'sent',
-  'delivered',
-  'displayed',
-  'opens',
-  'clicks',
-  'bounces',
-  'complaints',
-  'unsubscribes',
+  ...SHOWN_COUNTERS,
   'custom',
 ]);
 
@@ -195,7 +183,7 @@ export function salesTotals(state: CustomerState): SalesTotals {
  * (hundredths) only: no ids, names, addresses, times or free text. Flat, so each can be added to a
  * counter item; spend per product category appears as `category.<name>`.
  */
-export interface AnonymousCounters {
+export interface AnonymousCounters extends Counters {
   [counter: string]: number;
   purchases: number;
   grossSpend: number;
@@ -203,18 +191,6 @@ export interface AnonymousCounters {
   refunded: number;
   netSpend: number;
   threats: number;
-  sent: number;
-  delivered: number;
-  displayed: number;
-  opens: number;
-  clicks: number;
-  bounces: number;
-  complaints: number;
-  failed: number;
-  unsubscribes: number;
-  licencePurchases: number;
-  renewals: number;
-  licenceSpend: number;
 }
 export const CATEGORY_COUNTER_PREFIX = 'category.';
 
@@ -227,20 +203,8 @@ export function anonymousCounters(state: CustomerState): AnonymousCounters {
     refunded: t.refunded,
     netSpend: t.gross - t.refunded,
     threats: state.dropped.threats + state.threats.length,
-    sent: 0,
-    delivered: 0,
-    displayed: 0,
-    opens: 0,
-    clicks: 0,
-    bounces: 0,
-    complaints: 0,
-    failed: 0,
-    unsubscribes: 0,
-    licencePurchases: 0,
-    renewals: 0,
-    licenceSpend: 0,
+    ...countersOf(state.counters),
   };
-  for (const key of COUNTER_KEYS) out[key] = state.counters[key];
   for (const [name, minor] of Object.entries(capCategories(t.byCategory, BOUNDS.categories))) {
     setOwn(out, `${CATEGORY_COUNTER_PREFIX}${name}`, minor);
   }
@@ -378,14 +342,7 @@ export function customerView(state: CustomerState, now: Date): CustomerView {
     threatCount: state.dropped.threats + state.threats.length,
     lastContact,
     daysSinceLastContact,
-    sent: state.counters.sent,
-    delivered: state.counters.delivered,
-    displayed: state.counters.displayed,
-    opens: state.counters.opens,
-    clicks: state.counters.clicks,
-    bounces: state.counters.bounces,
-    complaints: state.counters.complaints,
-    unsubscribes: state.counters.unsubscribes,
+    ...countersOf(state.counters, SHOWN_COUNTERS),
     custom,
   };
   for (const field of PROFILE_FIELDS) {

@@ -1,6 +1,21 @@
-// What rule, campaign and policy items share: how a failed check reads, which item it was, and
-// the validity window rule.
-import type { z } from 'zod';
+// What rule, campaign, policy and template items share: the id format and common fields, how a
+// failed check reads, which item it was, the check itself, and the validity window rule.
+import { z } from 'zod';
+
+/** Ids of rules, campaigns, policies and templates: lower-case letters, digits and dashes, at most 64. */
+export const ITEM_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const itemIdSchema = z.string().regex(ITEM_ID, 'lower-case letters, digits and dashes, at most 64');
+
+/** Fields rule, campaign and policy items have in common. */
+export const itemDescription = z.string().max(500).optional();
+export const itemVersion = z.number().int().min(1).optional();
+/** Higher wins. */
+export const itemPriority = z.number().int().min(0).max(1000);
+/** An optional validity window, `validFrom` included, `validUntil` not; refined by `validityWindow`. */
+export const validityFields = {
+  validFrom: z.iso.datetime({ offset: true }).optional(),
+  validUntil: z.iso.datetime({ offset: true }).optional(),
+};
 
 /** Every issue as `path: message`, the form marketers see from the CLI and ops in the logs. */
 export function issues(error: z.ZodError): string {
@@ -11,6 +26,24 @@ export function issues(error: z.ZodError): string {
 export function itemId(item: unknown, key: string): string {
   const raw = (item as Record<string, unknown> | null)?.[key];
   return typeof raw === 'string' ? raw : `(no ${key})`;
+}
+
+/**
+ * The result of checking one item of kind K: `{ ok: true, rule }`, or `{ ok: false, ruleId, reason }`
+ * with the reason naming each field and what was expected (likewise for campaign and policy).
+ */
+export type ItemCheck<K extends string, T> =
+  | ({ ok: true } & { [P in K]: T })
+  | ({ ok: false } & { [P in `${K}Id`]: string } & { reason: string });
+
+/** The check of one kind of item against its schema: valid items come back parsed, with defaults. */
+export function itemCheck<K extends string, S extends z.ZodType>(kind: K, schema: S): (item: unknown) => ItemCheck<K, z.infer<S>> {
+  const idKey = `${kind}Id` as const;
+  return (item) => {
+    const result = schema.safeParse(item);
+    if (result.success) return { ok: true, [kind]: result.data } as ItemCheck<K, z.infer<S>>;
+    return { ok: false, [idKey]: itemId(item, idKey), reason: issues(result.error) } as ItemCheck<K, z.infer<S>>;
+  };
 }
 
 /** A `.refine` for items with an optional validity window: it must not end before it starts. */

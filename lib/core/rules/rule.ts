@@ -3,9 +3,8 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../../events/catalog.ts';
 import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
-import { issues, itemId, validityWindow } from './item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck } from './item.ts';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64');
 const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   try {
     validatePattern(value);
@@ -34,21 +33,20 @@ export const ruleSchema = z
     ruleId: id,
     campaignId: id,
     enabled: z.boolean(),
-    priority: z.number().int().min(0).max(1000),
-    description: z.string().max(500).optional(),
+    priority: itemPriority,
+    description: itemDescription,
     when: pattern,
     if: pattern.optional(),
     then: ruleAction,
     setState: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),
-    validFrom: z.iso.datetime({ offset: true }).optional(),
-    validUntil: z.iso.datetime({ offset: true }).optional(),
+    ...validityFields,
     /** At most `count` messages from this rule per customer within `periodDays`. */
     limit: z.object({ count: z.number().int().min(1).max(1000), periodDays: z.number().int().min(1).max(3650) }).optional(),
     /** Share of customers (0..0.5) held out as a control group, chosen per customer and campaign. */
     holdout: z.number().min(0).max(0.5).default(0),
     /** A message held by the contact policy's quiet hours: `defer` (queue it for the window's end) or `drop`. */
     quietHours: z.enum(['defer', 'drop']).default('defer'),
-    version: z.number().int().min(1).optional(),
+    version: itemVersion,
   })
   .refine(...validityWindow);
 
@@ -56,11 +54,7 @@ export type Rule = z.infer<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 export type RuleAction = z.infer<typeof ruleAction>;
 
-export type RuleCheck = { ok: true; rule: Rule } | { ok: false; ruleId: string; reason: string };
+export type RuleCheck = ItemCheck<'rule', Rule>;
 
 /** Validate one rule item; the reason names the field and what was expected. */
-export function checkRule(item: unknown): RuleCheck {
-  const result = ruleSchema.safeParse(item);
-  if (result.success) return { ok: true, rule: result.data };
-  return { ok: false, ruleId: itemId(item, 'ruleId'), reason: issues(result.error) };
-}
+export const checkRule: (item: unknown) => RuleCheck = itemCheck('rule', ruleSchema);

@@ -1,0 +1,292 @@
+// The one decision step, for every caller: read the customer (resolve the ids, load and merge the
+// profiles), decide (lib/core/decide.ts on the customer view), record the decision in the state and
+// commit both in one version-checked transaction with the shared limits it claims; on a conflict,
+// read and decide again. Ingest runs it for every event, the decision API for every request, and
+// `dryRunDecision` runs the same read and decision without committing anything (`baton rules test`).
+import { SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
+import { idKey, idsOf, type IdRef } from '../core/customer/identity.ts';
+import { applyEvent, customerView, mergeCustomers, newCustomer, type CustomerState } from '../core/customer/index.ts';
+import { decide, type Decision } from '../core/decide.ts';
+import { EMPTY_CAMPAIGN_BOOK, type CampaignBook } from '../core/campaigns/campaign.ts';
+import { contactHistory } from '../core/campaigns/history.ts';
+import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts';
+import type { RuleSet } from '../core/rules/engine.ts';
+import type { CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
+
+/** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
+export interface DecisionEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly 'detail-type': string;
+}
+
+/** The rules and campaigns in force for one attempt. */
+export interface DecisionBook {
+  readonly rules: RuleSet;
+  readonly campaigns: CampaignBook;
+}
+
+/** What one attempt would commit, before the decision: the profile read, others merged into it. */
+export interface ProfileDraft {
+  readonly customerId: string;
+  /** The version read; 0 for a profile that does not exist yet. */
+  readonly expectedVersion: number;
+  readonly state: CustomerState;
+  /** Every id of the profile after the commit, as `kind#value`, sorted. */
+  readonly identities: readonly string[];
+  readonly formerIds: readonly string[];
+  /** Ids this commit links to the customer. */
+  readonly newLinks: readonly string[];
+  readonly mergedAway: ProfileChange<CustomerState>['mergedAway'];
+}
+
+export type ProfileRead =
+  | { readonly status: 'found'; readonly draft: ProfileDraft; readonly known: boolean }
+  | { readonly status: 'erased' }
+  /** No profile holds the ids and none may be created, or the tagged customer's profile is gone. */
+  | { readonly status: 'unknown' }
+  /** A merge moved a profile between resolve and load: read again. */
+  | { readonly status: 'moved' };
+
+export interface ProfileReadOptions {
+  /** A customerId the event names itself (SES feedback carries the one Baton tagged the send with). */
+  readonly tagged?: string;
+  /** Ids that link to no profile start a new one with this id; without it they are `unknown`. */
+  readonly newCustomerId?: () => string;
+}
+
+/** Resolves the ids and reads the profile they belong to (several are merged into one). */
+export async function readProfile(
+  customers: Pick<CustomerRepository<CustomerState>, 'resolve' | 'load'>,
+  ids: readonly IdRef[],
+  options: ProfileReadOptions = {},
+): Promise<ProfileRead> {
+  return assembleProfile(customers, ids, await customers.resolve(ids), options);
+}
+
+/** `readProfile` after the resolve: for callers that resolve alongside other reads. */
+export async function assembleProfile(
+  customers: Pick<CustomerRepository<CustomerState>, 'load'>,
+  ids: readonly IdRef[],
+  resolution: Resolution,
+  { tagged, newCustomerId }: ProfileReadOptions = {},
+): Promise<ProfileRead> {
+  if (resolution.erased) return { status: 'erased' };
+  const customerIds = [...new Set([...resolution.links.values(), ...(tagged ? [tagged] : [])])].sort();
+  const loaded = (await Promise.all(customerIds.map((id) => customers.load(id)))).filter((p): p is StoredProfile<CustomerState> => p !== undefined);
+  if (loaded.length < customerIds.length && resolution.links.size > 0) return { status: 'moved' };
+  if (tagged && loaded.length === 0) return { status: 'unknown' };
+  const [primary, ...others] = choosePrimary(loaded);
+  const customerId = primary?.customerId ?? newCustomerId?.();
+  if (customerId === undefined) return { status: 'unknown' };
+  let state = primary?.state ?? newCustomer(customerId);
+  for (const other of others) state = mergeCustomers(state, other.state, { customerId });
+  const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
+  const formerIds = [...new Set([...(primary?.formerIds ?? []), ...others.flatMap((o) => [o.customerId, ...(o.formerIds ?? [])])])].sort();
+  const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
+  for (const k of newLinks) identities.add(k);
+  return {
+    status: 'found',
+    known: primary !== undefined,
+    draft: {
+      customerId,
+      expectedVersion: primary?.version ?? 0,
+      state,
+      identities: [...identities].sort(),
+      formerIds,
+      newLinks,
+      mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
+    },
+  };
+}
+
+/** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */
+function choosePrimary(profiles: StoredProfile<CustomerState>[]): StoredProfile<CustomerState>[] {
+  return [...profiles].sort((a, b) => {
+    const crmA = a.identities.some((i) => i.startsWith('crmId#')) ? 0 : 1;
+    const crmB = b.identities.some((i) => i.startsWith('crmId#')) ? 0 : 1;
+    return crmA - crmB || (a.customerId < b.customerId ? -1 : 1);
+  });
+}
+
+/** The decision on the customer as the state stands; undefined when no rule matches the event. */
+export function decideOn(event: DecisionEvent, state: CustomerState, book: DecisionBook, now: Date, exhausted?: ReadonlySet<string>): Decision | undefined {
+  // Most events trigger no rule: then neither the view nor the contact history is built.
+  if (book.rules.matching(event).length === 0) return undefined;
+  return decide({
+    event,
+    customer: customerView(state, now),
+    rules: book.rules,
+    campaigns: book.campaigns,
+    // Caps, cooldown and rule limits read the history in the state the commit version-checks.
+    contacts: contactHistory(state.contacts),
+    now,
+    ...(exhausted ? { exhausted } : {}),
+  });
+}
+
+/** Returned by an attempt that must read and decide again (a conflict, a profile moved). */
+export const AGAIN: unique symbol = Symbol('again');
+export type Again = typeof AGAIN;
+
+/** One attempt of a job. */
+export interface Attempt {
+  readonly now: Date;
+  /** Shared limits refused at commit in this job's earlier attempts, or lately in this process. */
+  readonly exhausted: ReadonlySet<string>;
+  /** Notes a limit the commit refused, for the next attempts (and, briefly, the process). */
+  readonly refuse: (key: string) => void;
+}
+
+export interface DecisionCommit {
+  readonly event: DecisionEvent;
+  /** Hash of the request or event: the same id with another payload is refused, not repeated. */
+  readonly payloadHash: string;
+  /** The profile to commit, with the event applied. */
+  readonly draft: ProfileDraft;
+  readonly book: DecisionBook;
+  /** When the rules' `setState` is stamped: the event's time, so arrival order does not matter. */
+  readonly stateAt: Date;
+  /** False when the caller presents the offers itself (the decision API): nothing goes to the outbox. */
+  readonly outbox: boolean;
+}
+
+export interface DecisionStepDeps {
+  readonly customers: CustomerRepository<CustomerState>;
+  readonly rules: RuleSource;
+  /** Without it every campaign has the defaults. */
+  readonly campaigns?: CampaignSource;
+  readonly metrics: Metrics;
+  readonly clock: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly maxAttempts: number;
+  /** The longest random pause between attempts; pauses grow from 40 ms up to it. */
+  readonly maxPauseMs: number;
+}
+
+export interface DecisionStep {
+  /** The rules and campaigns in force (their sources cache them). */
+  book(): Promise<DecisionBook>;
+  /** Decides on the draft and commits the profile with the decision; a refused limit counts for the next attempt. */
+  commit(attempt: Attempt, job: DecisionCommit): Promise<{ readonly result: CommitResult; readonly decision: Decision | undefined }>;
+  /** Runs attempts until one answers (not AGAIN), pausing a random, growing time between them. */
+  run<T>(attempt: (a: Attempt) => Promise<T | Again>, gaveUp: (attempts: number) => Error): Promise<T>;
+}
+
+export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
+  // Shared limits seen spent, kept briefly so later jobs skip a claim the commit would refuse.
+  const spent = new SpentLimits(deps.clock);
+
+  return {
+    async book() {
+      const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
+      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK };
+    },
+
+    async commit(attempt, job) {
+      const { draft, event } = job;
+      const decision = decideOn(event, draft.state, job.book, attempt.now, attempt.exhausted);
+      const state = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
+      // The inbound channel presents the offers itself: the decision is kept, no message queued.
+      const recorded = decision && !job.outbox ? { ...decision, messages: [] } : decision;
+      const result = await deps.customers.commit({
+        eventId: event.id,
+        payloadHash: job.payloadHash,
+        customerId: draft.customerId,
+        expectedVersion: draft.expectedVersion,
+        state,
+        identities: draft.identities,
+        ...(draft.formerIds.length ? { formerIds: draft.formerIds } : {}),
+        newLinks: draft.newLinks,
+        mergedAway: draft.mergedAway,
+        ...(recorded ? { decision: recorded } : {}),
+        ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
+      });
+      if (result.status === 'conflict') {
+        deps.metrics.count('CommitConflicts');
+        if (result.on === 'reservation') attempt.refuse(result.key);
+      }
+      return { result, decision };
+    },
+
+    async run(attempt, gaveUp) {
+      const refused = new Set<string>();
+      for (let n = 1; n <= deps.maxAttempts; n++) {
+        if (n > 1) await deps.sleep(Math.random() * Math.min(deps.maxPauseMs, 10 * 2 ** n));
+        const out = await attempt({
+          now: deps.clock(),
+          exhausted: spent.with(refused),
+          refuse: (key) => {
+            refused.add(key);
+            spent.add(key);
+          },
+        });
+        if (out !== AGAIN) return out;
+      }
+      throw gaveUp(deps.maxAttempts);
+    },
+  };
+}
+
+// ---- the dry run: `baton rules test` ----------------------------------------------------------
+
+export interface DryRunDeps {
+  readonly customers: Pick<CustomerRepository<CustomerState>, 'resolve' | 'load'>;
+}
+
+export interface DryRunInput {
+  readonly event: BatonEvent;
+  /** The rules under test (not necessarily those in force). */
+  readonly rules: RuleSet;
+  readonly campaigns?: CampaignBook;
+  readonly now: Date;
+}
+
+export interface DryRun {
+  /** The profile the event applies to; undefined when ingest would create a new one. */
+  readonly customerId: string | undefined;
+  /** Whether that profile is in the table. */
+  readonly known: boolean;
+  /** True when one of the ids belongs to an erased customer: ingest drops the event, nothing is decided. */
+  readonly erased: boolean;
+  /** The kinds of the event's ids (never their values). */
+  readonly idKinds: readonly IdKind[];
+  /** What ingest would decide now; undefined when no rule matches (or the customer is erased). */
+  readonly decision: Decision | undefined;
+}
+
+/** The customerId a dry run gives a customer ingest would create (it appears in no answer). */
+const NEW_CUSTOMER = '(new customer)';
+
+/**
+ * What ingest would decide for the event now, on the customers in the table, without writing
+ * anything: the same read (resolve, load, merge) and the same decision as ingest, no commit.
+ */
+export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Promise<DryRun> {
+  const ids = idsOf(input.event);
+  const idKinds = ids.map((ref) => ref.kind);
+  const tagged = taggedCustomerId(input.event);
+  let read: ProfileRead = { status: 'moved' };
+  // A merge moving a profile under the read is rare: read again a few times, then say unknown.
+  for (let i = 0; i < 3 && read.status === 'moved'; i++) {
+    read = await readProfile(deps.customers, ids, { ...(tagged ? { tagged } : {}), newCustomerId: () => NEW_CUSTOMER });
+  }
+  if (read.status !== 'found') {
+    return { customerId: undefined, known: false, erased: read.status === 'erased', idKinds, decision: undefined };
+  }
+  const state = applyEvent(read.draft.state, input.event);
+  const book = { rules: input.rules, campaigns: input.campaigns ?? EMPTY_CAMPAIGN_BOOK };
+  return {
+    customerId: read.known ? read.draft.customerId : undefined,
+    known: read.known,
+    erased: false,
+    idKinds,
+    decision: decideOn(input.event, state, book, input.now),
+  };
+}
+
+/** SES feedback carries the customerId Baton tagged the send with, not an external id. */
+export function taggedCustomerId(event: BatonEvent): string | undefined {
+  if (event.source !== SOURCES.ses) return undefined;
+  return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
+}

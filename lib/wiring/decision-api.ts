@@ -1,0 +1,27 @@
+// Settings → adapters → the decision API: the same customers, rules and campaigns as evaluate,
+// the stored decisions (a repeated requestId), and the bus for one-click unsubscribes.
+import type { Settings } from '../contract/config.ts';
+import { BUS_NAME } from '../contract/routes.ts';
+import type { DecisionApiDeps } from '../app/decision-api.ts';
+import { DynamoDecisionStore } from '../adapters/dynamo/decisions.ts';
+import { CachingCustomerRepository } from '../adapters/caching.ts';
+import { BusEventPublisher } from '../adapters/aws/bus-events.ts';
+import { awsClients, type Clients } from './clients.ts';
+import { ingestDeps, type Observed } from './ingest.ts';
+import { secretText } from './secrets.ts';
+
+export async function decisionApiDeps(settings: Settings, o: Observed, clients: Clients = awsClients(settings.aws)): Promise<DecisionApiDeps> {
+  const ingest = ingestDeps(settings, o, clients);
+  const secret = settings.unsubscribe.secret ? await secretText(settings.unsubscribe.secret, clients) : undefined;
+  const bus = new BusEventPublisher(clients.bus(), settings.busName ?? BUS_NAME);
+  return {
+    // A warm function answers a customer it committed last with no read (profiles are up to 320 KB: 500 fit).
+    customers: new CachingCustomerRepository(ingest.customers, 500),
+    identities: ingest.customers,
+    rules: ingest.rules,
+    ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
+    metrics: o.port,
+    decisions: new DynamoDecisionStore(clients.dynamodb(), settings.tables.decisions),
+    ...(secret ? { unsubscribe: { secret, publish: (event) => bus.publish(event) } } : {}),
+  };
+}
