@@ -83,4 +83,45 @@ describe('RuleSet', () => {
     const matched = set.matching({ source: 'baton.pos', 'detail-type': 'X', detail: { tags: ['a3', 'b3', 'a4'] } } as never);
     expect(matched.map((m) => m.rule.ruleId)).toEqual(['tag-3', 'tag-4']);
   });
+
+  it('after live updates (whole lists with repeats, single puts and removals) answers like a set built afresh (property)', () => {
+    const ruleOf = fc
+      .tuple(fc.integer({ min: 0, max: 7 }), fc.oneof({ weight: 4, arbitrary: pattern }, { weight: 1, arbitrary: orPattern }), fc.integer({ min: 0, max: 3 }), fc.boolean())
+      .map(([n, when, priority, enabled]) => ({ ruleId: `r-${n}`, when, priority, enabled }))
+      .filter((r) => checkRule({ ...r, campaignId: 'c', then: { channel: 'email', template: 't' } }).ok)
+      .map((r) => rule(r));
+    const step = fc.oneof(
+      fc.record({ list: fc.array(ruleOf, { maxLength: 10 }), keep: fc.subarray([0, 1, 2, 3, 4, 5, 6, 7]) }),
+      fc.record({ put: ruleOf }),
+      fc.record({ remove: fc.integer({ min: 0, max: 7 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), fc.array(event, { minLength: 1, maxLength: 5 }), (steps, events) => {
+        const live = new RuleSet([]);
+        let now = new Map<string, Rule>();
+        for (const s of steps) {
+          if ('list' in s) {
+            // Rules kept as the same objects, new ones, and ids given twice (the last one wins).
+            const list = [...now.values()].filter((r) => s.keep.includes(Number(r.ruleId.slice(2)))).concat(s.list);
+            const counts = live.update(list);
+            const next = new Map(list.map((r) => [r.ruleId, r]));
+            expect(counts.removed).toBe([...now.keys()].filter((id) => !next.has(id)).length);
+            expect(counts.added).toBe([...next.keys()].filter((id) => !now.has(id)).length);
+            expect(counts.changed).toBe([...next].filter(([id, r]) => now.has(id) && now.get(id) !== r).length);
+            now = next;
+          } else if ('put' in s) {
+            live.put(s.put);
+            now.set(s.put.ruleId, s.put);
+          } else {
+            expect(live.remove(`r-${s.remove}`)).toBe(now.delete(`r-${s.remove}`));
+          }
+          expect(live.size).toBe(now.size);
+          expect(new Set(live.rules)).toEqual(new Set(now.values()));
+        }
+        const fresh = new RuleSet([...now.values()]);
+        for (const e of events) expect(live.matching(e).map((c) => c.rule.ruleId)).toEqual(fresh.matching(e).map((c) => c.rule.ruleId));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

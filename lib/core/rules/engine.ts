@@ -67,6 +67,9 @@ export interface RuleChanges {
 export class RuleSet {
   private readonly set = new PatternSet<Entry>();
   private readonly byId = new Map<string, Rule>();
+  /** Per ruleId: the last `update` call that found it in its list. */
+  private readonly seen = new Map<string, number>();
+  private generation = 0;
   private readonly ifs = new Map<string, (view: unknown) => boolean>();
   private list: readonly Rule[] | undefined;
   /** Enabled rules in result order (priority, then ruleId), and each pattern id's place in it. */
@@ -94,10 +97,42 @@ export class RuleSet {
    * before changing anything: on InvalidPatternError the set is unchanged.
    */
   update(rules: readonly Rule[]): RuleChanges {
+    // One pass over the list with a stamp per known rule: no map of the whole list is built, so a
+    // refresh that finds one change among 10,000 rules costs one lookup per rule.
+    const gen = ++this.generation;
+    const put: (readonly [string, unknown, Entry])[] = [];
+    const off: string[] = [];
+    const fresh = new Map<string, Rule>();
+    let added = 0;
+    let changed = 0;
+    let known = 0;
+    for (const r of rules) {
+      const id = r.ruleId;
+      const stamp = this.seen.get(id);
+      if (stamp === gen || fresh.has(id)) return this.updateSlowly(rules);
+      const before = this.byId.get(id);
+      if (before !== undefined) {
+        known++;
+        this.seen.set(id, gen);
+        if (before === r) continue;
+        changed++;
+      } else added++;
+      fresh.set(id, r);
+      if (r.enabled) put.push([id, r.when, new Entry(r, this.ifs)]);
+      else off.push(id);
+    }
+    const gone: string[] = [];
+    if (known < this.byId.size) for (const id of this.byId.keys()) if (this.seen.get(id) !== gen) gone.push(id);
+    return this.apply(put, off, gone, fresh, { added, changed, removed: gone.length });
+  }
+
+  /** `update` for a list that holds one ruleId twice (the last one wins). */
+  private updateSlowly(rules: readonly Rule[]): RuleChanges {
     const next = new Map<string, Rule>();
     for (const r of rules) next.set(r.ruleId, r);
     const put: (readonly [string, unknown, Entry])[] = [];
     const off: string[] = [];
+    const fresh = new Map<string, Rule>();
     let added = 0;
     let changed = 0;
     for (const [id, r] of next) {
@@ -105,22 +140,31 @@ export class RuleSet {
       if (before === r) continue;
       if (before) changed++;
       else added++;
+      fresh.set(id, r);
       if (r.enabled) put.push([id, r.when, new Entry(r, this.ifs)]);
       else off.push(id);
     }
     const gone: string[] = [];
     for (const id of this.byId.keys()) if (!next.has(id)) gone.push(id);
+    return this.apply(put, off, gone, fresh, { added, changed, removed: gone.length });
+  }
+
+  private apply(put: (readonly [string, unknown, Entry])[], off: string[], gone: string[], fresh: Map<string, Rule>, changes: RuleChanges): RuleChanges {
+    if (put.length + off.length + gone.length === 0) return changes;
     const leaving = [...off, ...gone, ...put.map(([id]) => id)].filter((id) => this.set.has(id)).map((id) => this.set.valueOf(this.set.idOf(id)!));
     this.set.setAll(put);
     for (const id of off) this.set.delete(id);
-    for (const id of gone) this.set.delete(id);
-    for (const id of gone) this.byId.delete(id);
-    for (const [id, r] of next) this.byId.set(id, r);
+    for (const id of gone) {
+      this.set.delete(id);
+      this.byId.delete(id);
+      this.seen.delete(id);
+    }
+    for (const [id, r] of fresh) this.byId.set(id, r);
     this.list = undefined;
     this.reorder(leaving, put.map(([, , e]) => e));
     // Compiled `if` patterns of rules long gone are let go; entries keep the ones they use.
     if (this.ifs.size > 2 * this.byId.size + 100) this.ifs.clear();
-    return { added, changed, removed: gone.length };
+    return changes;
   }
 
   /** Adds or replaces one rule. */
@@ -141,6 +185,7 @@ export class RuleSet {
     this.set.delete(ruleId);
     this.list = undefined;
     this.reorder(leaving, []);
+    this.seen.delete(ruleId);
     return this.byId.delete(ruleId);
   }
 
