@@ -124,4 +124,15 @@ describe('RuleSet', () => {
       { numRuns: 200 },
     );
   });
+
+  it('orders hundreds of matches of one event by priority, then ruleId (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 300 }), (priorities) => {
+        const rules = priorities.map((priority, i) => rule({ ruleId: `r-${i}`, priority, when: { source: ['baton.pos'] } }));
+        const expected = rules.slice().sort((a, b) => b.priority - a.priority || (a.ruleId < b.ruleId ? -1 : 1)).map((r) => r.ruleId);
+        expect(new RuleSet(rules).matching({ source: 'baton.pos', 'detail-type': 'X' }).map((c) => c.rule.ruleId)).toEqual(expected);
+      }),
+      { numRuns: 50 },
+    );
+  });
 });

@@ -140,18 +140,21 @@ const MULTI = 8;
 /** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
 const STRIDE = 4;
 
+/** Per trie node in `FlatTrie.nodeData`: edge block start, edge count, end block start, end count. */
+const NODE = 4;
+/** Per end in `FlatTrie.ends`: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
+const END = 4;
+
 /**
  * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
- * the edge pool, its ends (branch ids) in one block of the end pool. A block that outgrows its
- * room moves to the end of its pool; the pools are compacted when half of them is holes.
+ * the edge pool, its ends (branch ids with what checking them needs) in one block of the end pool.
+ * What the walk reads of a node is side by side in `nodeData`. A block that outgrows its room
+ * moves to the end of its pool; the pools are compacted when half of them is holes.
  */
 class FlatTrie {
   private readonly ids = new Ids();
-  edgeStart = new Int32Array(64);
-  edgeCount = new Int32Array(64);
+  nodeData = new Int32Array(64 * NODE);
   private edgeRoom = new Int32Array(64);
-  endStart = new Int32Array(64);
-  endCount = new Int32Array(64);
   private endRoom = new Int32Array(64);
   private parent = new Int32Array(64);
   private via = new Int32Array(64);
@@ -161,7 +164,7 @@ class FlatTrie {
   edgeKid = new Int32Array(256);
   private edgeTop = 0;
   private edgeHoles = 0;
-  ends = new Int32Array(256);
+  ends = new Int32Array(256 * END);
   private endTop = 0;
   private endHoles = 0;
   readonly root: number;
@@ -180,19 +183,16 @@ class FlatTrie {
 
   private node(parent: number, via: number): number {
     const n = this.ids.take();
-    if (n >= this.edgeStart.length) {
-      const size = this.edgeStart.length * 2;
-      this.edgeStart = grown(this.edgeStart, size);
-      this.edgeCount = grown(this.edgeCount, size);
+    if (n >= this.parent.length) {
+      const size = this.parent.length * 2;
+      this.nodeData = grown(this.nodeData, size * NODE);
       this.edgeRoom = grown(this.edgeRoom, size);
-      this.endStart = grown(this.endStart, size);
-      this.endCount = grown(this.endCount, size);
       this.endRoom = grown(this.endRoom, size);
       this.parent = grown(this.parent, size);
       this.via = grown(this.via, size);
     }
-    this.edgeStart[n] = this.edgeCount[n] = this.edgeRoom[n] = 0;
-    this.endStart[n] = this.endCount[n] = this.endRoom[n] = 0;
+    this.nodeData.fill(0, n * NODE, n * NODE + NODE);
+    this.edgeRoom[n] = this.endRoom[n] = 0;
     this.parent[n] = parent;
     this.via[n] = via;
     this.maps[n] = undefined;
@@ -204,29 +204,31 @@ class FlatTrie {
     const found = this.find(n, leaf);
     if (found >= 0) return found;
     const kid = this.node(n, leaf);
-    if (this.edgeCount[n] === this.edgeRoom[n]) this.moveEdges(n);
-    const at = this.edgeStart[n]! + this.edgeCount[n]!++;
+    const d = this.nodeData;
+    if (d[n * NODE + 1] === this.edgeRoom[n]) this.moveEdges(n);
+    const at = this.nodeData[n * NODE]! + this.nodeData[n * NODE + 1]!++;
     this.edgeLeaf[at] = leaf;
     this.edgeKid[at] = kid;
     const map = this.maps[n];
     if (map) map.set(leaf, kid);
-    else if (this.edgeCount[n]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
+    else if (this.nodeData[n * NODE + 1]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
   private find(n: number, leaf: number): number {
     const map = this.maps[n];
     if (map) return map.get(leaf) ?? -1;
-    const start = this.edgeStart[n]!;
-    const end = start + this.edgeCount[n]!;
+    const start = this.nodeData[n * NODE]!;
+    const end = start + this.nodeData[n * NODE + 1]!;
     for (let i = start; i < end; i++) if (this.edgeLeaf[i] === leaf) return this.edgeKid[i]!;
     return -1;
   }
 
   private edgeMap(n: number): Map<number, number> {
     const map = new Map<number, number>();
-    const start = this.edgeStart[n]!;
-    for (let i = start; i < start + this.edgeCount[n]!; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
+    const start = this.nodeData[n * NODE]!;
+    const end = start + this.nodeData[n * NODE + 1]!;
+    for (let i = start; i < end; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
     return map;
   }
 
@@ -237,12 +239,12 @@ class FlatTrie {
       this.edgeLeaf = grown(this.edgeLeaf, this.edgeTop + room);
       this.edgeKid = grown(this.edgeKid, this.edgeTop + room);
     }
-    const from = this.edgeStart[n]!;
-    const count = this.edgeCount[n]!;
+    const from = this.nodeData[n * NODE]!;
+    const count = this.nodeData[n * NODE + 1]!;
     this.edgeLeaf.copyWithin(this.edgeTop, from, from + count);
     this.edgeKid.copyWithin(this.edgeTop, from, from + count);
     this.edgeHoles += this.edgeRoom[n]!;
-    this.edgeStart[n] = this.edgeTop;
+    this.nodeData[n * NODE] = this.edgeTop;
     this.edgeRoom[n] = room;
     this.edgeTop += room;
   }
@@ -252,11 +254,12 @@ class FlatTrie {
     const kid = new Int32Array(this.edgeKid.length);
     let top = 0;
     for (let n = 0; n < this.ids.bound; n++) {
-      const count = this.edgeCount[n]!;
+      const start = this.nodeData[n * NODE]!;
+      const count = this.nodeData[n * NODE + 1]!;
       const room = count === 0 ? 0 : Math.max(2, count);
-      leaf.set(this.edgeLeaf.subarray(this.edgeStart[n]!, this.edgeStart[n]! + count), top);
-      kid.set(this.edgeKid.subarray(this.edgeStart[n]!, this.edgeStart[n]! + count), top);
-      this.edgeStart[n] = top;
+      leaf.set(this.edgeLeaf.subarray(start, start + count), top);
+      kid.set(this.edgeKid.subarray(start, start + count), top);
+      this.nodeData[n * NODE] = top;
       this.edgeRoom[n] = room;
       top += room;
     }
@@ -266,30 +269,38 @@ class FlatTrie {
     this.edgeHoles = 0;
   }
 
-  addEnd(n: number, branch: number): void {
-    if (this.endCount[n] === this.endRoom[n]) {
+  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags and group mask. */
+  addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
+    const d = this.nodeData;
+    if (d[n * NODE + 3] === this.endRoom[n]) {
       const room = Math.max(1, this.endRoom[n]! * 2);
-      if (this.endTop + room > this.ends.length) {
+      if ((this.endTop + room) * END > this.ends.length) {
         if (this.endHoles > this.endTop / 2) this.compactEnds();
-        this.ends = grown(this.ends, this.endTop + room);
+        this.ends = grown(this.ends, (this.endTop + room) * END);
       }
-      const from = this.endStart[n]!;
-      this.ends.copyWithin(this.endTop, from, from + this.endCount[n]!);
+      const from = d[n * NODE + 2]! * END;
+      this.ends.copyWithin(this.endTop * END, from, from + d[n * NODE + 3]! * END);
       this.endHoles += this.endRoom[n]!;
-      this.endStart[n] = this.endTop;
+      d[n * NODE + 2] = this.endTop;
       this.endRoom[n] = room;
       this.endTop += room;
     }
-    this.ends[this.endStart[n]! + this.endCount[n]!++] = branch;
+    const at = (d[n * NODE + 2]! + d[n * NODE + 3]!++) * END;
+    this.ends[at] = branch;
+    this.ends[at + 1] = entry;
+    this.ends[at + 2] = flags;
+    this.ends[at + 3] = mask;
   }
 
   private compactEnds(): void {
     const ends = new Int32Array(this.ends.length);
     let top = 0;
+    const d = this.nodeData;
     for (let n = 0; n < this.ids.bound; n++) {
-      const count = this.endCount[n]!;
-      ends.set(this.ends.subarray(this.endStart[n]!, this.endStart[n]! + count), top);
-      this.endStart[n] = top;
+      const start = d[n * NODE + 2]!;
+      const count = d[n * NODE + 3]!;
+      ends.set(this.ends.subarray(start * END, (start + count) * END), top * END);
+      d[n * NODE + 2] = top;
       this.endRoom[n] = count;
       top += count;
     }
@@ -300,19 +311,22 @@ class FlatTrie {
 
   /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
   removeEnd(n: number, branch: number): void {
-    const start = this.endStart[n]!;
-    const last = start + this.endCount[n]! - 1;
+    const d = this.nodeData;
+    const start = d[n * NODE + 2]!;
+    const last = start + d[n * NODE + 3]! - 1;
     for (let i = start; i <= last; i++) {
-      if (this.ends[i] !== branch) continue;
-      this.ends[i] = this.ends[last]!;
-      this.endCount[n]!--;
+      if (this.ends[i * END] !== branch) continue;
+      this.ends.copyWithin(i * END, last * END, last * END + END);
+      d[n * NODE + 3]!--;
       break;
     }
-    while (n !== this.root && this.endCount[n] === 0 && this.edgeCount[n] === 0) {
+    while (n !== this.root && d[n * NODE + 3] === 0 && d[n * NODE + 1] === 0) {
       const p = this.parent[n]!;
       this.unlink(p, this.via[n]!);
       this.edgeHoles += this.edgeRoom[n]!;
       this.endHoles += this.endRoom[n]!;
+      this.edgeRoom[n] = this.endRoom[n] = 0;
+      d.fill(0, n * NODE, n * NODE + NODE);
       this.maps[n] = undefined;
       this.ids.give(n);
       n = p;
@@ -320,19 +334,20 @@ class FlatTrie {
   }
 
   private unlink(n: number, leaf: number): void {
-    const start = this.edgeStart[n]!;
-    const last = start + this.edgeCount[n]! - 1;
+    const d = this.nodeData;
+    const start = d[n * NODE]!;
+    const last = start + d[n * NODE + 1]! - 1;
     for (let i = start; i <= last; i++) {
       if (this.edgeLeaf[i] !== leaf) continue;
       this.edgeLeaf[i] = this.edgeLeaf[last]!;
       this.edgeKid[i] = this.edgeKid[last]!;
-      this.edgeCount[n]!--;
+      d[n * NODE + 1]!--;
       break;
     }
     const map = this.maps[n];
     if (map) {
       map.delete(leaf);
-      if (this.edgeCount[n]! <= MAP_ABOVE) this.maps[n] = undefined;
+      if (d[n * NODE + 1]! <= MAP_ABOVE) this.maps[n] = undefined;
     }
   }
 }
@@ -622,7 +637,8 @@ export class PatternSet<T> {
     b.pos.sort(bySharing);
     let node = this.trie.root;
     for (const l of b.pos) node = this.trie.child(node, l.id);
-    this.trie.addEnd(node, b.id);
+    const o = b.id * STRIDE;
+    this.trie.addEnd(node, b.id, this.branchData[o]!, this.branchData[o + 1]!, this.branchData[o + 2]!);
     b.node = node;
   }
 
@@ -831,18 +847,18 @@ export class PatternSet<T> {
     const sat = st.sat;
     const nSat = st.nSat;
     const trie = this.trie;
-    const edgeStart = trie.edgeStart;
-    const edgeCount = trie.edgeCount;
+    const nodeData = trie.nodeData;
     const edgeLeaf = trie.edgeLeaf;
     const edgeKid = trie.edgeKid;
-    const endCount = trie.endCount;
     const stack = this.stack;
     let top = 0;
     stack[top++] = trie.root;
     while (top > 0) {
       const n = stack[--top]!;
-      if (endCount[n] !== 0) this.check(n);
-      const count = edgeCount[n]!;
+      const at = n * NODE;
+      const ends = nodeData[at + 3]!;
+      if (ends !== 0) this.check(nodeData[at + 2]!, ends);
+      const count = nodeData[at + 1]!;
       if (count === 0) continue;
       const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
       if (map !== undefined) {
@@ -851,35 +867,33 @@ export class PatternSet<T> {
           if (kid !== undefined) stack[top++] = kid;
         }
       } else {
-        const start = edgeStart[n]!;
+        const start = nodeData[at]!;
         const end = start + count;
         for (let i = start; i < end; i++) if (stamps[edgeLeaf[i]!] === stamp) stack[top++] = edgeKid[i]!;
       }
     }
   }
 
-  private check(n: number): void {
+  /** The `count` ends from `first` in the end pool: each a branch whose positive leaves all hold. */
+  private check(first: number, count: number): void {
     const stamp = this.st.stamp;
     const entryStamp = this.entryStamp;
-    const data = this.branchData;
     const eventMask = this.eventMask;
     const ends = this.trie.ends;
-    const start = this.trie.endStart[n]!;
-    const end = start + this.trie.endCount[n]!;
-    this.lastChecked += end - start;
-    for (let i = start; i < end; i++) {
-      const bid = ends[i]!;
-      const o = bid * STRIDE;
-      const eid = data[o]!;
-      const flags = data[o + 1]!;
+    const out = this.out;
+    this.lastChecked += count;
+    const end = (first + count) * END;
+    for (let o = first * END; o < end; o += END) {
+      const eid = ends[o + 1]!;
+      const flags = ends[o + 2]!;
       if (flags !== 0) {
         if ((flags & MULTI) !== 0 && entryStamp[eid] === stamp) continue;
         // Groups whose nodes held no array of objects in this event need nothing more.
-        const simple = (flags & (CONFIRM | NEGATIVE)) === 0 && (data[o + 2]! & eventMask) === 0;
-        if (!simple && !this.passes(bid, eid, flags)) continue;
+        const simple = (flags & (CONFIRM | NEGATIVE)) === 0 && (ends[o + 3]! & eventMask) === 0;
+        if (!simple && !this.passes(ends[o]!, eid, flags)) continue;
         entryStamp[eid] = stamp;
       }
-      this.out[this.nOut++] = eid;
+      out[this.nOut++] = eid;
     }
   }
 

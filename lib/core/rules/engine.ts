@@ -204,19 +204,7 @@ export class RuleSet {
     const keys = this.keys;
     const rank = this.rank;
     for (let i = 0; i < n; i++) keys[i] = rank[ids[i]!]!;
-    if (n <= 16) {
-      for (let i = 1; i < n; i++) {
-        const k = keys[i]!;
-        let j = i - 1;
-        while (j >= 0 && keys[j]! > k) {
-          keys[j + 1] = keys[j]!;
-          j--;
-        }
-        keys[j + 1] = k;
-      }
-    } else {
-      keys.subarray(0, n).sort();
-    }
+    sortRange(keys, 0, n - 1);
     const ordered = this.ordered;
     const out = new Array<CompiledRule>(n);
     for (let i = 0; i < n; i++) out[i] = ordered[keys[i]!]!;
@@ -269,4 +257,43 @@ export class RuleSet {
 
 export function byPriority(a: CompiledRule, b: CompiledRule): number {
   return b.rule.priority - a.rule.priority || (a.rule.ruleId < b.rule.ruleId ? -1 : a.rule.ruleId > b.rule.ruleId ? 1 : 0);
+}
+
+/** Sorts `a[lo..hi]` in place (ranks are distinct): quicksort, insertion sort below 24 elements. */
+function sortRange(a: Int32Array, lo: number, hi: number): void {
+  while (hi - lo >= 24) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    // The smaller side by recursion, the larger by the loop: the stack stays shallow.
+    if (j - lo < hi - i) {
+      sortRange(a, lo, j);
+      lo = i;
+    } else {
+      sortRange(a, i, hi);
+      hi = j;
+    }
+  }
+  for (let i = lo + 1; i <= hi; i++) {
+    const k = a[i]!;
+    let j = i - 1;
+    while (j >= lo && a[j]! > k) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = k;
+  }
 }
