@@ -71,7 +71,8 @@ describe('RuleSet', () => {
     const set = new RuleSet(rules);
     const matched = set.matching({ source: 'baton.pos', 'detail-type': 'SaleCompleted', detail: { storeId: 'st-1234' } } as never);
     expect(matched.map((m) => m.rule.ruleId)).toEqual(['store-1234']);
-    expect(set.stats()).toMatchObject({ rules: 2000, scanned: 0, indexedFields: 1 });
+    // One rule examined for the event: the other 1,999 are never reached.
+    expect(set.stats()).toMatchObject({ rules: 2000, patterns: 2000, lastChecked: 1 });
   });
 
   it('leaves out disabled rules and returns a rule once even when the event holds two of its values', () => {
@@ -81,5 +82,57 @@ describe('RuleSet', () => {
     ]);
     const matched = set.matching({ source: 'baton.pos', 'detail-type': 'X', detail: { tags: ['a3', 'b3', 'a4'] } } as never);
     expect(matched.map((m) => m.rule.ruleId)).toEqual(['tag-3', 'tag-4']);
+  });
+
+  it('after live updates (whole lists with repeats, single puts and removals) answers like a set built afresh (property)', () => {
+    const ruleOf = fc
+      .tuple(fc.integer({ min: 0, max: 7 }), fc.oneof({ weight: 4, arbitrary: pattern }, { weight: 1, arbitrary: orPattern }), fc.integer({ min: 0, max: 3 }), fc.boolean())
+      .map(([n, when, priority, enabled]) => ({ ruleId: `r-${n}`, when, priority, enabled }))
+      .filter((r) => checkRule({ ...r, campaignId: 'c', then: { channel: 'email', template: 't' } }).ok)
+      .map((r) => rule(r));
+    const step = fc.oneof(
+      fc.record({ list: fc.array(ruleOf, { maxLength: 10 }), keep: fc.subarray([0, 1, 2, 3, 4, 5, 6, 7]) }),
+      fc.record({ put: ruleOf }),
+      fc.record({ remove: fc.integer({ min: 0, max: 7 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), fc.array(event, { minLength: 1, maxLength: 5 }), (steps, events) => {
+        const live = new RuleSet([]);
+        let now = new Map<string, Rule>();
+        for (const s of steps) {
+          if ('list' in s) {
+            // Rules kept as the same objects, new ones, and ids given twice (the last one wins).
+            const list = [...now.values()].filter((r) => s.keep.includes(Number(r.ruleId.slice(2)))).concat(s.list);
+            const counts = live.update(list);
+            const next = new Map(list.map((r) => [r.ruleId, r]));
+            expect(counts.removed).toBe([...now.keys()].filter((id) => !next.has(id)).length);
+            expect(counts.added).toBe([...next.keys()].filter((id) => !now.has(id)).length);
+            expect(counts.changed).toBe([...next].filter(([id, r]) => now.has(id) && now.get(id) !== r).length);
+            now = next;
+          } else if ('put' in s) {
+            live.put(s.put);
+            now.set(s.put.ruleId, s.put);
+          } else {
+            expect(live.remove(`r-${s.remove}`)).toBe(now.delete(`r-${s.remove}`));
+          }
+          expect(live.size).toBe(now.size);
+          expect(new Set(live.rules)).toEqual(new Set(now.values()));
+        }
+        const fresh = new RuleSet([...now.values()]);
+        for (const e of events) expect(live.matching(e).map((c) => c.rule.ruleId)).toEqual(fresh.matching(e).map((c) => c.rule.ruleId));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('orders hundreds of matches of one event by priority, then ruleId (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 300 }), (priorities) => {
+        const rules = priorities.map((priority, i) => rule({ ruleId: `r-${i}`, priority, when: { source: ['baton.pos'] } }));
+        const expected = rules.slice().sort((a, b) => b.priority - a.priority || (a.ruleId < b.ruleId ? -1 : 1)).map((r) => r.ruleId);
+        expect(new RuleSet(rules).matching({ source: 'baton.pos', 'detail-type': 'X' }).map((c) => c.rule.ruleId)).toEqual(expected);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

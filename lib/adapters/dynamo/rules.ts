@@ -97,6 +97,8 @@ export class CachedRuleSource implements RuleSource {
   private lastGood = new Map<string, Rule>();
   private parsed = new Map<string, Rule>();
   private readonly rejections = new RejectionLog();
+  /** Kept across refreshes: a refresh re-indexes only the rules whose items changed. */
+  private live: RuleSet | undefined;
 
   constructor(
     private readonly load: () => Promise<unknown[]>,
@@ -138,7 +140,9 @@ export class CachedRuleSource implements RuleSource {
     this.rejections.done();
     this.lastGood = good;
     this.parsed = parsed;
-    return new RuleSet([...good.values()]);
+    if (!this.live) return (this.live = new RuleSet([...good.values()]));
+    this.live.update([...good.values()]);
+    return this.live;
   }
 
   private async newestValid(ruleId: string): Promise<Rule | undefined> {

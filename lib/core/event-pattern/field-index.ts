@@ -9,20 +9,80 @@ import { ipScratch2, parseIp } from './ip.ts';
 import { compileLeaf, testLeaf, type Leaf } from './leaf.ts';
 import { caseUnits, wildcardSegments } from './predicates.ts';
 
-/** What a satisfied condition marks: a leaf of some pattern (see set.ts). */
-export interface Marked {
-  stamp: number;
-}
-
-/** Per-event scratch shared by every field of a set. */
-export class Scratch<L extends Marked = Marked> {
-  /** The event being matched; a leaf with `stamp === this.stamp` is satisfied by it. */
+/**
+ * Per-event scratch shared by every field of a set: which leaves (by id) the event satisfies, in
+ * flat typed arrays so that testing a leaf costs one read of a small contiguous array.
+ */
+export class Scratch {
+  /** The event being matched; leaf `i` is satisfied when `leafStamp[i] === stamp`. */
   stamp = 0;
   /** Per value, for anything-but: a condition with `tick === this.tick` is excluded by the value. */
   tick = 0;
+  leafStamp = new Int32Array(64);
   /** The leaves satisfied so far for this event, in `sat[0..nSat)`. */
-  readonly sat: L[] = [];
+  sat = new Int32Array(64);
   nSat = 0;
+  /**
+   * The array element the current value sits in (0: none), for array consistency: every leaf a value
+   * inside an element satisfies is recorded with the element's serial ("hits", per leaf a list).
+   */
+  serial = 0;
+  hitStamp = new Int32Array(64);
+  hitHead = new Int32Array(64);
+  hitSerial = new Int32Array(256);
+  hitNext = new Int32Array(256);
+  nHits = 0;
+  /** Per field (by slot): the last event in which a scalar was found there (for exists and absence). */
+  present = new Int32Array(16);
+
+  /** Room for leaf ids below `n`. */
+  ensure(n: number): void {
+    if (n <= this.leafStamp.length) return;
+    let size = this.leafStamp.length;
+    while (size < n) size *= 2;
+    const stamps = new Int32Array(size);
+    stamps.set(this.leafStamp);
+    this.leafStamp = stamps;
+    this.sat = new Int32Array(size);
+    const hits = new Int32Array(size);
+    hits.set(this.hitStamp);
+    this.hitStamp = hits;
+    this.hitHead = new Int32Array(size);
+  }
+
+  hit(leaf: number, serial: number): void {
+    if (this.hitStamp[leaf] !== this.stamp) {
+      this.hitStamp[leaf] = this.stamp;
+      this.hitHead[leaf] = -1;
+    }
+    if (this.nHits === this.hitSerial.length) {
+      const serials = new Int32Array(this.nHits * 2);
+      serials.set(this.hitSerial);
+      this.hitSerial = serials;
+      const next = new Int32Array(this.nHits * 2);
+      next.set(this.hitNext);
+      this.hitNext = next;
+    }
+    const h = this.nHits++;
+    this.hitSerial[h] = serial;
+    this.hitNext[h] = this.hitHead[leaf]!;
+    this.hitHead[leaf] = h;
+  }
+
+  /** Room for field slots below `n`. */
+  ensureFields(n: number): void {
+    if (n <= this.present.length) return;
+    let size = this.present.length;
+    while (size < n) size *= 2;
+    const present = new Int32Array(size);
+    present.set(this.present);
+    this.present = present;
+  }
+
+  /** The first hit of `leaf` in this event (-1: none); the next one is `hitNext[h]`. */
+  firstHit(leaf: number): number {
+    return this.hitStamp[leaf] === this.stamp ? this.hitHead[leaf]! : -1;
+  }
 }
 
 /** One distinct condition on one field, shared by every leaf that lists it. */
@@ -30,8 +90,8 @@ export interface Condition {
   readonly key: string;
   /** Where the condition is filed (what it tests), also used to unfile it. */
   readonly plan: Plan;
-  /** The leaves that hold this condition among their alternatives. */
-  readonly leaves: Marked[];
+  /** Ids of the leaves that hold this condition among their alternatives. */
+  readonly leaves: number[];
   refs: number;
   tick: number;
 }
@@ -187,19 +247,22 @@ function planOf(s: CondSpec): Plan {
   }
 }
 
-function fire<L extends Marked>(st: Scratch<L>, c: Condition): void {
+function fire(st: Scratch, c: Condition): void {
   const ls = c.leaves;
   const stamp = st.stamp;
+  const stamps = st.leafStamp;
+  const serial = st.serial;
   for (let i = 0; i < ls.length; i++) {
     const l = ls[i]!;
-    if (l.stamp !== stamp) {
-      l.stamp = stamp;
-      st.sat[st.nSat++] = l as L;
+    if (stamps[l] !== stamp) {
+      stamps[l] = stamp;
+      st.sat[st.nSat++] = l;
     }
+    if (serial !== 0) st.hit(l, serial);
   }
 }
 
-function fireAll<L extends Marked>(st: Scratch<L>, cs: readonly Condition[]): void {
+function fireAll(st: Scratch, cs: readonly Condition[]): void {
   for (let i = 0; i < cs.length; i++) fire(st, cs[i]!);
 }
 
@@ -258,7 +321,7 @@ class CharTrie {
   }
 
   /** Fires hits and marks exclusions of every node on the walk of `s`. */
-  walk<L extends Marked>(s: string, backward: boolean, st: Scratch<L>, tick: number): void {
+  walk(s: string, backward: boolean, st: Scratch, tick: number): void {
     let n: CharTrie | undefined = this;
     const len = s.length;
     for (let i = 0; ; i++) {
@@ -344,7 +407,7 @@ class CaseTrie {
     }
   }
 
-  walk<L extends Marked>(s: string, backward: boolean, st: Scratch<L>, tick: number, states: CaseTrie[], spare: CaseTrie[]): void {
+  walk(s: string, backward: boolean, st: Scratch, tick: number, states: CaseTrie[], spare: CaseTrie[]): void {
     let cur = states;
     let nxt = spare;
     cur.length = 0;
@@ -414,8 +477,6 @@ function removeWhere<T extends { c: Condition }>(list: T[], c: Condition): void 
 // ---- the field --------------------------------------------------------------------------------
 
 export class FieldIndex {
-  /** The last event in which a scalar was found at this path (for exists and absence). */
-  present = 0;
   private readonly conds = new Map<string, Condition>();
 
   private exact: Map<string, Condition> | undefined;
@@ -442,6 +503,9 @@ export class FieldIndex {
   /** Numeric anything-but (satisfied by every non-number and by numbers they do not exclude). */
   private abNum: Condition[] | undefined;
   private slow: Condition[] | undefined;
+
+  /** @param slot where the set records this field's presence per event (Scratch.present). */
+  constructor(readonly slot: number) {}
 
   get size(): number {
     return this.conds.size;
@@ -661,8 +725,8 @@ export class FieldIndex {
   // ---- matching one value ----------------------------------------------------------------------
 
   /** Fires every condition a string value satisfies. */
-  string<L extends Marked>(s: string, st: Scratch<L>): void {
-    this.present = st.stamp;
+  string(s: string, st: Scratch): void {
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     const tick = ++st.tick;
     if (this.exact) {
@@ -691,8 +755,8 @@ export class FieldIndex {
   }
 
   /** Fires every condition a number value satisfies. */
-  number<L extends Marked>(n: number, st: Scratch<L>): void {
-    this.present = st.stamp;
+  number(n: number, st: Scratch): void {
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     if (this.nums) {
       const c = this.nums.get(n);
@@ -746,8 +810,8 @@ export class FieldIndex {
   }
 
   /** Fires every condition true, false or null satisfies. */
-  other<L extends Marked>(v: boolean | null, st: Scratch<L>): void {
-    this.present = st.stamp;
+  other(v: boolean | null, st: Scratch): void {
+    st.present[this.slot] = st.stamp;
     if (this.existsC) fire(st, this.existsC);
     const c = v === null ? this.nullC : v ? this.trueC : this.falseC;
     if (c) fire(st, c);
@@ -756,7 +820,7 @@ export class FieldIndex {
     if (this.slow) this.slowTest(v, st);
   }
 
-  private slowTest<L extends Marked>(v: string | number | boolean | null, st: Scratch<L>): void {
+  private slowTest(v: string | number | boolean | null, st: Scratch): void {
     for (const c of this.slow!) if (testLeaf((c.plan as { leaf: Leaf }).leaf, v)) fire(st, c);
   }
 }

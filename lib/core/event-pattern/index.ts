@@ -29,4 +29,4 @@
  */
 export { InvalidPatternError, PATTERN_LIMITS } from './parse.ts';
 export { compilePattern, indexKeys, matches, validate, type CompiledPattern } from './tree.ts';
-export { PatternSet, InvalidEventTextError, type PatternSetStats } from './set.ts';
+export { PatternSet, InvalidEventTextError, parseEvent, type PatternSetStats } from './set.ts';

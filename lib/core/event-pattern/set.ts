@@ -3,13 +3,16 @@
 // (a field's alternatives) holding them. Each `$or` branch is the list of its leaves in a trie shared
 // by all branches, most-shared leaves first, and the walk down that trie follows only satisfied
 // leaves: the work per event depends on the event and on the branches that (nearly) match, not on
-// how many patterns the set holds.
+// how many patterns the set holds. Everything the walk reads per event (leaf marks, the trie's
+// edges, branch checks) is small integers in flat typed arrays, so 10,000 patterns do not cost a
+// cache miss per rule.
 //
 // The trie decides on "flattened" values: every scalar found at a path, looking through arrays. That
-// is exactly the single-pattern semantics (tree.ts) except where arrays of objects meet a node that
-// holds two or more fields of one branch (array consistency: one element must satisfy them all) and
-// for deep `[value, {exists: false}]` leaves. Only a branch in those cases, once its leaves are all
-// satisfied, is confirmed with its compiled single pattern.
+// is exactly the single-pattern semantics (tree.ts) except where an array of two or more objects
+// meets a node that holds two or more fields of one branch (array consistency: one element must
+// satisfy them all) and for deep `[value, {exists: false}]` leaves. Only a branch in those cases,
+// once its leaves are all satisfied, is checked further: for one such array under positive leaves,
+// from the array elements each satisfying value sat in; for the rest, with its compiled pattern.
 import { BatonError } from '../../contract/errors.ts';
 import { FieldIndex, Scratch, type Condition } from './field-index.ts';
 import { parsePattern, type Cond as CondSpec, type FieldSpec } from './parse.ts';
@@ -18,6 +21,35 @@ import { compilePattern, type CompiledPattern } from './tree.ts';
 const PROTO_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 /** A trie node with more children than this finds its satisfied ones through a map. */
 const MAP_ABOVE = 8;
+/** Stamps are int32; before they wrap, every mark is cleared. */
+const LAST_STAMP = 0x7ffffffe;
+
+/** Dense ids that are reused after removal, so the flat arrays stay as small as the set. */
+class Ids {
+  private next = 0;
+  private readonly free: number[] = [];
+  take(): number {
+    return this.free.pop() ?? this.next++;
+  }
+  give(id: number): void {
+    this.free.push(id);
+  }
+  get bound(): number {
+    return this.next;
+  }
+  get live(): number {
+    return this.next - this.free.length;
+  }
+}
+
+function grown<A extends Int32Array | Uint8Array>(a: A, n: number): A {
+  if (n <= a.length) return a;
+  let size = a.length;
+  while (size < n) size *= 2;
+  const b = new (a.constructor as new (n: number) => A)(size);
+  b.set(a);
+  return b;
+}
 
 /** A node of the path trie: one per field path prefix that some pattern reads. */
 class PathNode {
@@ -26,14 +58,19 @@ class PathNode {
   /** For keys that Object.prototype also has: read them only as own properties. */
   readonly own: boolean[] = [];
   field: FieldIndex | undefined;
-  /** The last event that held an array at this path (decides array-consistency checks). */
-  arrayed = 0;
   /** Leaves at or below this node. */
   refs = 0;
   /** Leaves at this node. */
   here = 0;
+  /** Branches that hold two or more fields below this node: elements of arrays here get serials. */
+  tags = 0;
 
-  constructor(readonly parent: PathNode | undefined, readonly key: string) {}
+  constructor(
+    readonly parent: PathNode | undefined,
+    readonly key: string,
+    /** Index into the per-event marks (Scratch.present, PatternSet.arrayed). */
+    readonly slot: number,
+  ) {}
 
   child(key: string): PathNode | undefined {
     const i = this.keys.indexOf(key);
@@ -51,7 +88,7 @@ type Kind = typeof POSITIVE | typeof ABSENT | typeof MIXED;
 
 /** A leaf: one field's alternatives, shared by every branch that has the same ones on the same path. */
 interface LeafRec {
-  stamp: number;
+  readonly id: number;
   readonly key: string;
   readonly kind: Kind;
   readonly path: PathNode;
@@ -60,57 +97,258 @@ interface LeafRec {
   readonly depth: number;
   /** Branches using it; also its rank in the trie (most-shared first). */
   uses: number;
-  readonly id: number;
 }
 
 interface Entry<T> {
+  readonly id: number;
   readonly key: string;
   readonly value: T;
   readonly pattern: unknown;
-  readonly branches: BranchRec<T>[];
-  /** The last event that decided this entry (matched, or refused by its compiled pattern). */
-  stamp: number;
+  readonly branches: BranchRec[];
   tree: CompiledPattern | undefined;
 }
 
-interface BranchRec<T> {
-  readonly entry: Entry<T>;
+/** A path node holding two or more of a branch's fields: an array of objects there needs one element to hold them all. */
+interface Group {
+  readonly node: PathNode;
+  /** The branch's leaves below the node. */
+  readonly leaves: number[];
+  /** All of them positive: the element check is exact (otherwise the compiled pattern decides). */
+  readonly positive: boolean;
+}
+
+interface BranchRec {
+  readonly id: number;
+  readonly entry: number;
   /** Leaves that need a value, in trie order. */
   readonly pos: LeafRec[];
   /** Leaves that absence satisfies: checked once the positive ones are. */
   readonly neg: LeafRec[];
-  /** Path nodes holding two or more of the branch's fields: an array there calls for the compiled pattern. */
-  readonly consistency: PathNode[];
-  /** Always confirm with the compiled pattern (a deep leaf that mixes values with `exists: false`). */
-  readonly confirm: boolean;
-  node: TrieNode<T> | undefined;
+  readonly groups: Group[];
+  node: number;
 }
 
-class TrieNode<T> {
-  readonly edges: LeafRec[] = [];
-  readonly kids: TrieNode<T>[] = [];
-  map: Map<LeafRec, TrieNode<T>> | undefined;
-  ends: BranchRec<T>[] | undefined;
+// What a branch needs beyond its positive leaves (0: nothing, the trie's answer is the answer).
+/** Confirm with the compiled pattern. */
+const CONFIRM = 1;
+/** Leaves that absence satisfies. */
+const NEGATIVE = 2;
+/** Nodes holding two or more of its fields (array consistency). */
+const GROUPS = 4;
+/** Its pattern has other `$or` branches: match the pattern once per event. */
+const MULTI = 8;
+/** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
+const STRIDE = 4;
 
-  constructor(readonly parent: TrieNode<T> | undefined, readonly via: LeafRec | undefined) {}
+/** Per trie node in `FlatTrie.nodeData`: edge block start, edge count, end block start, end count. */
+const NODE = 4;
+/** Per end in `FlatTrie.ends`: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
+const END = 4;
 
-  child(leaf: LeafRec): TrieNode<T> {
-    const found = this.map ? this.map.get(leaf) : this.kids[this.edges.indexOf(leaf)];
-    if (found) return found;
-    const kid = new TrieNode<T>(this, leaf);
-    this.edges.push(leaf);
-    this.kids.push(kid);
-    if (this.map) this.map.set(leaf, kid);
-    else if (this.edges.length > MAP_ABOVE) this.map = new Map(this.edges.map((l, j) => [l, this.kids[j]!]));
+/**
+ * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
+ * the edge pool, its ends (branch ids with what checking them needs) in one block of the end pool.
+ * What the walk reads of a node is side by side in `nodeData`. A block that outgrows its room
+ * moves to the end of its pool; the pools are compacted when half of them is holes.
+ */
+class FlatTrie {
+  private readonly ids = new Ids();
+  nodeData = new Int32Array(64 * NODE);
+  private edgeRoom = new Int32Array(64);
+  private endRoom = new Int32Array(64);
+  private parent = new Int32Array(64);
+  private via = new Int32Array(64);
+  /** For nodes with more than MAP_ABOVE edges: leaf id → child node. */
+  readonly maps: (Map<number, number> | undefined)[] = [];
+  edgeLeaf = new Int32Array(256);
+  edgeKid = new Int32Array(256);
+  private edgeTop = 0;
+  private edgeHoles = 0;
+  ends = new Int32Array(256 * END);
+  private endTop = 0;
+  private endHoles = 0;
+  readonly root: number;
+
+  constructor() {
+    this.root = this.node(-1, -1);
+  }
+
+  get nodes(): number {
+    return this.ids.live;
+  }
+
+  get bound(): number {
+    return this.ids.bound;
+  }
+
+  private node(parent: number, via: number): number {
+    const n = this.ids.take();
+    if (n >= this.parent.length) {
+      const size = this.parent.length * 2;
+      this.nodeData = grown(this.nodeData, size * NODE);
+      this.edgeRoom = grown(this.edgeRoom, size);
+      this.endRoom = grown(this.endRoom, size);
+      this.parent = grown(this.parent, size);
+      this.via = grown(this.via, size);
+    }
+    this.nodeData.fill(0, n * NODE, n * NODE + NODE);
+    this.edgeRoom[n] = this.endRoom[n] = 0;
+    this.parent[n] = parent;
+    this.via[n] = via;
+    this.maps[n] = undefined;
+    return n;
+  }
+
+  /** The child of `n` along leaf `leaf`, made if missing. */
+  child(n: number, leaf: number): number {
+    const found = this.find(n, leaf);
+    if (found >= 0) return found;
+    const kid = this.node(n, leaf);
+    const d = this.nodeData;
+    if (d[n * NODE + 1] === this.edgeRoom[n]) this.moveEdges(n);
+    const at = this.nodeData[n * NODE]! + this.nodeData[n * NODE + 1]!++;
+    this.edgeLeaf[at] = leaf;
+    this.edgeKid[at] = kid;
+    const map = this.maps[n];
+    if (map) map.set(leaf, kid);
+    else if (this.nodeData[n * NODE + 1]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
-  unlink(kid: TrieNode<T>): void {
-    const i = this.kids.indexOf(kid);
-    this.edges.splice(i, 1);
-    this.kids.splice(i, 1);
-    this.map?.delete(kid.via!);
-    if (this.map && this.edges.length <= MAP_ABOVE) this.map = undefined;
+  private find(n: number, leaf: number): number {
+    const map = this.maps[n];
+    if (map) return map.get(leaf) ?? -1;
+    const start = this.nodeData[n * NODE]!;
+    const end = start + this.nodeData[n * NODE + 1]!;
+    for (let i = start; i < end; i++) if (this.edgeLeaf[i] === leaf) return this.edgeKid[i]!;
+    return -1;
+  }
+
+  private edgeMap(n: number): Map<number, number> {
+    const map = new Map<number, number>();
+    const start = this.nodeData[n * NODE]!;
+    const end = start + this.nodeData[n * NODE + 1]!;
+    for (let i = start; i < end; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
+    return map;
+  }
+
+  private moveEdges(n: number): void {
+    const room = Math.max(2, this.edgeRoom[n]! * 2);
+    if (this.edgeTop + room > this.edgeLeaf.length) {
+      if (this.edgeHoles > this.edgeTop / 2) this.compactEdges();
+      this.edgeLeaf = grown(this.edgeLeaf, this.edgeTop + room);
+      this.edgeKid = grown(this.edgeKid, this.edgeTop + room);
+    }
+    const from = this.nodeData[n * NODE]!;
+    const count = this.nodeData[n * NODE + 1]!;
+    this.edgeLeaf.copyWithin(this.edgeTop, from, from + count);
+    this.edgeKid.copyWithin(this.edgeTop, from, from + count);
+    this.edgeHoles += this.edgeRoom[n]!;
+    this.nodeData[n * NODE] = this.edgeTop;
+    this.edgeRoom[n] = room;
+    this.edgeTop += room;
+  }
+
+  private compactEdges(): void {
+    const leaf = new Int32Array(this.edgeLeaf.length);
+    const kid = new Int32Array(this.edgeKid.length);
+    let top = 0;
+    for (let n = 0; n < this.ids.bound; n++) {
+      const start = this.nodeData[n * NODE]!;
+      const count = this.nodeData[n * NODE + 1]!;
+      const room = count === 0 ? 0 : Math.max(2, count);
+      leaf.set(this.edgeLeaf.subarray(start, start + count), top);
+      kid.set(this.edgeKid.subarray(start, start + count), top);
+      this.nodeData[n * NODE] = top;
+      this.edgeRoom[n] = room;
+      top += room;
+    }
+    this.edgeLeaf = leaf;
+    this.edgeKid = kid;
+    this.edgeTop = top;
+    this.edgeHoles = 0;
+  }
+
+  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags and group mask. */
+  addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
+    const d = this.nodeData;
+    if (d[n * NODE + 3] === this.endRoom[n]) {
+      const room = Math.max(1, this.endRoom[n]! * 2);
+      if ((this.endTop + room) * END > this.ends.length) {
+        if (this.endHoles > this.endTop / 2) this.compactEnds();
+        this.ends = grown(this.ends, (this.endTop + room) * END);
+      }
+      const from = d[n * NODE + 2]! * END;
+      this.ends.copyWithin(this.endTop * END, from, from + d[n * NODE + 3]! * END);
+      this.endHoles += this.endRoom[n]!;
+      d[n * NODE + 2] = this.endTop;
+      this.endRoom[n] = room;
+      this.endTop += room;
+    }
+    const at = (d[n * NODE + 2]! + d[n * NODE + 3]!++) * END;
+    this.ends[at] = branch;
+    this.ends[at + 1] = entry;
+    this.ends[at + 2] = flags;
+    this.ends[at + 3] = mask;
+  }
+
+  private compactEnds(): void {
+    const ends = new Int32Array(this.ends.length);
+    let top = 0;
+    const d = this.nodeData;
+    for (let n = 0; n < this.ids.bound; n++) {
+      const start = d[n * NODE + 2]!;
+      const count = d[n * NODE + 3]!;
+      ends.set(this.ends.subarray(start * END, (start + count) * END), top * END);
+      d[n * NODE + 2] = top;
+      this.endRoom[n] = count;
+      top += count;
+    }
+    this.ends = ends;
+    this.endTop = top;
+    this.endHoles = 0;
+  }
+
+  /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
+  removeEnd(n: number, branch: number): void {
+    const d = this.nodeData;
+    const start = d[n * NODE + 2]!;
+    const last = start + d[n * NODE + 3]! - 1;
+    for (let i = start; i <= last; i++) {
+      if (this.ends[i * END] !== branch) continue;
+      this.ends.copyWithin(i * END, last * END, last * END + END);
+      d[n * NODE + 3]!--;
+      break;
+    }
+    while (n !== this.root && d[n * NODE + 3] === 0 && d[n * NODE + 1] === 0) {
+      const p = this.parent[n]!;
+      this.unlink(p, this.via[n]!);
+      this.edgeHoles += this.edgeRoom[n]!;
+      this.endHoles += this.endRoom[n]!;
+      this.edgeRoom[n] = this.endRoom[n] = 0;
+      d.fill(0, n * NODE, n * NODE + NODE);
+      this.maps[n] = undefined;
+      this.ids.give(n);
+      n = p;
+    }
+  }
+
+  private unlink(n: number, leaf: number): void {
+    const d = this.nodeData;
+    const start = d[n * NODE]!;
+    const last = start + d[n * NODE + 1]! - 1;
+    for (let i = start; i <= last; i++) {
+      if (this.edgeLeaf[i] !== leaf) continue;
+      this.edgeLeaf[i] = this.edgeLeaf[last]!;
+      this.edgeKid[i] = this.edgeKid[last]!;
+      d[n * NODE + 1]!--;
+      break;
+    }
+    const map = this.maps[n];
+    if (map) {
+      map.delete(leaf);
+      if (d[n * NODE + 1]! <= MAP_ABOVE) this.maps[n] = undefined;
+    }
   }
 }
 
@@ -121,6 +359,8 @@ export interface PatternSetStats {
   readonly leaves: number;
   /** Distinct (path, condition) pairs. */
   readonly conditions: number;
+  /** Conditions as written, summed over every branch (`exists: false` counts as one). */
+  readonly conditionUses: number;
   readonly paths: number;
   readonly trieNodes: number;
 }
@@ -137,24 +377,69 @@ export class InvalidEventTextError extends BatonError<'invalid-event-text'> {
  * removing one pattern touches only that pattern's leaves and trie path.
  */
 export class PatternSet<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-  private readonly leaves = new Map<string, LeafRec>();
-  private readonly root = new PathNode(undefined, '');
-  private readonly trie = new TrieNode<T>(undefined, undefined);
-  private readonly st = new Scratch<LeafRec>();
-  private nextLeafId = 0;
-  private branchCount = 0;
+  private readonly byKey = new Map<string, Entry<T>>();
+  private readonly entries: (Entry<T> | undefined)[] = [];
+  private readonly branches: (BranchRec | undefined)[] = [];
+  private readonly leafByKey = new Map<string, LeafRec>();
+  private readonly leafIds = new Ids();
+  private readonly entryIds = new Ids();
+  private readonly branchIds = new Ids();
+  private readonly pathIds = new Ids();
+  private readonly root: PathNode;
+  private readonly trie = new FlatTrie();
+  private readonly st = new Scratch();
+  private entryStamp = new Int32Array(64);
+  /** Per branch, STRIDE numbers together (one cache line): pattern id, flags, group mask, checks offset. */
+  private branchData = new Int32Array(64 * STRIDE);
+  /** Per event: bit (slot mod 32) set for every path slot that held an array of two or more objects. */
+  private eventMask = 0;
+  /**
+   * Every branch's checks beyond its positive leaves, as numbers back to back in one array (removal
+   * leaves holes, compacted when half is holes), each at its branch's offset: [groups, (path slot,
+   * all positive ? 1 : 0, leaves, leaf id...)..., negative leaves, (leaf id, path slot)...].
+   */
+  private pool = new Int32Array(256);
+  private poolTop = 0;
+  private poolHoles = 0;
+  private checkLen = new Int32Array(64);
+  /** Per path slot: the last event that held an array of two or more objects there. */
+  private arrayed = new Int32Array(16);
+  private out = new Int32Array(64);
   // Reused stacks for the walks (no allocation per event).
   private readonly values: unknown[] = [];
   private readonly paths: PathNode[] = [];
-  private readonly nodes: TrieNode<T>[] = [];
+  private readonly serials: number[] = [];
+  private stack = new Int32Array(64);
+  /** Per event, for each array element serial: the path slot of its array, and the enclosing element. */
+  private serialNode = new Int32Array(64);
+  private serialParent = new Int32Array(64);
+  private nSerials = 0;
+  private doc: unknown;
+  private nOut = 0;
+
+  /** Branches the last match examined once all their leaves were satisfied (a measure of its work). */
+  lastChecked = 0;
+
+  constructor() {
+    this.root = new PathNode(undefined, '', this.pathIds.take());
+  }
 
   get size(): number {
-    return this.entries.size;
+    return this.byKey.size;
   }
 
   has(key: string): boolean {
-    return this.entries.has(key);
+    return this.byKey.has(key);
+  }
+
+  /** The dense id of the pattern under `key` (ids are reused after removal). */
+  idOf(key: string): number | undefined {
+    return this.byKey.get(key)?.id;
+  }
+
+  /** The value stored with the pattern of id `id`. */
+  valueOf(id: number): T {
+    return this.entries[id]!.value;
   }
 
   /** Adds (or replaces) the pattern under `key`. Throws InvalidPatternError, leaving the set unchanged. */
@@ -168,68 +453,89 @@ export class PatternSet<T> {
    */
   setAll(items: Iterable<readonly [key: string, pattern: unknown, value: T]>): void {
     // By key, the last one wins.
-    const byKey = new Map<string, { key: string; pattern: unknown; value: T; branches: FieldSpec[][] }>();
+    const parsed = new Map<string, { key: string; pattern: unknown; value: T; branches: FieldSpec[][] }>();
     for (const [key, pattern, value] of items) {
-      byKey.delete(key);
-      byKey.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map((b) => [...b.values()]) });
+      parsed.delete(key);
+      parsed.set(key, { key, pattern, value, branches: parsePattern(pattern).branches.map(fieldsOf) });
     }
-    const parsed = [...byKey.values()];
-    for (const p of parsed) if (this.entries.has(p.key)) this.delete(p.key);
-    const built: BranchRec<T>[] = [];
-    for (const p of parsed) {
-      const entry: Entry<T> = { key: p.key, value: p.value, pattern: p.pattern, branches: [], stamp: 0, tree: undefined };
+    for (const key of parsed.keys()) if (this.byKey.has(key)) this.delete(key);
+    const built: BranchRec[] = [];
+    for (const p of parsed.values()) {
+      const entry: Entry<T> = { id: this.entryIds.take(), key: p.key, value: p.value, pattern: p.pattern, branches: [], tree: undefined };
+      this.entries[entry.id] = entry;
+      this.entryStamp = grown(this.entryStamp, this.entryIds.bound);
+      this.out = grown(this.out, this.entryIds.bound);
+      this.entryStamp[entry.id] = 0;
       for (const fields of p.branches) {
-        const b = this.branch(entry, fields);
+        const b = this.branch(entry.id, fields);
         entry.branches.push(b);
         built.push(b);
       }
-      this.entries.set(p.key, entry);
+      if (entry.branches.length > 1) for (const b of entry.branches) this.branchData[b.id * STRIDE + 1]! |= MULTI;
+      this.byKey.set(p.key, entry);
     }
+    this.st.ensure(this.leafIds.bound);
+    this.st.ensureFields(this.pathIds.bound);
+    this.arrayed = grown(this.arrayed, this.pathIds.bound);
     for (const b of built) this.insert(b);
+    this.stack = grown(this.stack, this.trie.bound + 1);
   }
 
   /** Removes the pattern under `key`; false when there is none. */
   delete(key: string): boolean {
-    const entry = this.entries.get(key);
+    const entry = this.byKey.get(key);
     if (!entry) return false;
-    this.entries.delete(key);
+    this.byKey.delete(key);
+    this.entries[entry.id] = undefined;
+    this.entryIds.give(entry.id);
     for (const b of entry.branches) {
-      this.branchCount--;
-      let node = b.node!;
-      node.ends!.splice(node.ends!.indexOf(b), 1);
-      if (node.ends!.length === 0) node.ends = undefined;
-      // Prune trie nodes that no longer lead anywhere.
-      while (node.parent && !node.ends && node.edges.length === 0) {
-        node.parent.unlink(node);
-        node = node.parent;
-      }
+      this.trie.removeEnd(b.node, b.id);
       for (const l of b.pos) this.releaseLeaf(l);
       for (const l of b.neg) this.releaseLeaf(l);
+      for (const g of b.groups) g.node.tags--;
+      this.branches[b.id] = undefined;
+      this.poolHoles += this.checkLen[b.id]!;
+      this.checkLen[b.id] = 0;
+      this.branchIds.give(b.id);
     }
     return true;
   }
 
   /** The values of the patterns that match the event given as JSON text (parsing included). */
   matching(text: string): T[] {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new InvalidEventTextError();
-    }
-    return this.matchingDoc(doc);
+    return this.matchingDoc(parseEvent(text));
   }
 
   /** The values of the patterns that match an already parsed event, each once. */
   matchingDoc(doc: unknown): T[] {
-    const out: T[] = [];
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return out;
+    const n = this.matchIds(doc);
+    const out = new Array<T>(n);
+    const ids = this.out;
+    for (let i = 0; i < n; i++) out[i] = this.entries[ids[i]!]!.value;
+    return out;
+  }
+
+  /**
+   * Matches a parsed event and returns how many patterns match; their ids are `matchedIds()[0..n)`
+   * (valid until the next match). The allocation-free form of matchingDoc.
+   */
+  matchIds(doc: unknown): number {
+    this.nOut = 0;
+    this.lastChecked = 0;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 0;
     const st = this.st;
+    if (st.stamp >= LAST_STAMP) this.clearStamps();
     st.stamp++;
     st.nSat = 0;
+    this.doc = doc;
     this.walk(doc as Record<string, unknown>);
-    this.collect(doc, out);
-    return out;
+    this.collect();
+    this.doc = undefined;
+    return this.nOut;
+  }
+
+  matchedIds(): Int32Array {
+    return this.out;
   }
 
   stats(): PatternSetStats {
@@ -242,81 +548,144 @@ export class PatternSet<T> {
       conditions += n.field?.size ?? 0;
       stack.push(...n.kids);
     }
-    let trieNodes = 0;
-    const tstack = [this.trie];
-    while (tstack.length) {
-      const n = tstack.pop()!;
-      trieNodes++;
-      tstack.push(...n.kids);
+    let conditionUses = 0;
+    let branches = 0;
+    for (const e of this.byKey.values()) {
+      for (const b of e.branches) {
+        branches++;
+        for (const l of [...b.pos, ...b.neg]) conditionUses += l.conds.length + (l.kind === POSITIVE ? 0 : 1);
+      }
     }
-    return { patterns: this.entries.size, branches: this.branchCount, leaves: this.leaves.size, conditions, paths: paths - 1, trieNodes };
+    return { patterns: this.byKey.size, branches, leaves: this.leafByKey.size, conditions, conditionUses, paths: paths - 1, trieNodes: this.trie.nodes };
   }
 
   // ---- building ------------------------------------------------------------------------------
 
-  private branch(entry: Entry<T>, fields: FieldSpec[]): BranchRec<T> {
+  private branch(entry: number, fields: FieldSpec[]): BranchRec {
     const pos: LeafRec[] = [];
     const neg: LeafRec[] = [];
     let confirm = false;
-    const below = new Map<PathNode, number>();
+    const below = new Map<PathNode, LeafRec[]>();
     for (const f of fields) {
       const leaf = this.leaf(f);
       leaf.uses++;
       if (leaf.kind === POSITIVE) pos.push(leaf);
       else neg.push(leaf);
       if (leaf.kind === MIXED && leaf.depth > 1) confirm = true;
-      for (let n = leaf.path.parent; n && n !== this.root; n = n.parent) below.set(n, (below.get(n) ?? 0) + 1);
+      for (let n = leaf.path.parent; n && n !== this.root; n = n.parent) {
+        const list = below.get(n);
+        if (list) list.push(leaf);
+        else below.set(n, [leaf]);
+      }
     }
-    const consistency = [...below].filter(([, count]) => count > 1).map(([n]) => n);
-    this.branchCount++;
-    return { entry, pos, neg, consistency, confirm, node: undefined };
+    const groups: Group[] = [];
+    for (const [node, leaves] of below) {
+      if (leaves.length < 2) continue;
+      node.tags++;
+      groups.push({ node, leaves: leaves.map(idOf), positive: leaves.every(isPositive) });
+    }
+    const b: BranchRec = { id: this.branchIds.take(), entry, pos, neg, groups, node: -1 };
+    this.branches[b.id] = b;
+    this.branchData = grown(this.branchData, this.branchIds.bound * STRIDE);
+    this.checkLen = grown(this.checkLen, this.branchIds.bound);
+    const o = b.id * STRIDE;
+    this.branchData[o] = entry;
+    this.branchData[o + 1] = (confirm ? CONFIRM : 0) | (neg.length > 0 ? NEGATIVE : 0) | (groups.length > 0 ? GROUPS : 0);
+    let mask = 0;
+    for (const g of groups) mask |= 1 << (g.node.slot & 31);
+    this.branchData[o + 2] = mask;
+    this.checkLen[b.id] = 0;
+    if (groups.length > 0 || neg.length > 0) {
+      const checks: number[] = [groups.length];
+      for (const g of groups) checks.push(g.node.slot, g.positive ? 1 : 0, g.leaves.length, ...g.leaves);
+      checks.push(neg.length);
+      for (const l of neg) checks.push(l.id, l.field.slot);
+      this.storeChecks(b.id, checks);
+    }
+    return b;
   }
 
-  private insert(b: BranchRec<T>): void {
+  private storeChecks(bid: number, checks: readonly number[]): void {
+    if (this.poolTop + checks.length > this.pool.length) {
+      if (this.poolHoles > this.poolTop / 2) this.compactPool();
+      this.pool = grown(this.pool, this.poolTop + checks.length);
+    }
+    this.pool.set(checks, this.poolTop);
+    this.branchData[bid * STRIDE + 3] = this.poolTop;
+    this.checkLen[bid] = checks.length;
+    this.poolTop += checks.length;
+  }
+
+  private compactPool(): void {
+    const pool = new Int32Array(this.pool.length);
+    let top = 0;
+    for (let bid = 0; bid < this.branchIds.bound; bid++) {
+      const len = this.checkLen[bid]!;
+      if (len === 0) continue;
+      const at = this.branchData[bid * STRIDE + 3]!;
+      pool.set(this.pool.subarray(at, at + len), top);
+      this.branchData[bid * STRIDE + 3] = top;
+      top += len;
+    }
+    this.pool = pool;
+    this.poolTop = top;
+    this.poolHoles = 0;
+  }
+
+  private insert(b: BranchRec): void {
     // Most-shared leaves first: branches share trie prefixes, and the walk prunes early.
-    b.pos.sort((x, y) => y.uses - x.uses || x.id - y.id);
-    let node = this.trie;
-    for (const l of b.pos) node = node.child(l);
-    (node.ends ??= []).push(b);
+    b.pos.sort(bySharing);
+    let node = this.trie.root;
+    for (const l of b.pos) node = this.trie.child(node, l.id);
+    const o = b.id * STRIDE;
+    this.trie.addEnd(node, b.id, this.branchData[o]!, this.branchData[o + 1]!, this.branchData[o + 2]!);
     b.node = node;
   }
 
   private leaf(f: FieldSpec): LeafRec {
     const conds = f.leaf.conds;
-    const absentOk = conds.some((c) => c.t === 'exists' && !c.v);
+    let absentOk = false;
+    let existsOk = false;
+    for (const c of conds) {
+      if (c.t === 'exists') {
+        if (c.v) existsOk = true;
+        else absentOk = true;
+      }
+    }
     // `exists: true` among the alternatives accepts every value, whatever the others say.
-    const existsOk = conds.some((c) => c.t === 'exists' && c.v);
-    const positive: CondSpec[] = existsOk ? [{ t: 'exists', v: true }] : conds.filter((c) => c.t !== 'exists');
+    const positive: CondSpec[] = existsOk ? [{ t: 'exists', v: true }] : conds.filter(notExists);
     const kind: Kind = !absentOk ? POSITIVE : positive.length === 0 ? ABSENT : MIXED;
     const path = this.path(f.segs);
-    const field = (path.field ??= new FieldIndex());
-    // Canonical per field: the conditions' filed keys, sorted, and the kind.
-    const acquired = positive.map((c) => field.acquire(c));
-    const key = `${JSON.stringify(f.segs)}|${kind}|${JSON.stringify([...new Set(acquired.map((c) => c.key))].sort())}`;
-    const existing = this.leaves.get(key);
-    if (existing) {
-      for (const c of acquired) field.release(c);
-      return existing;
-    }
+    const field = (path.field ??= new FieldIndex(path.slot));
     // Alternatives that file as one condition ("a" twice, "a" and wildcard "a") hold one reference.
     const unique: Condition[] = [];
-    for (const c of acquired) {
+    for (const spec of positive) {
+      const c = field.acquire(spec);
       if (unique.includes(c)) field.release(c);
       else unique.push(c);
     }
-    const leaf: LeafRec = { stamp: 0, key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0, id: this.nextLeafId++ };
-    for (const c of unique) c.leaves.push(leaf);
+    const condKeys = unique.length === 1 ? unique[0]!.key : JSON.stringify(unique.map(keyOf).sort());
+    const key = `${path.slot}\u0001${kind}\u0001${condKeys}`;
+    const existing = this.leafByKey.get(key);
+    if (existing) {
+      for (const c of unique) field.release(c);
+      return existing;
+    }
+    const leaf: LeafRec = { id: this.leafIds.take(), key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0 };
+    for (const c of unique) c.leaves.push(leaf.id);
     for (let n: PathNode | undefined = path; n; n = n.parent) n.refs++;
     path.here++;
-    this.leaves.set(key, leaf);
+    this.leafByKey.set(key, leaf);
     return leaf;
   }
 
   private releaseLeaf(leaf: LeafRec): void {
     if (--leaf.uses > 0) return;
-    this.leaves.delete(leaf.key);
+    this.leafByKey.delete(leaf.key);
+    this.leafIds.give(leaf.id);
+    this.st.leafStamp[leaf.id] = 0;
     for (const c of leaf.conds) {
-      c.leaves.splice(c.leaves.indexOf(leaf), 1);
+      c.leaves.splice(c.leaves.indexOf(leaf.id), 1);
       leaf.field.release(c);
     }
     if (--leaf.path.here === 0) leaf.path.field = undefined;
@@ -327,6 +696,9 @@ export class PatternSet<T> {
       n.parent.keys.splice(i, 1);
       n.parent.kids.splice(i, 1);
       n.parent.own.splice(i, 1);
+      this.pathIds.give(n.slot);
+      this.st.present[n.slot] = 0;
+      this.arrayed[n.slot] = 0;
     }
   }
 
@@ -335,7 +707,7 @@ export class PatternSet<T> {
     for (const s of segs) {
       let kid = n.child(s);
       if (!kid) {
-        kid = new PathNode(n, s);
+        kid = new PathNode(n, s, this.pathIds.take());
         n.keys.push(s);
         n.kids.push(kid);
         n.own.push(PROTO_KEYS.has(s));
@@ -343,6 +715,16 @@ export class PatternSet<T> {
       n = kid;
     }
     return n;
+  }
+
+  /** Before the int32 stamps wrap (after 2^31 events): clear every mark and start again. */
+  private clearStamps(): void {
+    this.st.stamp = 0;
+    this.st.leafStamp.fill(0);
+    this.st.hitStamp.fill(0);
+    this.st.present.fill(0);
+    this.entryStamp.fill(0);
+    this.arrayed.fill(0);
   }
 
   // ---- matching ------------------------------------------------------------------------------
@@ -353,109 +735,225 @@ export class PatternSet<T> {
     const stamp = st.stamp;
     const values = this.values;
     const paths = this.paths;
-    let top = pushKids(doc, this.root, values, paths, 0);
+    const serials = this.serials;
+    st.nHits = 0;
+    this.nSerials = 0;
+    this.eventMask = 0;
+    let top = pushKids(doc, this.root, values, paths, serials, 0, 0);
     while (top > 0) {
       top--;
       const v = values[top];
       const n = paths[top]!;
+      const serial = serials[top]!;
       values[top] = undefined;
       switch (typeof v) {
         case 'string':
-          n.field?.string(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.string(v, st);
+          }
           break;
         case 'number':
-          n.field?.number(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.number(v, st);
+          }
           break;
         case 'boolean':
-          n.field?.other(v, st);
+          if (n.field) {
+            st.serial = serial;
+            n.field.other(v, st);
+          }
           break;
         case 'object':
           if (v === null) {
-            n.field?.other(null, st);
+            if (n.field) {
+              st.serial = serial;
+              n.field.other(null, st);
+            }
           } else if (Array.isArray(v)) {
-            n.arrayed = stamp;
+            let objects = 0;
+            const tag = n.tags > 0;
             for (let i = v.length - 1; i >= 0; i--) {
-              values[top] = v[i];
-              paths[top++] = n;
+              const x: unknown = v[i];
+              let s = serial;
+              if (typeof x === 'object' && x !== null) {
+                objects++;
+                if (tag && !Array.isArray(x)) s = this.element(n, serial);
+              }
+              values[top] = x;
+              paths[top] = n;
+              serials[top++] = s;
+            }
+            // One object in an array is as good as the object alone; two call for consistency.
+            if (objects > 1 && n.kids.length > 0) {
+              this.arrayed[n.slot] = stamp;
+              this.eventMask |= 1 << (n.slot & 31);
             }
           } else if (n.kids.length > 0) {
-            top = pushKids(v as Record<string, unknown>, n, values, paths, top);
+            top = pushKids(v as Record<string, unknown>, n, values, paths, serials, serial, top);
           }
           break;
         default:
           break;
       }
     }
+    st.serial = 0;
   }
 
-  /** Down the trie along satisfied leaves; branches reached are checked and their values collected. */
-  private collect(doc: unknown, out: T[]): void {
+  /** A serial for an object element of an array at `node`, inside the element `parent` (0: none). */
+  private element(node: PathNode, parent: number): number {
+    const s = ++this.nSerials;
+    if (s >= this.serialNode.length) {
+      this.serialNode = grown(this.serialNode, s + 1);
+      this.serialParent = grown(this.serialParent, s + 1);
+    }
+    this.serialNode[s] = node.slot;
+    this.serialParent[s] = parent;
+    return s;
+  }
+
+  /** The element of an array at path slot `slot` that holds the element `s` (or is it); 0 when none does. */
+  private elementAt(s: number, slot: number): number {
+    while (s !== 0 && this.serialNode[s] !== slot) s = this.serialParent[s]!;
+    return s;
+  }
+
+  /** Whether one element of the array at the group (at `at` in the pool) satisfies all its leaves. */
+  private consistent(at: number): boolean {
+    const st = this.st;
+    const pool = this.pool;
+    const slot = pool[at]!;
+    const n = pool[at + 2]!;
+    const first = at + 3;
+    for (let h = st.firstHit(pool[first]!); h >= 0; h = st.hitNext[h]!) {
+      const s = this.elementAt(st.hitSerial[h]!, slot);
+      if (s === 0) continue;
+      let all = true;
+      for (let k = 1; k < n && all; k++) {
+        all = false;
+        for (let h2 = st.firstHit(pool[first + k]!); h2 >= 0 && !all; h2 = st.hitNext[h2]!) all = this.elementAt(st.hitSerial[h2]!, slot) === s;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  /** Down the trie along satisfied leaves; branches reached are checked, matching ids collected. */
+  private collect(): void {
     const st = this.st;
     const stamp = st.stamp;
+    const stamps = st.leafStamp;
     const sat = st.sat;
     const nSat = st.nSat;
-    const stack = this.nodes;
+    const trie = this.trie;
+    const nodeData = trie.nodeData;
+    const edgeLeaf = trie.edgeLeaf;
+    const edgeKid = trie.edgeKid;
+    const stack = this.stack;
     let top = 0;
-    stack[top++] = this.trie;
+    stack[top++] = trie.root;
     while (top > 0) {
       const n = stack[--top]!;
-      if (n.ends !== undefined) this.check(n.ends, doc, out);
-      const map = n.map;
-      if (map !== undefined && nSat < n.edges.length) {
+      const at = n * NODE;
+      const ends = nodeData[at + 3]!;
+      if (ends !== 0) this.check(nodeData[at + 2]!, ends);
+      const count = nodeData[at + 1]!;
+      if (count === 0) continue;
+      const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
+      if (map !== undefined) {
         for (let j = 0; j < nSat; j++) {
           const kid = map.get(sat[j]!);
           if (kid !== undefined) stack[top++] = kid;
         }
       } else {
-        const edges = n.edges;
-        const kids = n.kids;
-        for (let i = 0; i < edges.length; i++) if (edges[i]!.stamp === stamp) stack[top++] = kids[i]!;
+        const start = nodeData[at]!;
+        const end = start + count;
+        for (let i = start; i < end; i++) if (stamps[edgeLeaf[i]!] === stamp) stack[top++] = edgeKid[i]!;
       }
     }
   }
 
-  private check(ends: readonly BranchRec<T>[], doc: unknown, out: T[]): void {
+  /** The `count` ends from `first` in the end pool: each a branch whose positive leaves all hold. */
+  private check(first: number, count: number): void {
     const stamp = this.st.stamp;
-    for (let i = 0; i < ends.length; i++) {
-      const b = ends[i]!;
-      const e = b.entry;
-      if (e.stamp === stamp) continue;
-      if (b.confirm || arrayed(b.consistency, stamp)) {
-        // The compiled pattern decides for the whole entry (all its branches).
-        e.stamp = stamp;
-        if ((e.tree ??= compilePattern(e.pattern))(doc)) out.push(e.value);
-        continue;
+    const entryStamp = this.entryStamp;
+    const eventMask = this.eventMask;
+    const ends = this.trie.ends;
+    const out = this.out;
+    this.lastChecked += count;
+    const end = (first + count) * END;
+    for (let o = first * END; o < end; o += END) {
+      const eid = ends[o + 1]!;
+      const flags = ends[o + 2]!;
+      if (flags !== 0) {
+        if ((flags & MULTI) !== 0 && entryStamp[eid] === stamp) continue;
+        // Groups whose nodes held no array of objects in this event need nothing more.
+        const simple = (flags & (CONFIRM | NEGATIVE)) === 0 && (ends[o + 3]! & eventMask) === 0;
+        if (!simple && !this.passes(ends[o]!, eid, flags)) continue;
+        entryStamp[eid] = stamp;
       }
-      let ok = true;
-      const neg = b.neg;
-      for (let j = 0; j < neg.length; j++) {
-        const l = neg[j]!;
-        if (l.field.present === stamp && l.stamp !== stamp) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) {
-        e.stamp = stamp;
-        out.push(e.value);
-      }
+      out[this.nOut++] = eid;
     }
+  }
+
+  /** The rarer checks of a branch whose positive leaves all hold: array consistency, then absence. */
+  private passes(bid: number, eid: number, flags: number): boolean {
+    const stamp = this.st.stamp;
+    let confirm = (flags & CONFIRM) !== 0;
+    let group = -1;
+    const pool = this.pool;
+    const arrayed = this.arrayed;
+    let k = this.branchData[bid * STRIDE + 3]!;
+    const groups = pool[k++]!;
+    for (let g = 0; g < groups; g++) {
+      if (arrayed[pool[k]!] === stamp) {
+        // One arrayed group of positive leaves is checked here; anything more intricate is not.
+        if (group >= 0 || pool[k + 1] === 0) confirm = true;
+        group = k;
+      }
+      k += 3 + pool[k + 2]!;
+    }
+    if (confirm) {
+      // The compiled pattern decides for the whole entry (all its branches).
+      this.entryStamp[eid] = stamp;
+      const e = this.entries[eid]!;
+      return (e.tree ??= compilePattern(e.pattern))(this.doc);
+    }
+    if (group >= 0 && !this.consistent(group)) return false;
+    const stamps = this.st.leafStamp;
+    const present = this.st.present;
+    const negs = pool[k++]!;
+    for (let j = 0; j < negs; j++, k += 2) if (present[pool[k + 1]!] === stamp && stamps[pool[k]!] !== stamp) return false;
+    return true;
   }
 }
 
-function arrayed(nodes: readonly PathNode[], stamp: number): boolean {
-  for (let i = 0; i < nodes.length; i++) if (nodes[i]!.arrayed === stamp) return true;
-  return false;
+/** JSON text to a document; the error never quotes the text. */
+export function parseEvent(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidEventTextError();
+  }
 }
 
-function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], paths: PathNode[], top: number): number {
+const fieldsOf = (b: Map<string, FieldSpec>): FieldSpec[] => [...b.values()];
+const bySharing = (x: LeafRec, y: LeafRec): number => y.uses - x.uses || x.id - y.id;
+const notExists = (c: CondSpec): boolean => c.t !== 'exists';
+const keyOf = (c: Condition): string => c.key;
+const idOf = (l: LeafRec): number => l.id;
+const isPositive = (l: LeafRec): boolean => l.kind === POSITIVE;
+
+function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], paths: PathNode[], serials: number[], serial: number, top: number): number {
   const keys = n.keys;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = n.own[i] ? (Object.hasOwn(o, k) ? o[k] : undefined) : o[k];
     if (v !== undefined) {
       values[top] = v;
-      paths[top++] = n.kids[i]!;
+      paths[top] = n.kids[i]!;
+      serials[top++] = serial;
     }
   }
   return top;

@@ -1,218 +1,299 @@
-// Compiles a set of rules once into an index, so an event is only tested against rules that can
-// match it: first by source and detail-type, then, inside each (source, detail-type) bucket, by the
-// exact value of one more field the rule pins (a store, a SKU, a product...). 10,000 rules then
-// cost about what 100 do. The index only ever narrows: every rule it returns is still tested with
-// its compiled pattern, and a rule it cannot file precisely is tested for every event it could match.
-import { compilePattern, type CompiledPattern } from '../event-pattern/index.ts';
+// The live rule set: every enabled rule's `when` in one PatternSet (lib/core/event-pattern/set.ts),
+// so an event costs about the same against 10,000 rules as against 100, and a rule added, changed
+// or removed touches only its own part of the index. `if` patterns (the customer view) are compiled
+// on first use and shared between rules that write the same one.
+import { compilePattern, parseEvent, PatternSet, validate, type CompiledPattern, type PatternSetStats } from '../event-pattern/index.ts';
 import type { Rule } from './rule.ts';
 
 export interface CompiledRule {
   readonly rule: Rule;
   readonly when: CompiledPattern;
-  readonly if: (view: unknown) => boolean;
+  if(view: unknown): boolean;
   /** The rule's validity window in epoch ms (±Infinity when open), parsed once. */
   readonly fromMs: number;
   readonly untilMs: number;
 }
 
-interface Entry extends CompiledRule {
-  /** The last `matching` call that returned this rule: no rule is returned twice for one event. */
-  seen: number;
-}
-
-const ANY = '*';
-/** Below this many rules a bucket is scanned: a lookup would cost more than it saves. */
-const SCAN_BELOW = 8;
 const always = (): boolean => true;
 
-interface PathIndex {
-  readonly segs: readonly string[];
-  readonly byValue: Map<string, Entry[]>;
-}
+class Entry implements CompiledRule {
+  /** The pattern id the PatternSet gave this rule's `when`. */
+  pid = -1;
+  readonly fromMs: number;
+  readonly untilMs: number;
+  private whenPattern: CompiledPattern | undefined;
+  private ifPattern: ((view: unknown) => boolean) | undefined;
 
-class Bucket {
-  readonly scan: Entry[] = [];
-  readonly paths: PathIndex[] = [];
-
-  constructor(entries: Entry[]) {
-    if (entries.length < SCAN_BELOW) {
-      this.scan = entries;
-      return;
-    }
-    // Exact values each rule pins, per field (source and detail-type are already the bucket).
-    const pinned = entries.map((e) => {
-      const m = new Map<string, ReadonlySet<string>>();
-      for (const path of e.when.paths) {
-        if (path === 'source' || path === 'detail-type') continue;
-        const keys = e.when.indexKeys(path.split('.'));
-        if (keys && keys.size > 0) m.set(path, keys);
-      }
-      return m;
-    });
-    const counts = new Map<string, number>(); // `${path}\0${value}` → rules pinning it
-    for (const m of pinned) for (const [path, keys] of m) for (const k of keys) counts.set(`${path}\u0000${k}`, (counts.get(`${path}\u0000${k}`) ?? 0) + 1);
-    const byPath = new Map<string, PathIndex>();
-    entries.forEach((entry, i) => {
-      // File the rule under its most selective field: the one whose values the fewest rules share.
-      let best: string | undefined;
-      let bestCost = Infinity;
-      for (const [path, keys] of pinned[i]!) {
-        let cost = 0;
-        for (const k of keys) cost += counts.get(`${path}\u0000${k}`)!;
-        if (cost < bestCost || (cost === bestCost && best !== undefined && path < best)) {
-          best = path;
-          bestCost = cost;
-        }
-      }
-      if (best === undefined || bestCost >= entries.length) {
-        this.scan.push(entry);
-        return;
-      }
-      let index = byPath.get(best);
-      if (!index) byPath.set(best, (index = { segs: best.split('.'), byValue: new Map() }));
-      for (const k of pinned[i]!.get(best)!) {
-        const list = index.byValue.get(k);
-        if (list) list.push(entry);
-        else index.byValue.set(k, [entry]);
-      }
-    });
-    this.paths = [...byPath.values()];
+  constructor(
+    readonly rule: Rule,
+    private readonly shared: Map<string, (view: unknown) => boolean>,
+  ) {
+    this.fromMs = rule.validFrom ? Date.parse(rule.validFrom) : -Infinity;
+    this.untilMs = rule.validUntil ? Date.parse(rule.validUntil) : Infinity;
+    // Refused now rather than at the first event that reaches it.
+    if (rule.if) validate(rule.if);
   }
 
-  collect(event: unknown, stamp: number, out: Entry[], values: string[]): void {
-    for (const e of this.scan) {
-      if (e.seen !== stamp && e.when(event)) {
-        e.seen = stamp;
-        out.push(e);
-      }
-    }
-    for (const p of this.paths) {
-      values.length = 0;
-      stringsAt(event, p.segs, 0, values);
-      for (const v of values) {
-        const list = p.byValue.get(v);
-        if (!list) continue;
-        for (const e of list) {
-          if (e.seen !== stamp && e.when(event)) {
-            e.seen = stamp;
-            out.push(e);
-          }
-        }
-      }
-    }
+  get when(): CompiledPattern {
+    return (this.whenPattern ??= compilePattern(this.rule.when));
+  }
+
+  if(view: unknown): boolean {
+    return (this.ifPattern ??= this.compileIf())(view);
+  }
+
+  private compileIf(): (view: unknown) => boolean {
+    if (!this.rule.if) return always;
+    const text = JSON.stringify(this.rule.if);
+    let fn = this.shared.get(text);
+    if (!fn) this.shared.set(text, (fn = compilePattern(this.rule.if)));
+    return fn;
   }
 }
 
-/** Every string at `segs` in the document, looking through arrays at any level (as the matcher does). */
-function stringsAt(doc: unknown, segs: readonly string[], _i: number, out: string[]): void {
-  // An explicit stack: no depth of nested arrays can overflow the call stack.
-  const nodes: unknown[] = [doc];
-  const depths: number[] = [0];
-  while (nodes.length > 0) {
-    const node = nodes.pop();
-    const i = depths.pop()!;
-    if (Array.isArray(node)) {
-      for (let j = node.length - 1; j >= 0; j--) {
-        nodes.push(node[j]);
-        depths.push(i);
-      }
-    } else if (i === segs.length) {
-      if (typeof node === 'string') out.push(node);
-    } else if (node !== null && typeof node === 'object' && Object.hasOwn(node, segs[i]!)) {
-      nodes.push((node as Record<string, unknown>)[segs[i]!]);
-      depths.push(i + 1);
-    }
-  }
-}
-
-export interface RuleSetStats {
+export interface RuleSetStats extends PatternSetStats {
   readonly rules: number;
-  readonly buckets: number;
-  /** Rules tested for every event of their bucket (not filed under a field value). */
-  readonly scanned: number;
-  readonly indexedFields: number;
+  /** Rule branches examined by the last `matching` call after all their leaves were satisfied. */
+  readonly lastChecked: number;
+}
+
+/** What `update` changed. */
+export interface RuleChanges {
+  readonly added: number;
+  readonly changed: number;
+  readonly removed: number;
 }
 
 export class RuleSet {
-  /** source → detail-type → bucket; `*` when the rule does not pin the field to exact values. */
-  private readonly index = new Map<string, Map<string, Bucket>>();
-  private stamp = 0;
-  private readonly values: string[] = [];
-  readonly size: number;
-  readonly rules: readonly Rule[];
+  private readonly set = new PatternSet<Entry>();
+  private readonly byId = new Map<string, Rule>();
+  /** Per ruleId: the last `update` call that found it in its list. */
+  private readonly seen = new Map<string, number>();
+  private generation = 0;
+  private readonly ifs = new Map<string, (view: unknown) => boolean>();
+  private list: readonly Rule[] | undefined;
+  /** Enabled rules in result order (priority, then ruleId), and each pattern id's place in it. */
+  private ordered: Entry[] = [];
+  private rank = new Int32Array(64);
+  private keys = new Int32Array(64);
 
   /** Compiles every enabled rule; throws InvalidPatternError for an invalid pattern (validate first). */
   constructor(rules: readonly Rule[]) {
-    const staged = new Map<string, Map<string, Entry[]>>();
-    for (const rule of rules) {
-      if (!rule.enabled) continue;
-      const { when, if: customer } = compiledPatterns(rule);
-      const entry: Entry = {
-        rule,
-        when,
-        if: customer,
-        fromMs: rule.validFrom ? Date.parse(rule.validFrom) : -Infinity,
-        untilMs: rule.validUntil ? Date.parse(rule.validUntil) : Infinity,
-        seen: 0,
-      };
-      const sources = when.indexKeys('source');
-      const types = when.indexKeys('detail-type');
-      for (const s of sources && sources.size > 0 ? sources : [ANY]) {
-        let byType = staged.get(s);
-        if (!byType) staged.set(s, (byType = new Map()));
-        for (const t of types && types.size > 0 ? types : [ANY]) {
-          const list = byType.get(t);
-          if (list) list.push(entry);
-          else byType.set(t, [entry]);
-        }
-      }
-    }
-    for (const [s, byType] of staged) {
-      const buckets = new Map<string, Bucket>();
-      for (const [t, entries] of byType) buckets.set(t, new Bucket(entries));
-      this.index.set(s, buckets);
-    }
-    this.size = rules.length;
-    this.rules = rules;
+    this.update(rules);
   }
 
-  /** Rules whose `when` matches the event, highest priority first (then ruleId), before `if` and arbitration. */
-  matching(event: { source: string; 'detail-type': string }): CompiledRule[] {
-    const stamp = ++this.stamp;
-    const out: Entry[] = [];
-    for (const s of event.source === ANY ? [ANY] : [event.source, ANY]) {
-      const byType = this.index.get(s);
-      if (!byType) continue;
-      byType.get(event['detail-type'])?.collect(event, stamp, out, this.values);
-      if (event['detail-type'] !== ANY) byType.get(ANY)?.collect(event, stamp, out, this.values);
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Every rule of the set, enabled or not. */
+  get rules(): readonly Rule[] {
+    return (this.list ??= [...this.byId.values()]);
+  }
+
+  /**
+   * Makes the set hold exactly `rules`. A rule given as the same object as before is kept as it is,
+   * so a refresh that changes one rule of 10,000 re-indexes that one. Validates every new pattern
+   * before changing anything: on InvalidPatternError the set is unchanged.
+   */
+  update(rules: readonly Rule[]): RuleChanges {
+    // One pass over the list with a stamp per known rule: no map of the whole list is built, so a
+    // refresh that finds one change among 10,000 rules costs one lookup per rule.
+    const gen = ++this.generation;
+    const put: (readonly [string, unknown, Entry])[] = [];
+    const off: string[] = [];
+    const fresh = new Map<string, Rule>();
+    let added = 0;
+    let changed = 0;
+    let known = 0;
+    for (const r of rules) {
+      const id = r.ruleId;
+      const stamp = this.seen.get(id);
+      if (stamp === gen || fresh.has(id)) return this.updateSlowly(rules);
+      const before = this.byId.get(id);
+      if (before !== undefined) {
+        known++;
+        this.seen.set(id, gen);
+        if (before === r) continue;
+        changed++;
+      } else added++;
+      fresh.set(id, r);
+      if (r.enabled) put.push([id, r.when, new Entry(r, this.ifs)]);
+      else off.push(id);
     }
-    return out.length > 1 ? out.sort(byPriority) : out;
+    const gone: string[] = [];
+    if (known < this.byId.size) for (const id of this.byId.keys()) if (this.seen.get(id) !== gen) gone.push(id);
+    return this.apply(put, off, gone, fresh, { added, changed, removed: gone.length });
+  }
+
+  /** `update` for a list that holds one ruleId twice (the last one wins). */
+  private updateSlowly(rules: readonly Rule[]): RuleChanges {
+    const next = new Map<string, Rule>();
+    for (const r of rules) next.set(r.ruleId, r);
+    const put: (readonly [string, unknown, Entry])[] = [];
+    const off: string[] = [];
+    const fresh = new Map<string, Rule>();
+    let added = 0;
+    let changed = 0;
+    for (const [id, r] of next) {
+      const before = this.byId.get(id);
+      if (before === r) continue;
+      if (before) changed++;
+      else added++;
+      fresh.set(id, r);
+      if (r.enabled) put.push([id, r.when, new Entry(r, this.ifs)]);
+      else off.push(id);
+    }
+    const gone: string[] = [];
+    for (const id of this.byId.keys()) if (!next.has(id)) gone.push(id);
+    return this.apply(put, off, gone, fresh, { added, changed, removed: gone.length });
+  }
+
+  private apply(put: (readonly [string, unknown, Entry])[], off: string[], gone: string[], fresh: Map<string, Rule>, changes: RuleChanges): RuleChanges {
+    if (put.length + off.length + gone.length === 0) return changes;
+    const leaving = [...off, ...gone, ...put.map(([id]) => id)].filter((id) => this.set.has(id)).map((id) => this.set.valueOf(this.set.idOf(id)!));
+    this.set.setAll(put);
+    for (const id of off) this.set.delete(id);
+    for (const id of gone) {
+      this.set.delete(id);
+      this.byId.delete(id);
+      this.seen.delete(id);
+    }
+    for (const [id, r] of fresh) this.byId.set(id, r);
+    this.list = undefined;
+    this.reorder(leaving, put.map(([, , e]) => e));
+    // Compiled `if` patterns of rules long gone are let go; entries keep the ones they use.
+    if (this.ifs.size > 2 * this.byId.size + 100) this.ifs.clear();
+    return changes;
+  }
+
+  /** Adds or replaces one rule. */
+  put(rule: Rule): void {
+    if (this.byId.get(rule.ruleId) === rule) return;
+    const leaving = this.set.has(rule.ruleId) ? [this.set.valueOf(this.set.idOf(rule.ruleId)!)] : [];
+    const entry = rule.enabled ? new Entry(rule, this.ifs) : undefined;
+    if (entry) this.set.set(rule.ruleId, rule.when, entry);
+    else this.set.delete(rule.ruleId);
+    this.byId.set(rule.ruleId, rule);
+    this.list = undefined;
+    this.reorder(leaving, entry ? [entry] : []);
+  }
+
+  /** Removes one rule; false when the set has no rule with that id. */
+  remove(ruleId: string): boolean {
+    const leaving = this.set.has(ruleId) ? [this.set.valueOf(this.set.idOf(ruleId)!)] : [];
+    this.set.delete(ruleId);
+    this.list = undefined;
+    this.reorder(leaving, []);
+    this.seen.delete(ruleId);
+    return this.byId.delete(ruleId);
+  }
+
+  /**
+   * Rules whose `when` matches the event, highest priority first (then ruleId), before `if` and
+   * arbitration. The event is a parsed document or its JSON text (parsed here).
+   */
+  matching(event: string | { source: string; 'detail-type': string }): CompiledRule[] {
+    const set = this.set;
+    const n = set.matchIds(typeof event === 'string' ? parseEvent(event) : event);
+    if (n === 0) return [];
+    const ids = set.matchedIds();
+    if (n === 1) return [set.valueOf(ids[0]!)];
+    // Result order by each pattern's precomputed place: a numeric sort, no comparator calls.
+    if (this.keys.length < n) this.keys = new Int32Array(Math.max(n, 2 * this.keys.length));
+    const keys = this.keys;
+    const rank = this.rank;
+    for (let i = 0; i < n; i++) keys[i] = rank[ids[i]!]!;
+    sortRange(keys, 0, n - 1);
+    const ordered = this.ordered;
+    const out = new Array<CompiledRule>(n);
+    for (let i = 0; i < n; i++) out[i] = ordered[keys[i]!]!;
+    return out;
+  }
+
+  /** Rule branches the last `matching` call examined once all their leaves were satisfied. */
+  get lastChecked(): number {
+    return this.set.lastChecked;
   }
 
   stats(): RuleSetStats {
-    let buckets = 0;
-    let scanned = 0;
-    let indexedFields = 0;
-    for (const byType of this.index.values()) {
-      for (const b of byType.values()) {
-        buckets++;
-        scanned += b.scan.length;
-        indexedFields += b.paths.length;
-      }
-    }
-    return { rules: this.size, buckets, scanned, indexedFields };
+    return { rules: this.byId.size, ...this.set.stats(), lastChecked: this.set.lastChecked };
   }
-}
 
-// A refresh that finds a rule unchanged (the same object, see CachedRuleSource) reuses its compiled patterns.
-const compiledCache = new WeakMap<Rule, { when: CompiledPattern; if: (view: unknown) => boolean }>();
+  /** Keeps `ordered` and `rank` in step with the set: a few changes move in place, many re-sort. */
+  private reorder(leaving: readonly Entry[], arriving: readonly Entry[]): void {
+    for (const e of arriving) e.pid = this.set.idOf(e.rule.ruleId)!;
+    if (leaving.length + arriving.length > 64) {
+      this.ordered = [];
+      for (const r of this.byId.values()) {
+        const id = r.enabled ? this.set.idOf(r.ruleId) : undefined;
+        if (id !== undefined) this.ordered.push(this.set.valueOf(id));
+      }
+      this.ordered.sort(byPriority);
+    } else {
+      for (const e of leaving) this.ordered.splice(this.place(e), 1);
+      for (const e of arriving) this.ordered.splice(this.place(e), 0, e);
+    }
+    const ordered = this.ordered;
+    let maxId = 0;
+    for (const e of ordered) if (e.pid > maxId) maxId = e.pid;
+    if (this.rank.length <= maxId) this.rank = new Int32Array(2 * maxId + 64);
+    const rank = this.rank;
+    for (let i = 0; i < ordered.length; i++) rank[ordered[i]!.pid] = i;
+  }
 
-function compiledPatterns(rule: Rule): { when: CompiledPattern; if: (view: unknown) => boolean } {
-  let c = compiledCache.get(rule);
-  if (!c) compiledCache.set(rule, (c = { when: compilePattern(rule.when), if: rule.if ? compilePattern(rule.if) : always }));
-  return c;
+  /** Where `e` sits (or would sit) in `ordered`. */
+  private place(e: Entry): number {
+    let lo = 0;
+    let hi = this.ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byPriority(this.ordered[mid]!, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
 
 export function byPriority(a: CompiledRule, b: CompiledRule): number {
   return b.rule.priority - a.rule.priority || (a.rule.ruleId < b.rule.ruleId ? -1 : a.rule.ruleId > b.rule.ruleId ? 1 : 0);
+}
+
+/** Sorts `a[lo..hi]` in place (ranks are distinct): quicksort, insertion sort below 24 elements. */
+function sortRange(a: Int32Array, lo: number, hi: number): void {
+  while (hi - lo >= 24) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    // The smaller side by recursion, the larger by the loop: the stack stays shallow.
+    if (j - lo < hi - i) {
+      sortRange(a, lo, j);
+      lo = i;
+    } else {
+      sortRange(a, i, hi);
+      hi = j;
+    }
+  }
+  for (let i = lo + 1; i <= hi; i++) {
+    const k = a[i]!;
+    let j = i - 1;
+    while (j >= lo && a[j]! > k) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = k;
+  }
 }
