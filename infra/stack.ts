@@ -11,6 +11,7 @@ import { ENV } from '../lib/contract/config.ts';
 import { BUS_NAME } from '../lib/contract/routes.ts';
 import { Access } from './constructs/access.ts';
 import { DecisionApi } from './constructs/api.ts';
+import { Journeys } from './constructs/journeys.ts';
 import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
 import { Channels } from './constructs/channels.ts';
 import { Observability } from './constructs/observability.ts';
@@ -69,6 +70,7 @@ export class BatonStack extends Stack {
   readonly observability: Observability;
   readonly access: Access;
   readonly decisionApi: DecisionApi;
+  readonly journeys: Journeys;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -98,6 +100,12 @@ export class BatonStack extends Stack {
     const environment = { [ENV.stage]: stage, [ENV.busName]: this.bus.bus.eventBusName };
 
     this.pipeline = new Pipeline(this, 'Pipeline', { bus: this.bus.bus, tables: this.tables, environment });
+    this.journeys = new Journeys(this, 'Journeys', {
+      stage,
+      key: this.tables.encryptionKey,
+      evaluateQueue: this.pipeline.inboundQueue,
+      timerWriters: [this.pipeline.evaluate],
+    });
     this.channels = new Channels(this, 'Channels', {
       stage,
       bus: this.bus.bus,
@@ -128,7 +136,9 @@ export class BatonStack extends Stack {
         { id: 'InboundDlq', queue: this.pipeline.inboundDeadLetterQueue, holds: 'events evaluate failed 5 times' },
         { id: 'TargetDlq', queue: this.pipeline.targetDeadLetterQueue, holds: 'events EventBridge could not deliver' },
         { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'outbox stream batches dispatch could not send' },
+        { id: 'TimerDlq', queue: this.journeys.deadLetterQueue, holds: 'journey timers EventBridge Scheduler could not deliver to the inbound queue' },
       ],
+      journeys: { scheduleGroup: this.journeys.scheduleGroup },
       evaluate: this.pipeline.evaluate,
       dispatch: this.channels.dispatch,
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
@@ -146,6 +156,7 @@ export class BatonStack extends Stack {
     new CfnOutput(this, 'BusArn', { value: this.bus.bus.eventBusArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'JourneyTimerGroup', { value: this.journeys.scheduleGroup.scheduleGroupName, description: 'EventBridge Scheduler group of journey timers' });
     for (const [key, table] of Object.entries(this.tables.tables)) {
       new CfnOutput(this, `${key.charAt(0).toUpperCase()}${key.slice(1)}TableName`, { value: table.tableName });
     }

@@ -54,6 +54,8 @@ export interface LocalBusOptions {
   readonly rawExtensions?: RawHttpExtension[];
   /** Keep the last N events for GET /local/events. */
   readonly historySize?: number;
+  /** The time of an entry that gives none: the stack's clock. @default real time */
+  readonly clock?: () => Date;
 }
 
 class RequestError extends Error {
@@ -163,7 +165,7 @@ export class LocalBus {
     if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
       return invalid('Resources', 'Resources must be a list of strings.');
     }
-    const time = eventTime(entry.Time);
+    const time = eventTime(entry.Time, this.opts.clock);
     if (time === undefined) return invalid('Time', 'Time must be a timestamp.');
     const event: BusEvent = {
       version: '0',
@@ -289,8 +291,8 @@ export function entrySize(entry: PutEventsEntry): number {
   return size;
 }
 
-function eventTime(time: unknown): string | undefined {
-  const date = time === undefined ? new Date() : typeof time === 'number' ? new Date(time * 1000) : new Date(String(time));
+function eventTime(time: unknown, clock: () => Date = () => new Date()): string | undefined {
+  const date = time === undefined ? clock() : typeof time === 'number' ? new Date(time * 1000) : new Date(String(time));
   if (Number.isNaN(date.getTime())) return undefined;
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

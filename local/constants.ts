@@ -4,4 +4,4 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_STAGE = 'local';
 
-export const DEFAULT_PORTS = { bus: 4010, dynamodb: 8000, ses: 8005 } as const;
+export const DEFAULT_PORTS = { bus: 4010, dynamodb: 8000, ses: 8005, scheduler: 4011 } as const;

@@ -7,6 +7,7 @@ import { sendJson } from './bus.ts';
 import type { LocalQueue } from './queue.ts';
 import type { LocalStreamPoller } from './streams.ts';
 import type { LocalSesFeedback } from './ses-feedback.ts';
+import type { TimerDeadLetter } from './scheduler.ts';
 
 export interface LocalMessage {
   readonly channel: Channel | 'bus';
@@ -97,6 +98,8 @@ export function localInspection(parts: {
   sesEndpoint: string;
   messages: LocalMessages;
   sendFailures: DeadLetterEntry[];
+  /** Journey timers the local Scheduler could not deliver (the cloud's timer DLQ). */
+  timerDeadLetters?: readonly TimerDeadLetter[];
   /** The live summary's figures (local/summary.ts, which reads LocalMessages from here). */
   summary?: { figures(): object };
   stats?: () => Record<string, unknown>;
@@ -147,8 +150,9 @@ export function localInspection(parts: {
     }
     if (path === '/local/dead-letters') {
       // inbound: events evaluate failed 5 times; dispatch: stream batches that kept failing;
-      // sends: permanent send failures (the cloud's dispatch DLQ).
-      sendJson(res, 200, { inbound: parts.queue.deadLetters, dispatch: parts.stream.failures, sends: parts.sendFailures });
+      // sends: permanent send failures (the cloud's dispatch DLQ); timers: journey timers the
+      // local Scheduler gave up delivering (the cloud's timer DLQ).
+      sendJson(res, 200, { inbound: parts.queue.deadLetters, dispatch: parts.stream.failures, sends: parts.sendFailures, timers: parts.timerDeadLetters ?? [] });
       return true;
     }
     if (path === '/health') {

@@ -3,7 +3,9 @@
 //   npm start -- --no-demo       the empty stack
 //   npm start -- --persist DIR   keep DynamoDB data in DIR between runs
 //   npm start -- --verbose       every handler log line
-//   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT   other ports than 4010, 8000 and 8005
+//   npm start -- --clock-speed 3600   the stack's clock runs an hour per real second (journey
+//                                waits in minutes); POST /local/clock/advance {"by":"7d"} jumps ahead
+//   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT, BATON_SCHEDULER_PORT   other ports than 4010, 8000, 8005 and 4011
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
@@ -32,8 +34,19 @@ const { values } = parseArgs({
     'no-demo': { type: 'boolean' },
     persist: { type: 'string' },
     verbose: { type: 'boolean' },
+    'clock-speed': { type: 'string' },
   },
 });
+
+/** --clock-speed: simulated seconds per real second; 0 stands still until advanced. */
+function clockSpeed(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const speed = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(speed) || speed < 0) {
+    throw new Error('--clock-speed: expected simulated seconds per real second, such as 3600 (an hour a second), 1 (real time) or 0 (only /local/clock/advance moves it)');
+  }
+  return speed;
+}
 
 const startedAt = Date.now();
 let stack: LocalStack | undefined;
@@ -61,17 +74,27 @@ process.on('uncaughtException', (err) => {
 });
 
 async function main(): Promise<void> {
-  const ports = { busPort: portFromEnv('BATON_BUS_PORT'), dynamodbPort: portFromEnv('BATON_DYNAMODB_PORT'), sesPort: portFromEnv('BATON_SES_PORT') };
+  const ports = {
+    busPort: portFromEnv('BATON_BUS_PORT'),
+    dynamodbPort: portFromEnv('BATON_DYNAMODB_PORT'),
+    sesPort: portFromEnv('BATON_SES_PORT'),
+    schedulerPort: portFromEnv('BATON_SCHEDULER_PORT'),
+  };
+  const speed = clockSpeed(values['clock-speed']);
   stack = await startLocalStack({
     ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
     verbose: values.verbose ?? false,
+    clockSpeed: speed,
   });
   const { endpoints, tables } = stack;
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   console.log(
-    `Baton local stack ready in ${seconds}s · bus ${endpoints.bus} · DynamoDB ${endpoints.dynamodb} · SES ${endpoints.ses} (sent mail: ${endpoints.ses}/)`,
+    `Baton local stack ready in ${seconds}s · bus ${endpoints.bus} · DynamoDB ${endpoints.dynamodb} · SES ${endpoints.ses} (sent mail: ${endpoints.ses}/) · Scheduler ${endpoints.scheduler}`,
   );
+  if (speed !== 1) {
+    console.log(`clock: ${speed === 0 ? 'stands still' : `×${speed} (${describeSpeed(speed)})`}; move it with POST ${endpoints.bus}/local/clock/advance {"by":"7d"}, read it at GET ${endpoints.bus}/local/clock`);
+  }
   console.log(`tables: ${Object.values(tables).join(', ')}`);
   // The figures stay in view while the stack runs; dead letters get a line as they happen.
   stack.summary.report(process.stdout);
@@ -94,6 +117,14 @@ async function main(): Promise<void> {
   }
   console.log('listening; Ctrl-C stops every process');
   setInterval(() => undefined, 1 << 30);
+}
+
+/** 3600 → "1 real second = 1 simulated hour". */
+function describeSpeed(speed: number): string {
+  const units: [number, string][] = [[86_400, 'day'], [3_600, 'hour'], [60, 'minute'], [1, 'second']];
+  const [size, unit] = units.find(([s]) => speed >= s) ?? [1, 'second'];
+  const n = Number((speed / size).toFixed(2));
+  return `1 real second = ${n} simulated ${unit}${n === 1 ? '' : 's'}`;
 }
 
 main().catch((err) => {

@@ -1,7 +1,9 @@
-// The whole of Baton on one machine: DynamoDB Local, the local SES, the local bus, the queue and
-// stream stand-ins, and the real handlers in-process. Used by `npm start` and by the tests.
+// The whole of Baton on one machine: DynamoDB Local, the local SES, the local bus, the local
+// Scheduler, the queue and stream stand-ins, and the real handlers in-process, all on one clock
+// (real time unless told otherwise). Used by `npm start` and by the tests.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SETTING_DEFAULTS, type Settings } from '../lib/contract/config.ts';
+import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { tableNames, type TableNames } from '../lib/contract/tables.ts';
 import { BUS_NAME, type RouteTarget } from '../lib/contract/routes.ts';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +17,7 @@ import { ingestDeps } from '../lib/wiring/ingest.ts';
 import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
-import { createTables, streamArn } from './tables.ts';
+import { createSchedulesTable, createTables, schedulesTableName, streamArn } from './tables.ts';
 import { LocalBus, type HttpExtension, type RawHttpExtension } from './bus.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalStreamPoller } from './streams.ts';
@@ -25,13 +27,23 @@ import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
 import { localContext } from './lambda-context.ts';
 import { LiveSummary } from './summary.ts';
-import { DEFAULT_PORTS, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
+import { LocalClock, clockExtension } from './clock.ts';
+import { LocalScheduler } from './scheduler.ts';
+import { DEFAULT_PORTS, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
 
 export interface LocalStackOptions {
-  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005 (`npm start` reads BATON_*_PORT). */
+  /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005, Scheduler 4011 (`npm start` reads BATON_*_PORT). */
   readonly busPort?: number;
   readonly dynamodbPort?: number;
   readonly sesPort?: number;
+  readonly schedulerPort?: number;
+  /**
+   * The one clock of the stack: every use case and the Scheduler read it. Simulated seconds per
+   * real second (3600: an hour a second); 0 stands still until POST /local/clock/advance. @default 1
+   */
+  readonly clockSpeed?: number;
+  /** Or a clock of the caller's own (tests), instead of one made from `clockSpeed`. */
+  readonly clock?: LocalClock;
   /** Keep DynamoDB data in this directory between runs; in memory when undefined. */
   readonly persistDir?: string;
   readonly stage?: string;
@@ -47,14 +59,42 @@ export interface LocalEndpoints {
   readonly bus: string;
   readonly dynamodb: string;
   readonly ses: string;
+  /** The local Scheduler (EventBridge Scheduler's API). */
+  readonly scheduler?: string;
 }
 
+/** The journey timers' settings (BATON_SCHEDULER_* on Lambda): group, the role Scheduler assumes, target, DLQ. */
+export interface SchedulerSettings {
+  readonly group: string;
+  readonly roleArn: string;
+  readonly targetArn: string;
+  readonly deadLetterArn: string;
+}
+
+/** The settings of the local handlers: Baton's, with the journey timers' and the Scheduler endpoint. */
+export type LocalSettings = Settings & {
+  readonly scheduler?: SchedulerSettings;
+  readonly aws: Settings['aws'] & { readonly endpoints: Settings['aws']['endpoints'] & { readonly scheduler?: string } };
+};
+
+/** The local stand-ins of what the cloud stack creates for journey timers (infra/constructs/journeys.ts). */
+export const localSchedulerSettings = (stage: string): SchedulerSettings => ({
+  group: `baton-${stage}-journeys`,
+  roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/baton-${stage}-scheduler`,
+  targetArn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:baton-${stage}-inbound`,
+  deadLetterArn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:baton-${stage}-timers-dlq`,
+});
+
 export interface LocalStack {
-  readonly endpoints: LocalEndpoints;
+  readonly endpoints: Required<LocalEndpoints>;
   readonly tables: TableNames;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
   readonly stream: LocalStreamPoller;
+  /** Journey timers: one-time schedules fired into the evaluate queue on the stack's clock. */
+  readonly scheduler: LocalScheduler;
+  /** The stack's one clock (GET /local/clock, POST /local/clock/advance). */
+  readonly clock: LocalClock;
   readonly sesFeedback: LocalSesFeedback;
   /** What the SNS and IoT stand-ins received, joined with the decisions they were sent for. */
   readonly messages: LocalMessages;
@@ -78,7 +118,7 @@ const LOCAL_UNSUBSCRIBE_SECRET = 'local-only-secret';
  */
 export function localSettings(
   { endpoints, tables, stage = LOCAL_STAGE, rulesRefreshMs }: { endpoints: LocalEndpoints; tables: TableNames; stage?: string; rulesRefreshMs?: number | undefined },
-): Settings {
+): LocalSettings {
   return {
     stage,
     tables,
@@ -86,8 +126,16 @@ export function localSettings(
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
       // SNS (SMS, push) and IoT (device messages) stand-ins are served on the bus port.
-      endpoints: { dynamodb: endpoints.dynamodb, ses: endpoints.ses, bus: endpoints.bus, sns: endpoints.bus, iot: endpoints.bus },
+      endpoints: {
+        dynamodb: endpoints.dynamodb,
+        ses: endpoints.ses,
+        bus: endpoints.bus,
+        sns: endpoints.bus,
+        iot: endpoints.bus,
+        ...(endpoints.scheduler ? { scheduler: endpoints.scheduler } : {}),
+      },
     },
+    ...(endpoints.scheduler ? { scheduler: localSchedulerSettings(stage) } : {}),
     busName: BUS_NAME,
     ...(rulesRefreshMs ? { rulesRefreshMs } : {}),
     email: { from: LOCAL_SENDER },
@@ -108,11 +156,14 @@ const port = async (given: number | undefined, fallback: number): Promise<number
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const stage = options.stage ?? LOCAL_STAGE;
-  const [busPort, dynamodbPort, sesPort] = await Promise.all([
+  const [busPort, dynamodbPort, sesPort, schedulerPort] = await Promise.all([
     port(options.busPort, DEFAULT_PORTS.bus),
     port(options.dynamodbPort, DEFAULT_PORTS.dynamodb),
     port(options.sesPort, DEFAULT_PORTS.ses),
+    // A stack on a free bus port (tests, benchmarks) gets a free Scheduler port too, unless told one.
+    port(options.schedulerPort ?? (options.busPort === 0 ? 0 : undefined), DEFAULT_PORTS.scheduler),
   ]);
+  const clock = options.clock ?? new LocalClock({ speed: options.clockSpeed ?? 1 });
   const started: RunningServer[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -133,46 +184,67 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const tables = tableNames(stage);
     const ddb = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     stoppers.push(async () => ddb.destroy());
-    await createTables(ddb, tables);
+    stoppers.push(async () => clock.stop());
+    const timersTable = schedulesTableName(stage);
+    await Promise.all([createTables(ddb, tables), createSchedulesTable(ddb, timersTable)]);
 
     const busEndpoint = `http://127.0.0.1:${busPort}`;
+    const schedulerEndpoint = `http://127.0.0.1:${schedulerPort}`;
     // The handlers get their settings as an object, built as a Lambda function's are (never process.env).
-    const settings = localSettings({ endpoints: { bus: busEndpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint }, tables, stage, rulesRefreshMs: options.rulesRefreshMs });
+    const settings = localSettings({
+      endpoints: { bus: busEndpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint, scheduler: schedulerEndpoint },
+      tables,
+      stage,
+      rulesRefreshMs: options.rulesRefreshMs,
+    });
     const observe: ObservabilityOptions = { logLevel: options.verbose ? 'INFO' : (options.logLevel ?? 'WARN'), metrics: options.verbose ?? false };
 
-    // The handlers' metrics are counted on their way to Powertools, for the live summary.
+    // The handlers' metrics are counted on their way to Powertools, for the live summary; every
+    // use case reads the stack's clock.
     const summary = new LiveSummary();
-    const evaluate = evaluateHandler((o) => ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }), observe);
+    const evaluate = evaluateHandler((o) => ({ ...ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }), clock: clock.now }), observe);
     const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
+
+    // Journey timers: Scheduler's one-time schedules, delivered to the evaluate queue as the cloud's
+    // Scheduler sends them to the inbound SQS queue.
+    const timersDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stoppers.push(async () => timersDb.destroy());
+    const timerSettings = settings.scheduler!;
+    const scheduler = new LocalScheduler({
+      port: schedulerPort,
+      clock,
+      db: timersDb,
+      table: timersTable,
+      groups: [timerSettings.group],
+      targets: { [timerSettings.targetArn]: (input) => void queue.send(input) },
+    });
+    await scheduler.start();
+    stoppers.push(() => scheduler.stop());
 
     // Dispatch as on Lambda, with the two ports that have no local server replaced: quiet-hours
     // holds are timers (the cloud uses an SQS queue with a delay) and permanent failures go to a
     // list (the cloud's dispatch DLQ). Senders are wrapped to note which decision each message was.
     const messages = new LocalMessages();
     const sendFailures: DeadLetterEntry[] = [];
-    const timers = new Set<NodeJS.Timeout>();
     let dispatch: ReturnType<typeof dispatchHandler>;
     const held: HeldMessages = {
       async hold(key) {
-        const wait = Math.max(0, Math.min(15 * 60_000, Date.parse(key.notBefore) - Date.now()));
-        const timer = setTimeout(() => {
-          timers.delete(timer);
+        // As the cloud's held queue: back after at most 15 minutes (of the stack's clock), re-held if still early.
+        const at = Math.min(Date.parse(key.notBefore), clock.nowMs() + 15 * 60_000);
+        clock.setTimer(at, () => {
           const event = { Records: [{ eventSource: 'aws:sqs', messageId: randomUUID(), body: JSON.stringify(key) }] } as unknown as SQSEvent;
           void (dispatch as unknown as (e: SQSEvent, c: unknown) => Promise<unknown>)(event, localContext(`baton-${stage}-dispatch`)).catch(() => undefined);
-        }, wait);
-        timer.unref();
-        timers.add(timer);
+        });
       },
     };
-    stoppers.push(async () => timers.forEach(clearTimeout));
     dispatch = dispatchHandler(async (o) => {
       const deps = await dispatchDeps(settings, { ...o, port: summary.tap(o.port) });
       const senders = Object.fromEntries(
         Object.entries(deps.senders).map(([channel, sender]) => [channel, annotated(sender!, messages)]),
       ) as typeof deps.senders;
-      return { ...deps, senders, held, deadLetters: { put: async (entry) => void sendFailures.push(entry) } };
+      return { ...deps, senders, held, deadLetters: { put: async (entry) => void sendFailures.push(entry) }, clock: clock.now };
     }, observe);
     const stream = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), dispatch as never, {
       name: `baton-${stage}-dispatch`,
@@ -181,10 +253,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => stream.stop());
 
     const extensions: HttpExtension[] = [];
-    const bus = new LocalBus({ port: busPort, deliver: (target, body) => queues[target].send(body), extensions, rawExtensions: [decisionApi(decisionsApiHandler((o) => decisionApiDeps(settings, o), observe))] });
+    const bus = new LocalBus({
+      port: busPort,
+      deliver: (target, body) => queues[target].send(body),
+      extensions,
+      rawExtensions: [decisionApi(decisionsApiHandler(async (o) => ({ ...(await decisionApiDeps(settings, o)), clock: clock.now }), observe))],
+      clock: clock.now,
+    });
     await bus.start();
     stoppers.push(() => bus.stop());
-    summary.attach({ bus, queue, stream, messages, sendFailures });
+    summary.attach({ bus, queue, stream, messages, sendFailures, scheduler, clock });
 
     const sesFeedback = new LocalSesFeedback(ses.endpoint, bus, LOCAL_UNSUBSCRIBE_SECRET, (id) => messages.metaOf(id));
     sesFeedback.start();
@@ -192,19 +270,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sns = new LocalSns(messages);
     const iot = new LocalIot(messages);
     extensions.push(
-      localInspection({ bus, queue, stream, sesFeedback, sesEndpoint: ses.endpoint, messages, sendFailures, summary, stats: () => ({ sns: sns.stats, iot: iot.stats }) }),
+      localInspection({
+        bus,
+        queue,
+        stream,
+        sesFeedback,
+        sesEndpoint: ses.endpoint,
+        messages,
+        sendFailures,
+        summary,
+        timerDeadLetters: scheduler.deadLetters,
+        stats: () => ({ sns: sns.stats, iot: iot.stats, scheduler: scheduler.figures() }),
+      }),
+      clockExtension(clock),
       sesFeedback.extension(),
       sns.extension(),
       iot.extension(),
     );
 
-    const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint };
+    const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint, scheduler: scheduler.endpoint };
     return {
       endpoints,
       tables,
       bus,
       queue,
       stream,
+      scheduler,
+      clock,
       sesFeedback,
       messages,
       sns,
@@ -212,14 +304,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       summary,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
-        // Quiet means: queue empty, stream idle and SES feedback read, twice in a row.
+        // Quiet means: no timer due, queue empty, stream idle and SES feedback read, twice in a row.
         let quiet = 0;
         while (quiet < 2) {
           if (Date.now() > deadline) throw new Error(`local stack did not settle within ${timeoutMs} ms`);
+          await scheduler.idle();
           await queue.drained();
           await sesFeedback.poll();
           await new Promise((r) => setTimeout(r, 150));
-          quiet = queue.depth === 0 && stream.isIdle ? quiet + 1 : 0;
+          quiet = queue.depth === 0 && stream.isIdle && scheduler.due === 0 ? quiet + 1 : 0;
         }
       },
       stop: stopAll,

@@ -1,6 +1,7 @@
 // The local stack's running figures: the line `npm start` keeps printing while the stack runs,
 // and the `summary` of GET /local/stats. Counted from the handlers' own metrics port (the figures
-// the cloud's dashboard shows), the bus, the channel stand-ins and the dead-letter lists. Ids,
+// the cloud's dashboard shows), the bus, the channel stand-ins, the local Scheduler (journey
+// timers) and the dead-letter lists; and the stack's clock when it is not real time. Ids,
 // codes and counts only: never an address, a name or a message's content.
 import type { DeadLetterEntry, Metrics } from '../lib/app/ports.ts';
 import type { MetricName } from '../lib/contract/metrics.ts';
@@ -8,6 +9,8 @@ import type { LocalBus } from './bus.ts';
 import type { LocalMessages } from './inspection.ts';
 import type { LocalQueue } from './queue.ts';
 import type { LocalStreamPoller } from './streams.ts';
+import type { LocalScheduler } from './scheduler.ts';
+import type { LocalClock } from './clock.ts';
 
 export interface SummaryParts {
   readonly bus: LocalBus;
@@ -15,6 +18,18 @@ export interface SummaryParts {
   readonly stream: LocalStreamPoller;
   readonly messages: LocalMessages;
   readonly sendFailures: readonly DeadLetterEntry[];
+  readonly scheduler?: LocalScheduler;
+  readonly clock?: LocalClock;
+}
+
+/** Journey timers: waiting for their time, due now (being delivered), fired, fired late, dead-lettered. */
+export interface TimerFigures {
+  readonly waiting: number;
+  readonly due: number;
+  readonly fired: number;
+  /** Fired past Scheduler's 60-second precision after the clock reached their time. */
+  readonly late: number;
+  readonly deadLettered: number;
 }
 
 export interface SummaryFigures {
@@ -29,6 +44,10 @@ export interface SummaryFigures {
   readonly deadLetters: number;
   /** Rules (and campaign or policy items) evaluate skipped as invalid, each version counted once. */
   readonly skippedRules: number;
+  /** Once the stack has had a journey timer. */
+  readonly timers?: TimerFigures;
+  /** The stack's time, when its clock is not real time (a speed, or advanced). */
+  readonly clock?: { readonly now: string; readonly speed: number };
 }
 
 /** Something to print on: a terminal or a pipe. */
@@ -47,7 +66,7 @@ export interface ReportOptions {
 export class LiveSummary {
   private readonly counts = new Map<MetricName, number>();
   private parts: SummaryParts | undefined;
-  private readonly reported = { inbound: 0, dispatch: 0, sends: 0 };
+  private readonly reported = { inbound: 0, dispatch: 0, sends: 0, timers: 0 };
 
   /** A handler's metrics port, counted here on the way to Powertools. */
   tap(port: Metrics): Metrics {
@@ -73,15 +92,25 @@ export class LiveSummary {
       decisions: this.count('Decisions'),
       messages: p?.messages.sentPerChannel() ?? {},
       quarantined: this.count('EventsQuarantined'),
-      deadLetters: p ? p.queue.deadLetters.length + p.stream.failures.length + p.sendFailures.length : 0,
+      deadLetters: p ? p.queue.deadLetters.length + p.stream.failures.length + p.sendFailures.length + (p.scheduler?.deadLetters.length ?? 0) : 0,
       skippedRules: this.count('RulesRejected'),
+      ...this.timerFigures(),
+      ...(p?.clock && (p.clock.speed !== 1 || p.clock.advancedMs > 0) ? { clock: { now: p.clock.now().toISOString(), speed: p.clock.speed } } : {}),
     };
+  }
+
+  private timerFigures(): { timers?: TimerFigures } {
+    const s = this.parts?.scheduler;
+    if (!s || (s.stats.created === 0 && s.waiting === 0)) return {};
+    return { timers: { waiting: s.waiting, due: s.due, fired: s.stats.fired, late: s.stats.late, deadLettered: s.deadLetters.length } };
   }
 
   line(): string {
     const f = this.figures();
     const perChannel = Object.entries(f.messages).sort(([a], [b]) => a.localeCompare(b)).map(([channel, n]) => `${channel} ${n}`).join(', ') || 'none';
-    return `events in ${f.events} · decisions ${f.decisions} · messages sent: ${perChannel} · quarantined ${f.quarantined} · dead letters ${f.deadLetters} · skipped rules ${f.skippedRules}`;
+    const timers = f.timers ? ` · timers waiting ${f.timers.waiting}, due ${f.timers.due}, fired ${f.timers.fired} (late ${f.timers.late})` : '';
+    const clock = f.clock ? ` · clock ${f.clock.now.slice(0, 16).replace('T', ' ')} UTC (×${f.clock.speed})` : '';
+    return `events in ${f.events} · decisions ${f.decisions} · messages sent: ${perChannel} · quarantined ${f.quarantined} · dead letters ${f.deadLetters} · skipped rules ${f.skippedRules}${timers}${clock}`;
   }
 
   /**
@@ -101,6 +130,11 @@ export class LiveSummary {
     for (const d of p.sendFailures.slice(this.reported.sends)) {
       lines.push(`dead letter: ${d.code} · ${d.channel} message of decision ${d.decisionId}`);
     }
+    const timers = p.scheduler?.deadLetters ?? [];
+    for (const d of timers.slice(this.reported.timers)) {
+      lines.push(`dead letter: timer-failed · schedule ${d.scheduleArn.split('/').pop()} (tried ${d.attempts} times)`);
+    }
+    this.reported.timers = timers.length;
     this.reported.inbound = p.queue.deadLetters.length;
     this.reported.dispatch = p.stream.failures.length;
     this.reported.sends = p.sendFailures.length;

@@ -57,3 +57,12 @@ export async function streamArn(client: DynamoDBClient, table: string): Promise<
   if (!arn) throw new Error(`table ${table} has no stream`);
   return arn;
 }
+
+/** The local Scheduler's table (local/scheduler.ts): no cloud twin, Scheduler keeps its own schedules. */
+export function schedulesTableName(stage: string): string {
+  return `baton-${stage}-local-schedules`;
+}
+
+export async function createSchedulesTable(client: DynamoDBClient, name: string): Promise<void> {
+  await createTable(client, name, { holds: 'the local Scheduler\'s schedules (Input names customers)', personalData: true });
+}

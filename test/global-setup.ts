@@ -6,7 +6,7 @@ import type { TableNames } from '../lib/contract/tables.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    endpoints: { bus: string; dynamodb: string; ses: string };
+    endpoints: { bus: string; dynamodb: string; ses: string; scheduler: string };
     tables: TableNames;
     /** Environment variables the local stack set or changed while starting (none, by rule). */
     localStackEnvWrites: string[];

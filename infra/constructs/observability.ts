@@ -4,6 +4,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -24,6 +25,16 @@ export const METRICS = {
     rulesRejected: 'RulesRejected',
   },
   dispatch: { sent: 'MessagesSent', failed: 'MessagesFailed' },
+  journeys: {
+    entries: 'JourneyEntries',
+    steps: 'JourneySteps',
+    conversions: 'JourneyConversions',
+    timersCreated: 'JourneyTimersCreated',
+    timersFired: 'JourneyTimersFired',
+    timersStale: 'JourneyTimersStale',
+    timerLateSeconds: 'JourneyTimerLateSeconds',
+    customersInStep: 'JourneyCustomersInStep',
+  },
 } as const satisfies Record<string, Record<string, MetricName>>;
 
 /** A dead-letter queue to alarm on, with what ended up in it. */
@@ -57,6 +68,8 @@ export interface ObservabilityProps {
   readonly backlogAge?: Duration;
   /** Age of the oldest unsent outbox record that raises the dispatch lag alarm. @default Duration.hours(1) */
   readonly dispatchLag?: Duration;
+  /** Journey timers' schedule group, for the journeys widgets. @default - no journeys widgets */
+  readonly journeys?: { readonly scheduleGroup: scheduler.IScheduleGroup };
 }
 
 /** Alarms, their topic and the dashboard. */
@@ -250,7 +263,55 @@ export class Observability extends Construct {
         ]),
       ),
     );
+    if (props.journeys) this.addJourneyWidgets(dashboard, evaluate, props.journeys.scheduleGroup, graph);
     return dashboard;
+  }
+
+  /** Customers moving through journeys, timers due and late (evaluate's metrics, Scheduler's own). */
+  private addJourneyWidgets(
+    dashboard: cloudwatch.Dashboard,
+    evaluate: BatonFunction,
+    group: scheduler.IScheduleGroup,
+    graph: (title: string, left: cloudwatch.IMetric[], right?: cloudwatch.IMetric[]) => cloudwatch.GraphWidget,
+  ): void {
+    const m = METRICS.journeys;
+    const fiveMinutes = Duration.minutes(5);
+    const perStep = new cloudwatch.MathExpression({
+      // One line per journey and step: the engine counts +1 in, -1 out, dimensions journeyId and stepId.
+      expression: `SEARCH('{Baton,service,journeyId,stepId} MetricName="${m.customersInStep}"', 'Sum', 300)`,
+      label: '',
+      period: fiveMinutes,
+    });
+    dashboard.addWidgets(
+      graph('Journeys: customers into (+) and out of (-) each step, net per 5 minutes', [perStep]),
+      graph(
+        'Journeys: entries, steps, conversions',
+        [
+          evaluate.metric(m.entries, { label: 'entries' }),
+          evaluate.metric(m.steps, { label: 'steps decided' }),
+          evaluate.metric(m.conversions, { label: 'conversions (goal reached)' }),
+        ],
+      ),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Journey timers: created and due (fired)',
+        [
+          evaluate.metric(m.timersCreated, { label: 'created' }),
+          evaluate.metric(m.timersFired, { label: 'due (fired into evaluate)' }),
+          evaluate.metric(m.timersStale, { label: 'stale (position had moved on)' }),
+        ],
+        [
+          group.metricTargetErrors({ label: 'Scheduler: target errors', period: fiveMinutes }),
+          group.metricSentToDLQ({ label: 'Scheduler: sent to the timer DLQ', period: fiveMinutes }),
+          group.metricDropped({ label: 'Scheduler: dropped', period: fiveMinutes }),
+        ],
+      ),
+      graph('Journey timers: late (seconds after due, max and p90)', [
+        evaluate.metric(m.timerLateSeconds, { label: 'late max (s)', statistic: cloudwatch.Stats.MAXIMUM }),
+        evaluate.metric(m.timerLateSeconds, { label: 'late p90 (s)', statistic: 'p90' }),
+      ]),
+    );
   }
 }
 

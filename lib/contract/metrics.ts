@@ -22,5 +22,17 @@ export const METRIC_NAMES = [
   'OffersPresented',
   'DecisionRequests',
   'Unsubscribes',
+  'JourneyEntries',
+  'JourneySteps',
+  'JourneyConversions',
+  'JourneyTimersCreated',
+  'JourneyTimersStale',
+  'JourneysRejected',
+  /** A journey timer reached evaluate (the dashboard's "timers due"). */
+  'JourneyTimersFired',
+  /** Seconds a fired timer arrived after its due time (value = seconds; the dashboard's "timers late"). */
+  'JourneyTimerLateSeconds',
+  /** +1 when a customer enters a step, −1 when they leave it, with dimensions journeyId and stepId. */
+  'JourneyCustomersInStep',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

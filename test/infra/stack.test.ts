@@ -150,7 +150,7 @@ describe('pipeline', () => {
   });
 
   it('encrypts every queue and refuses plain HTTP', () => {
-    expect(queues).toHaveLength(5); // inbound, its DLQ, EventBridge target DLQ, held messages, dispatch DLQ
+    expect(queues).toHaveLength(6); // inbound, its DLQ, EventBridge target DLQ, held messages, dispatch DLQ, journey timer DLQ
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
       const policy = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === id));
@@ -176,7 +176,7 @@ describe('queue encryption', () => {
   };
 
   it("encrypts every queue with the stack's customer-managed key", () => {
-    expect(queueIds).toHaveLength(5);
+    expect(queueIds).toHaveLength(6);
     for (const id of queueIds) {
       const queue = base.resources[id]!.Properties;
       expect(refId(queue.KmsMasterKeyId), id).toBe(keyId);
@@ -196,7 +196,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(3); // evaluate ← inbound; dispatch ↔ held, → DLQ
+    expect(checked).toBe(5); // evaluate ← inbound; dispatch ↔ held, → DLQ; Scheduler's role → inbound, → timer DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -729,6 +729,96 @@ describe('channels and observability', () => {
 
   it('has a dashboard', () => {
     expect(ofType(base.resources, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+});
+
+describe('journey timers (EventBridge Scheduler)', () => {
+  const { resources, stack } = base;
+  const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const roleId = id(stack.journeys.schedulerRole);
+  const inboundId = id(stack.pipeline.inboundQueue);
+  const dlqId = id(stack.journeys.deadLetterQueue);
+  const groupId = id(stack.journeys.scheduleGroup);
+  const keyId = id(stack.tables.encryptionKey);
+  const evaluateRoleId = id(stack.pipeline.evaluate.role);
+  const statementsOf = (role: string) =>
+    ofType(resources, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: unknown) => refId(r) === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+
+  it('creates one schedule group for the timers', () => {
+    const groups = ofType(resources, 'AWS::Scheduler::ScheduleGroup');
+    expect(groups.map(([, g]) => g.Properties.Name)).toEqual(['baton-dev-journeys']);
+  });
+
+  it('lets only Scheduler, for this account and the timer group, assume the role that delivers timers', () => {
+    const trust = resources[roleId]!.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': ENV.account }, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [groupId, 'Arn'] } } },
+    });
+    expect(resources[roleId]!.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets that role send only to the inbound queue (its one target) and the timer DLQ, with the queues\' key', () => {
+    const statements = statementsOf(roleId);
+    const actions = statements.flatMap((s) => asArray<string>(s.Action)).sort();
+    expect(actions).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage']);
+    const send = statements.find((s) => s.Action === 'sqs:SendMessage')!;
+    expect(asArray(send.Resource).map(refId).sort()).toEqual([dlqId, inboundId].sort());
+    const kms = statements.find((s) => asArray(s.Action).includes('kms:Decrypt'))!;
+    expect(asArray(kms.Resource).map(refId)).toEqual([keyId]);
+    // No statement anywhere else names the role as a principal or grants it more.
+    expect(statements.every((s) => s.Effect === 'Allow' && !s.Condition)).toBe(true);
+  });
+
+  it('lets evaluate create and delete schedules of the timer group only, and pass only the Scheduler role', () => {
+    const statements = statementsOf(evaluateRoleId);
+    const scheduler = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('scheduler:')));
+    expect(scheduler).toHaveLength(1);
+    expect(asArray<string>(scheduler[0]!.Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+    expect(JSON.stringify(scheduler[0]!.Resource)).toMatch(/:schedule\/baton-dev-journeys\/\*"/);
+    const pass = statements.filter((s) => asArray(s.Action).includes('iam:PassRole'));
+    expect(pass).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::GetAtt': [roleId, 'Arn'] }, Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } }),
+    ]);
+    // Nothing else in the stack may create schedules or pass the role.
+    const elsewhere = iamStatements(resources).filter(
+      ({ at, statement }) => !at.startsWith(evaluateRoleId.replace(/Role[0-9A-F]{8}$/, '')) && asArray<string>(statement.Action).some((a) => a.startsWith('scheduler:') || a === 'iam:PassRole'),
+    );
+    expect(elsewhere.map(({ at }) => at)).toEqual([]);
+  });
+
+  it('gives evaluate the timer settings: group, role, target queue and DLQ', () => {
+    const evaluate = ofType(resources, 'AWS::Lambda::Function').find(([, f]) => refId(f.Properties.Role) === evaluateRoleId)![1];
+    expect(evaluate.Properties.Environment.Variables).toMatchObject({
+      BATON_SCHEDULER_GROUP: 'baton-dev-journeys',
+      BATON_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      BATON_SCHEDULER_TARGET_ARN: { 'Fn::GetAtt': [inboundId, 'Arn'] },
+      BATON_SCHEDULER_DLQ_ARN: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+    });
+  });
+
+  it("keeps the timer DLQ on the stack's key, 14 days, and alarms at its first message", () => {
+    const dlq = resources[dlqId]!.Properties;
+    expect(refId(dlq.KmsMasterKeyId)).toBe(keyId);
+    expect(dlq.MessageRetentionPeriod).toBe(14 * 86_400);
+    const alarm = ofType(resources, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .find((a) => a.Dimensions?.some((d: Json) => d.Name === 'QueueName' && refId(d.Value) === dlqId));
+    expect(alarm).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm!.AlarmActions).toHaveLength(1);
+  });
+
+  it('shows customers per journey step, timers due and timers late on the dashboard', () => {
+    const [[, dashboard]] = ofType(resources, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of ['JourneyCustomersInStep', 'JourneyTimersCreated', 'JourneyTimersFired', 'JourneyTimerLateSeconds', 'TargetErrorCount', 'InvocationsSentToDeadLetterCount']) {
+      expect(body, metric).toContain(metric);
+    }
   });
 });
 
