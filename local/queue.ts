@@ -34,6 +34,18 @@ export interface DeadLetter {
   readonly reason: string;
 }
 
+/**
+ * What a dead-letter reason may say of an error: its class name (and a code such as
+ * `commit-contention` when it has one), never its message, which can hold personal data.
+ */
+export function errorClass(err: unknown): string {
+  const safe = (v: unknown) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? v : undefined);
+  const e = err as { name?: unknown; code?: unknown } | null;
+  const name = safe(e?.name) ?? 'Error';
+  const code = safe(e?.code);
+  return code && code !== name ? `${name} (${code})` : name;
+}
+
 export class LocalQueue {
   readonly deadLetters: DeadLetter[] = [];
   readonly stats = { sent: 0, delivered: 0, retried: 0, deadLettered: 0 };
@@ -140,7 +152,7 @@ export class LocalQueue {
     } catch (err) {
       // As on Lambda: a thrown error fails the whole batch.
       failed = new Set(batch.map((m) => m.messageId));
-      reason = `handler threw: ${(err as Error).message}`;
+      reason = `handler threw ${errorClass(err)}`;
     }
     for (const m of batch) {
       if (!failed.has(m.messageId)) {

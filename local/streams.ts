@@ -10,6 +10,7 @@ import {
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 import { localContext } from './lambda-context.ts';
+import { errorClass } from './queue.ts';
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
 
@@ -120,7 +121,7 @@ export class LocalStreamPoller {
         if (failed) failedFrom = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
       } catch (err) {
         failedFrom = 0;
-        reason = (err as Error).message;
+        reason = `handler threw ${errorClass(err)}`;
       }
       if (failedFrom === undefined || failedFrom < 0) {
         this.stats.records += records.length;

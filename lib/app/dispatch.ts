@@ -6,7 +6,10 @@
 // is marked `sendStartedAt` just before the provider is called. A crash before that mark leaves a
 // claim that is taken again after `claimMs` and sent then (none lost). A crash after it (between
 // send and record) is never sent again: the retry records it as sent, confirmed by feedback when
-// the channel reports it, otherwise `unconfirmed` and dead-lettered for a person to look at.
+// the channel reported it, otherwise `unconfirmed` and dead-lettered. Evidence that comes later
+// resolves it (the outbox adapter): the provider's own late answer, or feedback proving the channel
+// took it (SES Send/Delivery/Bounce/Complaint/Open/Click carry the decisionId tag; a device's
+// MessageDisplayed). What no evidence ever reaches stays unconfirmed, for a person.
 import type { Channel } from '../../events/catalog.ts';
 import type { CustomerState } from '../core/customer/index.ts';
 import { customerView } from '../core/customer/index.ts';

@@ -3,8 +3,8 @@
 // and in benchmarks.
 import { randomUUID } from 'node:crypto';
 import { parseEvent } from '../../events/validate.ts';
-import { SOURCES, type BatonEvent } from '../../events/catalog.ts';
-import { idKey, idsOf, payloadHash } from '../core/customer/identity.ts';
+import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
+import { idKey, idsOf, payloadHash, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
@@ -60,6 +60,53 @@ function keyedMutex(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+const EMAIL_LOCAL = /[^\s"'<>(),;:\\[\]@]/;
+const EMAIL_DOMAIN = /[A-Za-z0-9.-]/;
+const EMAIL_DOMAIN_SHAPE = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+/** Email-shaped texts, found from each `@` outwards: linear in the text, however long and odd it is. */
+function emailsIn(text: string, found: (email: string) => void): void {
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > at - 64 && start > 0 && EMAIL_LOCAL.test(text[start - 1]!)) start--;
+    let end = at + 1;
+    while (end < at + 254 && end < text.length && EMAIL_DOMAIN.test(text[end]!)) end++;
+    const domain = text.slice(at + 1, end).replace(/[.-]+$/, '');
+    if (start < at && EMAIL_DOMAIN_SHAPE.test(domain)) found(`${text.slice(start, at)}@${domain}`);
+  }
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Enough to cover any real event's ids, few enough for one BatchGet. */
+const MAX_NAMED_IDS = 40;
+
+/**
+ * The customer ids a body that failed validation names, as far as they can be read: the strings
+ * in `detail.ids`, and every email-shaped text anywhere in it (raw, and with JSON escapes decoded),
+ * which is how erasure finds quarantined events too. Values no id item could have are left out.
+ */
+export function idsNamedIn(body: string): IdRef[] {
+  const refs = new Map<string, IdRef>();
+  const add = (kind: IdKind, value: unknown) => {
+    if (typeof value !== 'string' || value.length === 0 || value.length > 254 || LONE_SURROGATE.test(value)) return;
+    const ref = { kind, value };
+    refs.set(idKey(ref), ref);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    // not JSON, or nested too deep for the parser's stack: only the text can be searched
+  }
+  const ids = (parsed as { detail?: { ids?: unknown } } | null)?.detail?.ids;
+  if (ids !== null && typeof ids === 'object') for (const kind of ID_KINDS) add(kind, (ids as Record<string, unknown>)[kind]);
+  // `\u0040` and the like decoded without walking the document (it may be nested without end).
+  const decoded = body.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  for (const text of decoded === body ? [body] : [body, decoded]) {
+    emailsIn(text, (email) => add('email', email));
+  }
+  return [...refs.values()].slice(0, MAX_NAMED_IDS);
+}
+
 export function createIngest(deps: IngestDeps): (body: string) => Promise<IngestOutcome> {
   const exclusive = keyedMutex();
   const clock = deps.clock ?? (() => new Date());
@@ -76,6 +123,12 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
   });
 
   async function quarantine(body: string, code: QuarantineCode, reason: string): Promise<IngestOutcome> {
+    // A replay (archive, redrive) of an invalid event must not put an erased customer's data back.
+    const named = idsNamedIn(body);
+    if (named.length > 0 && (await deps.customers.resolve(named)).erased) {
+      deps.metrics.count('EventsForErasedCustomers');
+      return { status: 'erased' };
+    }
     await deps.quarantine.put({ quarantineId: randomUUID(), receivedAt: clock().toISOString(), code, reason, body });
     deps.metrics.count('EventsQuarantined');
     return { status: 'quarantined', code, reason };

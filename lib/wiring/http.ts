@@ -131,7 +131,8 @@ export function decisionsHttp(deps: DecisionApiDeps): HttpHandler {
   const unrouted = route(async (event) => {
     const method = event.requestContext.http.method;
     const path = pathOf(event);
-    if (path !== DECISIONS_PATH) throw new ProblemError({ status: 404, code: 'not-found', reason: `no route ${method} ${path}; expected POST ${DECISIONS_PATH}` });
+    // The path is not echoed: a mistyped one can carry an email or an id.
+    if (path !== DECISIONS_PATH) throw new ProblemError({ status: 404, code: 'not-found', reason: `no such route; expected POST ${DECISIONS_PATH}` });
     throw new ProblemError({ status: 405, code: 'method-not-allowed', reason: `${method} is not allowed on ${DECISIONS_PATH}; expected POST`, headers: { allow: 'POST' } });
   });
 

@@ -28,7 +28,7 @@ interface LocalMessage {
 const localMessages = async (query: string): Promise<LocalMessage[]> =>
   ((await (await fetch(`${endpoints().bus}/local/messages?${query}`)).json()) as { messages: LocalMessage[] }).messages;
 
-describe('channels on the local stack', { timeout: 240_000 }, () => {
+describe('channels on the local stack', { timeout: 600_000 }, () => {
   it('sends exactly one personalised message per channel, one event each: email, sms, push, device, bus action', async () => {
     // prepare
     const crmId = unique('CRM');

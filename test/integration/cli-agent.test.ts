@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { batonWith, stackEnv } from '../support/cli.ts';
-import { busClient, decisionsOf, endpoints, eventually, profileByExternalId, putTemplate, unique } from '../support/local.ts';
+import { busClient, decisionsOf, endpoints, eventually, profileByExternalId, putTemplate, rulesRefreshed, unique } from '../support/local.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'baton-cli-agent-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,7 +80,7 @@ beforeAll(async () => {
     return (s.match(/web-form/g) ?? []).length === 3 && s.includes(deviceId) ? p : undefined;
   });
   customerId = String(profile.customerId);
-  await new Promise((r) => setTimeout(r, 1_000)); // the rule cache refreshes every 300 ms in tests
+  await rulesRefreshed(); // the rule cache refreshes every 300 ms in tests
   await send(
     ...CHANNELS.map((channel): Entry => [
       'baton.pos',
@@ -154,7 +154,7 @@ describe('baton simulate', () => {
     expect([wrongChannel.code, wrongChannel.stderr.trim()]).toEqual([1, `decision ${decision.email} has no device message (it has email)`]);
     expect(cloud.code).toBe(2);
     expect(cloud.stderr).toContain('simulate works on the local stack only');
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('baton customer show and explain --customer', () => {
@@ -189,7 +189,7 @@ describe('baton customer show and explain --customer', () => {
     const mail = shown.decisions.find((d) => d.decisionId === decision.email)!.messages[0]!;
     expect(Object.keys(mail).filter((k) => k.endsWith('At')).sort()).toEqual(['bouncedAt', 'clickedAt', 'complainedAt', 'deliveredAt', 'openedAt', 'sentAt']);
     expect(mail.messageId).toMatch(/^ses-/);
-  }, 120_000);
+  }, 300_000);
 
   it('explains the newest decisions of a customer, and a decision with its message times', async () => {
     const [customer, asJson, one] = await Promise.all([
@@ -207,5 +207,5 @@ describe('baton customer show and explain --customer', () => {
     expect(explained).toMatchObject({ customerId, total: 3 });
     expect(explained.decisions.map((d) => d.decisionId).sort()).toEqual(Object.values(decision).sort());
     expect(one.stdout).toMatch(/email +sent +template \S+, offer AGENT-EMAIL from \S+ · sent \S+ · delivered \S+ · opened \S+ · clicked/);
-  }, 120_000);
+  }, 300_000);
 });

@@ -14,7 +14,7 @@ import { createTables } from '../../local/tables.ts';
 import { DEMO_POLICY, seedRulesAndTemplates } from '../../local/demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { batonWith, stackEnv } from '../support/cli.ts';
-import { db, decisionsOf, endpoints, eventually, profileByExternalId, putTemplate, tables, unique } from '../support/local.ts';
+import { db, decisionsOf, endpoints, eventually, profileByExternalId, putTemplate, rulesRefreshed, tables, unique } from '../support/local.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'baton-cli-items-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -100,7 +100,7 @@ describe('a rule written with put-item', () => {
     expect(run.code).toBe(1);
     expect(run.stdout.trim()).toBe(`${ruleId}: nothing to roll back to: it has no stored versions (it was written to the table directly, which keeps none)`);
     expect(run.stdout).not.toContain('undefined');
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('what a rule names', () => {
@@ -144,7 +144,7 @@ describe('what a rule names', () => {
     const verdicts = json<{ valid: boolean; items: { id: string; ok: boolean; problems: string[] }[] }>(asJson);
     expect(verdicts.valid).toBe(false);
     expect(verdicts.items.filter((i) => !i.ok).map((i) => i.problems[0]!.split(':')[0])).toEqual(['then.template', 'then.template', 'then.template', 'then.offer']);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('baton campaigns and baton policies', () => {
@@ -206,7 +206,7 @@ describe('baton campaigns and baton policies', () => {
       const p = await profileByExternalId('crmId', crmId);
       return p && JSON.stringify(p.state).includes('web-form') ? p : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1_000)); // rules, campaigns and policies reload every 300 ms in tests
+    await rulesRefreshed(); // rules, campaigns and policies reload every 300 ms in tests
 
     // Five sales in a row, one at a time, each matching the rule.
     for (let i = 0; i < 5; i++) {
@@ -241,5 +241,5 @@ describe('baton campaigns and baton policies', () => {
     // Seeding again (npm start with --persist) keeps what is there.
     await seedRulesAndTemplates(db(), tableNames(stage));
     expect(json<{ version: number }[]>(await cli(stage, 'rules', 'list', '--json')).map((r) => r.version)).toEqual([1, 1, 1]);
-  }, 180_000);
+  }, 300_000);
 });

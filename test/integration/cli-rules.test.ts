@@ -10,7 +10,7 @@ import { runRules } from '../../cli/commands/rules.ts';
 import { explain } from '../../cli/commands/explain.ts';
 import { DEMO_RULES, DEMO_TEMPLATES } from '../../local/demo.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
-import { busClient, db, decisionsOf, eventually, profileByExternalId, unique, tables } from '../support/local.ts';
+import { busClient, db, decisionsOf, eventually, profileByExternalId, rulesRefreshed, tables, unique } from '../support/local.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cli-rules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,7 +124,7 @@ describe('baton explain', () => {
     ]));
     const { lines, ctx } = context();
     expect(await runRules(['put', ruleFile], {}, ctx)).toBe(0);
-    await new Promise((r) => setTimeout(r, 900));
+    await rulesRefreshed();
     const eventId = await send('baton.pos', 'SaleCompleted', { ...saleEvent(card, 60).detail, storeId: store });
     const decision = await eventually('the decision', async () => (await decisionsOf(customerId)).find((d) => d.sk === 'DECISION' && d.eventId === eventId));
 

@@ -56,7 +56,7 @@ describe('baton help, version and usage', () => {
     // No command: the usage on stderr, exit code 2.
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: baton');
-  }, 120_000);
+  }, 300_000);
 
   it('refuses unknown commands, options and option values with exit code 2, naming what was expected', async () => {
     const [code, days, option, command, kind] = await Promise.all([
@@ -79,7 +79,7 @@ describe('baton help, version and usage', () => {
     expect(command.stderr).toContain("unknown command 'rulez'");
     expect(kind.code).toBe(2);
     expect(kind.stderr).toContain('Allowed choices are delivered, opened, clicked');
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('baton --json', () => {
@@ -156,5 +156,5 @@ describe('baton with a closed stdout', () => {
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });

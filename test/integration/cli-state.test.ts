@@ -40,7 +40,7 @@ describe('baton customer show', () => {
     const missing = await baton('customer', 'show', unique('nobody'), ...onTables());
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no customer');
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });
 
 describe('baton quarantine', () => {
@@ -67,7 +67,7 @@ describe('baton quarantine', () => {
     const after = JSON.parse((await baton('quarantine', 'list', '--json', ...onTables())).stdout) as { quarantineId: string }[];
     expect(after.map((q) => q.quarantineId)).toContain(bad.id);
     expect(after.map((q) => q.quarantineId)).not.toContain(fixed.id);
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });
 
 describe('baton erasures reapply', () => {
@@ -83,7 +83,7 @@ describe('baton erasures reapply', () => {
     expect(run.stdout).toMatch(/erased again: [1-9]\d* customer/);
     expect(await profileByExternalId('crmId', crmId)).toBeUndefined();
     expect(await profileByExternalId('crmId', keep)).toBeDefined();
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });
 
 describe('baton templates put', () => {
@@ -94,5 +94,5 @@ describe('baton templates put', () => {
     expect(run.code).not.toBe(0);
     expect(`${run.stdout}${run.stderr}`).toMatch(/line 2/);
     expect(`${run.stdout}${run.stderr}`).toContain('shoeSize');
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });

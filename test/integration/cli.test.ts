@@ -26,7 +26,7 @@ describe('baton send', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^entry 1: accepted as [0-9a-f-]{36}$/m);
     expect(run.stdout).toContain('sent 1 of 1 events');
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 
   it('sends a JSON-lines file in batches, names the one invalid entry, and gets the other 11 processed', async () => {
     const crmIds = Array.from({ length: 11 }, () => unique('CLI'));
@@ -45,7 +45,7 @@ describe('baton send', () => {
     expect(run.stdout).toContain('sent 11 of 12 events; 1 failed');
     const profiles = await Promise.all(crmIds.map((id) => eventually(`profile of ${id}`, () => profileByExternalId('crmId', id))));
     expect(profiles.map((p) => p.identities)).toEqual(crmIds.map((id) => expect.arrayContaining([`crmId#${id}`])));
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 
   it('exits 2 with a message for an unknown sample or a missing argument, and sends nothing', async () => {
     const [unknown, noArgs] = await Promise.all([send('baton.pos/SaleVoided'), send()]);
@@ -56,7 +56,7 @@ describe('baton send', () => {
     expect(unknown.stdout).toBe('');
     expect(noArgs.code).toBe(2);
     expect(noArgs.stderr).toContain('usage: baton send <file|sample-name>');
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 
   it('quarantines an event whose envelope is valid and whose detail is not, with the original body', async () => {
     const [badId, goodId] = [unique('CLI-Q'), unique('CLI-Q')];
@@ -81,7 +81,7 @@ describe('baton send', () => {
     expect(body.detail).toEqual(bad.detail);
     await eventually(`profile of ${goodId}`, () => profileByExternalId('crmId', goodId));
     expect(await profileByExternalId('crmId', badId)).toBeUndefined();
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });
 
 describe('baton schemas export', () => {
@@ -99,5 +99,5 @@ describe('baton schemas export', () => {
     const sale = JSON.parse(readFileSync(join(dir, 'baton.pos.SaleCompleted.schema.json'), 'utf8')) as { $id: string; required: string[] };
     expect(sale.$id).toBe('https://baton.dev/schemas/baton.pos/SaleCompleted.json');
     expect(sale.required).toContain('detail');
-  }, 120_000); // spawns baton several times; the machine may be slow
+  }, 300_000); // spawns baton several times; the machine may be slow
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { busClient, decisionsOf, endpoints, eventually, profileByExternalId, putRule, unique } from '../support/local.ts';
+import { busClient, decisionsOf, endpoints, eventually, profileByExternalId, putRule, rulesRefreshed, unique } from '../support/local.ts';
 
 const post = async (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
   const res = await fetch(`${endpoints().bus}/v1/decisions`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -44,7 +44,7 @@ describe('decision API on the local stack', () => {
       then: { channel: 'email', template: 'unused', offer: 'CALL20' },
       limit: { count: 1, periodDays: 30 },
     });
-    await new Promise((r) => setTimeout(r, 700)); // rule cache refresh (300 ms in tests)
+    await rulesRefreshed(); // rule cache refresh (300 ms in tests)
   });
 
   it('answers with the offer and its reason, records it as presented, then honours the rule limit', async () => {

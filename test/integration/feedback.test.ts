@@ -63,7 +63,7 @@ const state = async (crmId: string): Promise<Record<string, any>> => {
 const message = async (customerId: string) => (await decisionsOf(customerId)).filter((d) => d.sk === 'MSG#email');
 
 // Each wait lasts as long as the stack makes progress (test/support/local.ts): on a busy machine a test takes longer, it does not fail.
-describe('feedback on the local stack', { timeout: 240_000 }, () => {
+describe('feedback on the local stack', { timeout: 600_000 }, () => {
   it('a complaint is recorded on the contact and the message, withdraws email consent, and stops further email', async () => {
     // prepare
     const address = `complaint+${unique('c')}@simulator.amazonses.com`;

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   to?.db.destroy();
   await stack?.stop();
-}, 60_000);
+}, 300_000);
 
 const sale = (storeId: string) => ({
   ids: { crmId: 'CRM-SUM-1' },
@@ -36,7 +36,7 @@ const sale = (storeId: string) => ({
 });
 
 describe('live summary', () => {
-  it('counts a known mix of events, decisions, messages per channel, quarantine, dead letters and skipped rules', { timeout: 240_000 }, async () => {
+  it('counts a known mix of events, decisions, messages per channel, quarantine, dead letters and skipped rules', { timeout: 600_000 }, async () => {
     // prepare: one rule per channel outcome, one rule naming a template that does not exist, one invalid rule
     await putTemplate({ templateId: 'sum-email', channel: 'email', locale: 'en', subject: 'Hi {{ customer.firstName }}', html: '<p>Hi {{ customer.firstName }} <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>', text: 'Hi' }, to);
     await putTemplate({ templateId: 'sum-sms', channel: 'sms', locale: 'en', text: 'Hi {{ customer.firstName }}' }, to);
@@ -64,7 +64,7 @@ describe('live summary', () => {
         ['baton.crm', 'ConsentChanged', { ids: { crmId: 'CRM-SUM-1' }, occurredAt: at, channel: 'email', granted: true, via: 'web-form' }],
         ['baton.crm', 'ConsentChanged', { ids: { crmId: 'CRM-SUM-1' }, occurredAt: at, channel: 'sms', granted: true, via: 'web-form' }],
       ]);
-      await stack.settled(120_000);
+      await stack.settled(300_000);
       await put([
         ['baton.pos', 'SaleCompleted', sale('to-email')],
         ['baton.pos', 'SaleCompleted', sale('to-sms')],
@@ -73,7 +73,7 @@ describe('live summary', () => {
         ['baton.pos', 'SaleCompleted', { ...sale('x'), items: [], total: -1, currency: 'euro' }],
         ['baton.crm', 'CustomerMoved', { ids: { crmId: 'CRM-SUM-1' }, occurredAt: at }],
       ]);
-      await stack.settled(120_000);
+      await stack.settled(300_000);
     });
     const stats = (await (await fetch(`${stack.endpoints.bus}/local/stats`)).json()) as { summary: unknown };
     stopReport();

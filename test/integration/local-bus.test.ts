@@ -16,7 +16,7 @@ function upsert(crmId: string) {
   return entryFor(sample, { ...sample.detail, ids: { crmId } });
 }
 
-describe('local bus speaks PutEvents', { timeout: 240_000 }, () => {
+describe('local bus speaks PutEvents', { timeout: 600_000 }, () => {
   it('accepts a sample event and answers with its event id', async () => {
     const out = await busClient().send(new PutEventsCommand({ Entries: [entryFor(loadSample('baton.pos/SaleCompleted'))] }));
     expect(out.FailedEntryCount).toBe(0);

@@ -54,9 +54,9 @@ function javaOnPort(port: number): string {
   }
 }
 
-/** The stack stops within seconds of the signal; a JVM still there after 10 s was left behind. */
+/** The stack stops within seconds of the signal; a JVM still there after 60 s (a busy machine) was left behind. */
 async function noJavaLeft(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000;
   while (javaOnPort(port) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   expect(javaOnPort(port)).toBe('');
 }
@@ -65,11 +65,11 @@ describe('npm start', () => {
   it('comes up, replays the demo into readable emails, and Ctrl-C leaves no process behind', async () => {
     const started = await npmStart([]);
     // 30 s alone on two cores (the ready line reports it); the suite's other files share the cores.
-    await waitFor(started, 'Baton local stack ready', 90_000);
+    await waitFor(started, 'Baton local stack ready', 300_000);
     expect(Number(/ready in ([\d.]+)s/.exec(started.output())?.[1])).toBeGreaterThan(0);
     expect(started.output()).toContain(`bus http://127.0.0.1:${started.ports.bus}`);
     expect(javaOnPort(started.ports.dynamodb)).not.toBe('');
-    await waitFor(started, 'demo replayed', 120_000);
+    await waitFor(started, 'demo replayed', 300_000);
     const store = (await (await fetch(`http://127.0.0.1:${started.ports.ses}/store`)).json()) as { emails: { subject: string; body: { html: string } }[] };
     expect(store.emails.length).toBeGreaterThan(5);
     // Personalised: the subject names the customer, nothing is left as a raw Liquid tag.
@@ -79,11 +79,11 @@ describe('npm start', () => {
     process.kill(-started.child.pid!, 'SIGINT');
     await exited(started.child);
     await noJavaLeft(started.ports.dynamodb);
-  }, 240_000);
+  }, 900_000);
 
   it('starts empty with --no-demo and stops everything on SIGTERM to npm alone', async () => {
     const started = await npmStart(['--no-demo']);
-    await waitFor(started, 'listening', 90_000);
+    await waitFor(started, 'listening', 300_000);
     expect(started.output()).not.toContain('demo:');
     const health = await fetch(`http://127.0.0.1:${started.ports.bus}/health`);
     expect(health.status).toBe(200);
@@ -91,5 +91,5 @@ describe('npm start', () => {
     await exited(started.child);
     await noJavaLeft(started.ports.dynamodb);
     expect(started.output()).toContain('stopping the local stack');
-  }, 120_000);
+  }, 600_000);
 });

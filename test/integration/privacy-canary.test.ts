@@ -28,7 +28,11 @@ import { LiveSummary } from '../../local/summary.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
-import { putRule, putTemplate } from '../support/local.ts';
+import { eventually, putRule, putTemplate } from '../support/local.ts';
+import { freshTables } from '../support/tables.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { streamArn } from '../../local/tables.ts';
 
 const FIRST = 'Zyxcanary';
 const LAST = 'Quorvath';
@@ -175,7 +179,7 @@ describe('privacy canary', () => {
     // Not one line of log or metric output, nor an error message, holds a canary.
     expect(lines.flatMap((l) => leaksIn(l).map((c) => `${c} in ${l.slice(0, 300)}`))).toEqual([]);
     expect(errors.flatMap((m) => leaksIn(m).map((c) => `${c} in ${m.slice(0, 300)}`))).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('privacy canary on the local stack', () => {
@@ -280,7 +284,33 @@ describe('privacy canary on the local stack', () => {
     expect(printed.flatMap((p) => leaksIn(p).map((c) => `${c} in ${p.slice(0, 300)}`))).toEqual([]);
   });
 
-  it('keeps them out of dispatch, the decision API, dead letters and the live summary of a running stack', { timeout: 400_000 }, async () => {
+  it('a handler error that names the person: the local queue and stream dead-letter it under the error class only', async () => {
+    // Prepare: handlers that fail with a message holding every canary, as a careless error would.
+    const careless = () => Object.assign(new Error(`no template for ${FIRST} ${LAST} <${EMAIL}> ${PHONE}`), { name: 'TemplateMissing' });
+    const queue = new LocalQueue({ name: 'canary-reasons', maxReceiveCount: 1, handler: async () => Promise.reject(careless()) });
+    const names = await freshTables('canary-stream');
+    const raw = new DynamoDBClient({ endpoint: endpoints().dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const stream = new LocalStreamPoller(endpoints().dynamodb, await streamArn(raw, names.decisions), async () => Promise.reject(careless()), { name: 'canary-dispatch', pollMs: 20, maxRetries: 0 });
+    stream.start();
+
+    // Act: one message through the queue, one item through the stream.
+    queue.send(JSON.stringify({ note: 'x' }));
+    await queue.drained();
+    await documentClient({ endpoint: endpoints().dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }).send(
+      new PutCommand({ TableName: names.decisions, Item: { pk: 'DEC#canary', sk: 'MSG#email', status: 'pending' } }),
+    );
+    await eventually('the stream record dead-lettered', async () => (stream.failures.length ? true : undefined));
+    await Promise.all([queue.stop(), stream.stop()]);
+    raw.destroy();
+
+    // Assess: each is dead-lettered with the error's class, and nothing of the message.
+    expect(queue.deadLetters.map((d) => d.reason)).toEqual(['handler threw TemplateMissing']);
+    expect(stream.failures.map((f) => f.reason)).toEqual(['handler threw TemplateMissing']);
+    const reasons = [...queue.deadLetters.map((d) => d.reason), ...stream.failures.map((f) => f.reason)];
+    expect(reasons.flatMap((r) => leaksIn(r).map((c) => `${c} in ${r}`))).toEqual([]);
+  });
+
+  it('keeps them out of dispatch, the decision API, dead letters and the live summary of a running stack', { timeout: 900_000 }, async () => {
     // Prepare: a stack of its own, every handler line at INFO and metrics on, so that all of it is captured.
     const written: string[] = [];
     const { result, lines } = await capture(async () => {
@@ -310,9 +340,9 @@ describe('privacy canary on the local stack', () => {
           ['baton.crm', 'ConsentChanged', { ids: { email: EMAIL }, occurredAt: at, channel: 'email', granted: true, via: 'web-form' }],
           ['baton.crm', 'ConsentChanged', { ids: { email: EMAIL }, occurredAt: at, channel: 'sms', granted: true, via: 'web-form' }],
         ]);
-        await stack.settled(180_000);
+        await stack.settled(300_000);
         await put([sale('c-email'), sale('c-sms'), sale('c-missing')]);
-        await stack.settled(180_000);
+        await stack.settled(300_000);
         stack.sns.refuse.set(PHONE, 'OptedOut');
         await put([sale('c-refused'), ['baton.crm', 'CustomerUpserted', { ids: { email: `${FIRST} <${EMAIL}>` }, occurredAt: at, profile: { phone: `${PHONE} ${LAST}` } }]]);
         const decisions = [
@@ -322,7 +352,7 @@ describe('privacy canary on the local stack', () => {
           await decide(JSON.stringify({ customer: { kind: 'email', value: EMAIL }, channel: PHONE, context: { [FIRST]: LAST } })),
           await decide(`{"customer": {"kind": "email", "value": "${EMAIL}"`),
         ];
-        await stack.settled(180_000);
+        await stack.settled(300_000);
         const answers = await Promise.all(decisions.map(async (r) => ({ status: r.status, body: await r.text() })));
         const read = async (path: string) => (await fetch(`${stack.endpoints.bus}${path}`)).text();
         const deadLetters = JSON.parse(await read('/local/dead-letters')) as { inbound: { body?: string }[]; dispatch: unknown[]; sends: { code: string }[] };

@@ -60,5 +60,5 @@ describe('versioned items under concurrent writers', () => {
       [1, 1],
     ]);
     expect(versions[0]!.updatedBy).toBe(`writer-${String(live!.content.priority)}`);
-  }, 60_000);
+  }, 300_000);
 });

@@ -9,7 +9,7 @@ import { busClient, decisionsOf, emailsTo, eventually, profileByExternalId, putR
 const send = (source: string, detailType: string, detail: unknown) =>
   busClient().send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
 
-describe('walking skeleton', { timeout: 240_000 }, () => {
+describe('walking skeleton', { timeout: 600_000 }, () => {
   it('turns a sale into state, a decision and a personalised email', async () => {
     const crmId = unique('CRM');
     const card = unique('LC');

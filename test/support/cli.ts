@@ -21,7 +21,7 @@ export function batonWith(env: Record<string, string>, ...args: string[]): Promi
     execFile(
       process.execPath,
       ['bin/baton.js', ...args],
-      { cwd: ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: '1', ...env } },
+      { cwd: ROOT, timeout: 240_000, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });

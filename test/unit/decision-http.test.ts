@@ -52,4 +52,15 @@ describe('decision API over HTTP', () => {
     expect(JSON.parse(res.body!)).toEqual({ code: 'invalid-request', reason: expect.stringContaining('customer.kind') });
     expect(res.body).not.toContain('P-SECRET-77');
   });
+
+  it('answers an unknown path with 404 naming the route to use, never echoing the path (it can hold an email)', async () => {
+    const http = decisionsHttp({ customers: failing(), rules: { current: async () => new RuleSet([]) }, metrics: new MemoryMetrics() });
+
+    const res = await http(request('', 'GET', '/v1/customers/Maria.Keller@example.com/decisions'), {} as Context);
+
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body!)).toEqual({ code: 'not-found', reason: 'no such route; expected POST /v1/decisions' });
+    expect(res.body!.toLowerCase()).not.toContain('maria.keller');
+    expect(res.body).not.toContain('/v1/customers');
+  });
 });

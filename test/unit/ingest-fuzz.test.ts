@@ -277,7 +277,7 @@ describe('ingest fuzz: hostile events', () => {
       expect(kinds.get(kind) ?? 0, `hostile events of kind ${kind}`).toBeGreaterThan(5);
     }
     for (const code of KNOWN_CODES) expect(codes.get(code) ?? 0, `events quarantined as ${code}`).toBeGreaterThan(5);
-  }, 120_000);
+  }, 600_000);
 
   it('an erasure that reuses the id of an applied event is quarantined and erases nothing', async () => {
     // Prepare: a customer with an applied event.

@@ -21,7 +21,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Decision } from '../../core/decide.ts';
 import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
-import type { MessageFeedback } from '../../core/channels/feedback.ts';
+import { PROOF_OF_SENDING, type MessageFeedback } from '../../core/channels/feedback.ts';
 import { assess, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../core/channels/deliverability.ts';
 
 /** The email channel's daily counts (counters table): DELIVERABILITY#email / D#<yyyy-mm-dd> { sent, bounces, complaints }. */
@@ -134,22 +134,30 @@ export class DynamoDecisionStore implements OutboxPort {
     }
   }
 
+  /**
+   * Records the attempt's result. A confirmed send may also land on a message already recorded
+   * `sent` but unconfirmed: its attempt's provider call outlasted the claim, and the retry (which
+   * did not send) could not know it went. Its answer is the evidence, so it resolves the message.
+   */
   async complete(pk: string, sk: string, result: SendResult, now: Date): Promise<void> {
     const sent = result.status === 'sent';
+    const confirmed = sent && !result.unconfirmed;
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk, sk },
-        UpdateExpression: sent
-          ? `SET #status = :status, providerMessageId = if_not_exists(providerMessageId, :pid), completedAt = :now${result.unconfirmed ? ', unconfirmed = :true' : ''} REMOVE claimedUntil`
-          : 'SET #status = :status, failure = :failure, completedAt = :now REMOVE claimedUntil',
-        ConditionExpression: '#status = :sending',
+        UpdateExpression: !sent
+          ? 'SET #status = :status, failure = :failure, completedAt = :now REMOVE claimedUntil'
+          : confirmed
+            ? 'SET #status = :status, providerMessageId = :pid, completedAt = if_not_exists(completedAt, :now) REMOVE claimedUntil, unconfirmed'
+            : 'SET #status = :status, providerMessageId = if_not_exists(providerMessageId, :pid), completedAt = :now, unconfirmed = :true REMOVE claimedUntil',
+        ConditionExpression: confirmed ? '#status = :sending OR (#status = :status AND unconfirmed = :true)' : '#status = :sending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':status': result.status,
           ':sending': 'sending',
           ':now': now.toISOString(),
-          ...(sent ? { ':pid': result.providerMessageId, ...(result.unconfirmed ? { ':true': true } : {}) } : { ':failure': result.failure }),
+          ...(sent ? { ':pid': result.providerMessageId, ':true': true } : { ':failure': result.failure }),
         },
       }),
     );
@@ -173,10 +181,15 @@ export class DynamoDecisionStore implements OutboxPort {
     }
   }
 
-  /** Records feedback on the message: the first time each thing happened; unknown messages are ignored. */
+  /**
+   * Records feedback on the message: the first time each thing happened; unknown messages are
+   * ignored. Feedback that proves the channel took the message (PROOF_OF_SENDING) also resolves a
+   * message dispatch recorded `unconfirmed`: confirmed, with the provider's message id.
+   */
   async recordFeedback(f: MessageFeedback): Promise<void> {
+    let item: Record<string, unknown> | undefined;
     try {
-      await this.db.send(
+      const out = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `DEC#${f.decisionId}`, sk: `MSG#${f.channel}` },
@@ -188,10 +201,29 @@ export class DynamoDecisionStore implements OutboxPort {
             ...(f.providerMessageId ? { ':pid': f.providerMessageId } : {}),
             ...(f.bounceType ? { ':bt': f.bounceType } : {}),
           },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      item = out.Attributes;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return;
+    }
+    if (item?.unconfirmed !== true || !(PROOF_OF_SENDING as readonly string[]).includes(f.field)) return;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `DEC#${f.decisionId}`, sk: `MSG#${f.channel}` },
+          // The retry wrote a placeholder id ('unknown'); the provider's own id replaces it.
+          UpdateExpression: `SET confirmedAt = :at, confirmedBy = :by${f.providerMessageId ? ', providerMessageId = :pid' : ''} REMOVE unconfirmed`,
+          ConditionExpression: '#status = :sent AND unconfirmed = :true',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': f.at, ':by': f.field, ':sent': 'sent', ':true': true, ...(f.providerMessageId ? { ':pid': f.providerMessageId } : {}) },
         }),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailure(err)) throw err; // resolved meanwhile by another copy of the evidence
     }
   }
 }
