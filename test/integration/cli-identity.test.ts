@@ -117,7 +117,7 @@ describe('an unsubscribe through the link of a mail', () => {
       const state = JSON.parse(String((await profileByExternalId('crmId', c.crmId))?.state ?? '{}')) as { consent?: { email?: { v: boolean; via: string } } };
       return state.consent?.email?.via === 'unsubscribe-link' ? true : undefined;
     });
-    const [text, asJson] = await Promise.all([local('customer', 'show', email), local('customer', 'show', email, '--json')]);
+    const [text, asJson] = await Promise.all([local('customer', 'show', c.crmId), local('customer', 'show', c.crmId, '--json')]);
 
     expect(text.stdout).toMatch(/^ {2}contacts: .* · unsubscribes 1$/m);
     expect(text.stdout).toMatch(/^ {2}email +no +withdrawn \S+ via unsubscribe-link$/m);
