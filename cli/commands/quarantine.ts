@@ -8,7 +8,7 @@ import type { QuarantinedEvent } from '../../lib/app/ports.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import { report, type CliFlags, type Printer } from '../io.ts';
 
-const summary = (r: QuarantineRecord) => {
+const summary = (r: Pick<QuarantineRecord, 'receivedAt' | 'body' | 'reason'> & { readonly code: string }) => {
   let what = '(not JSON)';
   try {
     const e = JSON.parse(r.body) as { source?: unknown; 'detail-type'?: unknown; id?: unknown };
@@ -45,7 +45,7 @@ export async function replayQuarantine(opts: QuarantineOptions, flags: CliFlags,
     const outcome = await ingest(r.body);
     if (outcome.status === 'quarantined' && stillFailing) {
       still.push({ quarantineId: r.quarantineId, code: outcome.code, reason: outcome.reason });
-      lines.push(`still invalid: ${summary({ ...r, code: outcome.code as never, reason: outcome.reason })}`);
+      lines.push(`still invalid: ${summary({ ...r, code: outcome.code, reason: outcome.reason })}`);
       continue;
     }
     await store.remove(r);

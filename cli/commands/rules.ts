@@ -5,11 +5,9 @@
 import { Liquid } from 'liquidjs';
 import { checkRule, type Rule } from '../../lib/core/rules/rule.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
-import { decide } from '../../lib/core/decide.ts';
 import { parseEvent } from '../../events/validate.ts';
-import { idsOf, idKey } from '../../lib/core/customer/identity.ts';
-import { applyEvent, customerView, newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
-import { contactHistory } from '../../lib/core/campaigns/history.ts';
+import type { CustomerState } from '../../lib/core/customer/index.ts';
+import { dryRunDecision } from '../../lib/app/decide-and-commit.ts';
 import { localeChain, type Template } from '../../lib/core/channels/template.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
@@ -142,28 +140,18 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
       continue;
     }
     const event = parsed.event;
-    const resolution = await customers.resolve(idsOf(event));
-    const customerId = [...new Set(resolution.links.values())].sort()[0];
-    const profile = customerId ? await customers.load(customerId) : undefined;
-    // An unknown customer is evaluated as the new profile ingest would create.
-    const state = applyEvent(profile?.state ?? newCustomer(customerId ?? '(new customer)'), event);
-    const decision = decide({
-      event,
-      customer: customerView(state, now) as never,
-      rules: ruleSet,
-      campaigns,
-      contacts: contactHistory(state.contacts),
-      now,
-    });
-    const candidates = decision?.candidates ?? [];
-    if (decision?.messages.length) triggered++;
+    // lib/app's dry run: the read (resolve, load, merge) and the decision ingest makes, no commit.
+    const run = await dryRunDecision({ customers }, { event, rules: ruleSet, campaigns, now });
+    const candidates = run.decision?.candidates ?? [];
+    if (run.decision?.messages.length) triggered++;
     results.push({
       index: i + 1,
       eventId: event.id,
       eventType: `${event.source}/${event['detail-type']}`,
-      customerId: customerId ?? null,
-      known: profile !== undefined,
-      ids: idsOf(event).map((ref) => idKey(ref).split('#')[0]),
+      customerId: run.customerId ?? null,
+      known: run.known,
+      ...(run.erased ? { erased: true } : {}),
+      ids: run.idKinds,
       candidates: candidates.map((c) => ({ ruleId: c.ruleId, channel: c.channel, outcome: c.outcome, reason: c.reason, ...(c.notBefore ? { notBefore: c.notBefore } : {}) })),
     });
   }
@@ -177,7 +165,11 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
       continue;
     }
     const cands = r.candidates as { ruleId: string; channel: string; outcome: string; reason: string; notBefore?: string }[];
-    const who = r.customerId ? `customer ${r.customerId}${r.known ? '' : ' (not in the table)'}` : 'a new customer';
+    if (r.erased) {
+      ctx.out(`#${r.index} ${r.eventType} ${r.eventId}: an id of an erased customer; ingest drops the event, nothing is decided`);
+      continue;
+    }
+    const who = r.customerId ? `customer ${r.customerId}` : 'a new customer';
     if (!cands.length) {
       ctx.out(`#${r.index} ${r.eventType} ${r.eventId} for ${who}: no rule matches`);
       continue;

@@ -53,6 +53,8 @@ export interface ProfileReadOptions {
   readonly tagged?: string;
   /** Ids that link to no profile start a new one with this id; without it they are `unknown`. */
   readonly newCustomerId?: () => string;
+  /** Ids linked to the profile only when free (lookupIdsOf): never merged on, never a reason to drop. */
+  readonly lookupIds?: readonly IdRef[];
 }
 
 /** Resolves the ids and reads the profile they belong to (several are merged into one). */
@@ -61,7 +63,10 @@ export async function readProfile(
   ids: readonly IdRef[],
   options: ProfileReadOptions = {},
 ): Promise<ProfileRead> {
-  return assembleProfile(customers, ids, await customers.resolve(ids), options);
+  // Each lookup id alone: a tombstone on one must not read as the erasure of the customer.
+  const [resolution, ...lookups] = await Promise.all([customers.resolve(ids), ...(options.lookupIds ?? []).map((ref) => customers.resolve([ref]))]);
+  const free = (options.lookupIds ?? []).filter((ref, i) => !lookups[i]!.erased && !lookups[i]!.links.has(idKey(ref)));
+  return assembleProfile(customers, [...ids, ...free], resolution, options);
 }
 
 /** `readProfile` after the resolve: for callers that resolve alongside other reads. */
@@ -69,7 +74,7 @@ export async function assembleProfile(
   customers: Pick<CustomerRepository<CustomerState>, 'load'>,
   ids: readonly IdRef[],
   resolution: Resolution,
-  { tagged, newCustomerId }: ProfileReadOptions = {},
+  { tagged, newCustomerId }: Omit<ProfileReadOptions, 'lookupIds'> = {},
 ): Promise<ProfileRead> {
   if (resolution.erased) return { status: 'erased' };
   const customerIds = [...new Set([...resolution.links.values(), ...(tagged ? [tagged] : [])])].sort();

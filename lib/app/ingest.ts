@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEvent } from '../../events/validate.ts';
 import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
-import { idKey, idsOf, payloadHash, type IdRef } from '../core/customer/identity.ts';
+import { idKey, idsOf, lookupIdsOf, payloadHash, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
@@ -162,7 +162,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     const lockKey = ids[0] ? idKey(ids[0]) : `customer#${tagged}`;
     return exclusive(lockKey, () =>
       step.run<IngestOutcome>(async (attempt) => {
-        const read = await readProfile(deps.customers, ids, { ...(tagged ? { tagged } : {}), newCustomerId });
+        const read = await readProfile(deps.customers, ids, { ...(tagged ? { tagged } : {}), newCustomerId, lookupIds: lookupIdsOf(event) });
         if (read.status === 'moved') return AGAIN;
         if (read.status === 'erased') {
           const seen = await deps.customers.markSeen(event.id, hash, 'erased');

@@ -130,6 +130,7 @@ export function referenceFacts(events: readonly RawEvent[]): Facts {
       case 'baton.crm/ConsentChanged': {
         const channel = d.channel as (typeof CHANNELS)[number];
         consent[channel] = newer(consent[channel], w(Boolean(d.granted)));
+        if (d.granted === false && d.via === 'unsubscribe-link') counters.unsubscribes++;
         break;
       }
       case 'baton.pos/SaleCompleted':

@@ -102,7 +102,7 @@ export function customerEventArb(ids: CustomerIds, options: EventArbOptions = {}
       })
       .map(({ t, profile }) => crm('CustomerUpserted', { ...base(t), profile })),
     'baton.crm/ConsentChanged': fc
-      .record({ t: time, channel: fc.constantFrom('email', 'sms', 'push', 'device'), granted: fc.boolean(), via: fc.constantFrom('web-form', 'call-centre') })
+      .record({ t: time, channel: fc.constantFrom('email', 'sms', 'push', 'device'), granted: fc.boolean(), via: fc.constantFrom('web-form', 'call-centre', 'unsubscribe-link') })
       .map(({ t, ...rest }) => crm('ConsentChanged', { ...base(t), ...rest })),
     'baton.crm/CustomerErased': time.map((t) => crm('CustomerErased', { ...base(t), requestId: 'DSR-1' })),
     'baton.erp/LicensePurchased': fc

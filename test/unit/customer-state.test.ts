@@ -478,7 +478,11 @@ describe('properties', () => {
         const once = applyEvent(fold(events), event);
         const twice = applyEvent(once, event);
         if (IDEMPOTENT_REDUCERS.has(key)) expect(twice).toEqual(once);
-        else if (key !== 'aws.ses/Email Subscribed') expect(twice.counters).not.toEqual(once.counters);
+        // These two add to a counter only when they unsubscribe (from all; through the link).
+        else if (key !== 'aws.ses/Email Subscribed' && key !== 'baton.crm/ConsentChanged') expect(twice.counters).not.toEqual(once.counters);
+        else if (event.detail.ids && 'via' in event.detail && event.detail.via === 'unsubscribe-link' && !event.detail.granted) {
+          expect(twice.counters.unsubscribes).toBe(once.counters.unsubscribes + 1);
+        } else if (key === 'baton.crm/ConsentChanged') expect(twice).toEqual(once);
       }),
       { numRuns: 500 },
     );

@@ -54,8 +54,13 @@ const customerUpserted: Describe<ByKey['baton.crm/CustomerUpserted']> = (d, e, s
   if (p.tags !== undefined) d.profile.tags = reg([...new Set(p.tags)], s);
 };
 
+/** The `via` of the ConsentChanged Baton's own unsubscribe link publishes (lib/app/unsubscribe.ts). */
+export const UNSUBSCRIBE_LINK_VIA = 'unsubscribe-link';
+
 const consentChanged: Describe<ByKey['baton.crm/ConsentChanged']> = (d, e, s) => {
   d.consent[e.detail.channel] = { ...reg(e.detail.granted, s), via: e.detail.via };
+  // A withdrawal through the link in a message is an unsubscribe, as SES's "unsubscribe from all" is.
+  if (!e.detail.granted && e.detail.via === UNSUBSCRIBE_LINK_VIA) d.counters.unsubscribes = 1;
 };
 
 const customerErased: Describe<ByKey['baton.crm/CustomerErased']> = (d, _e, s) => {
@@ -262,12 +267,12 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
 /**
  * Reducers that give the same state when the same event is applied twice (LWW registers, min/max
  * times, histories keyed by saleId/refundId/threatId). The others add to counters and rely on the
- * lead's event-id marker; `aws.ses/Email Subscribed` is idempotent unless it unsubscribes from all.
+ * lead's event-id marker; `aws.ses/Email Subscribed` is idempotent unless it unsubscribes from all,
+ * `baton.crm/ConsentChanged` unless it is a withdrawal through the unsubscribe link.
  * Keyed idempotence holds while the entry is in its history and the profile is not erased.
  */
 export const IDEMPOTENT_REDUCERS: ReadonlySet<ReducerKey> = new Set<ReducerKey>([
   'baton.crm/CustomerUpserted',
-  'baton.crm/ConsentChanged',
   'baton.crm/CustomerErased',
   'baton.erp/LicenseRenewalDue',
   'baton.erp/LicenseExpired',
