@@ -22,5 +22,8 @@ export const METRIC_NAMES = [
   'OffersPresented',
   'DecisionRequests',
   'Unsubscribes',
+  'SegmentsRejected',
+  'SegmentsEntered',
+  'SegmentsLeft',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
