@@ -175,8 +175,10 @@ export class DynamoSegmentMembers implements SegmentCounts {
                 Update: {
                   TableName: this.tables.customers,
                   Key: customerKey(customerId),
-                  UpdateExpression: 'SET segments = :s, version = :next',
-                  ConditionExpression: 'version = :v',
+                  // Both are DynamoDB reserved words.
+                  UpdateExpression: 'SET #segments = :s, #version = :next',
+                  ConditionExpression: '#version = :v',
+                  ExpressionAttributeNames: { '#segments': 'segments', '#version': 'version' },
                   ExpressionAttributeValues: { ':s': [...segments, segmentId].sort(), ':v': profile.version, ':next': Number(profile.version) + 1 },
                 },
               },
