@@ -11,6 +11,12 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { markerKey } from '../../lib/adapters/dynamo/customers.ts';
 import { segmentEventId } from '../../lib/core/segments/events.ts';
 import { batonWith, stackEnv } from '../support/cli.ts';
+import { freshTables } from '../support/tables.ts';
+import { createIngest } from '../../lib/app/ingest.ts';
+import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
+import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
+import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { busClient, db, endpoints, eventually, profileByExternalId, rulesRefreshed, tables, unique } from '../support/local.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'baton-segments-'));
@@ -133,5 +139,30 @@ describe('segments on the local stack', () => {
     await send('baton.crm', 'CustomerUpserted', { ids: { crmId: a }, occurredAt: new Date().toISOString(), profile: { tier: 'gold' } });
     await eventually('the change is applied', async () => ((await profileByExternalId('crmId', a))?.version === 3 ? true : undefined));
     expect((await profileByExternalId('crmId', a))?.segments).toContain(segmentId);
+  });
+
+  it('`baton segments refresh --at` admits a customer on the 90th day after the purchase', { timeout: 300_000 }, async () => {
+    const names = await freshTables('seg-cli-refresh');
+    const stage = names.rules.replace(/^baton-/, '').replace(/-rules$/, '');
+    const fresh = (...args: string[]) => batonWith(stackEnv(endpoints()), ...args, '--stage', stage);
+    expect((await fresh('segments', 'put', file('lapsed.json', JSON.stringify({ segmentId: 'lapsed-90', if: { daysSinceLastPurchase: [{ numeric: ['>=', 90] }] } })))).code).toBe(0);
+    const bought = '2026-01-10T15:00:00.000Z';
+    const ingest = createIngest({
+      customers: new DynamoCustomerRepository(db(), names),
+      quarantine: new DynamoQuarantine(db(), names.quarantine),
+      rules: { current: async () => new RuleSet([]) },
+      metrics: new MemoryMetrics(),
+    });
+    const crmId = unique('CRM-lapse');
+    await ingest(JSON.stringify({ version: '0', id: unique('ev'), source: 'baton.pos', 'detail-type': 'SaleCompleted', time: bought, detail: {
+      ids: { crmId }, occurredAt: bought, saleId: 'S-1', storeId: 'st-1', total: 20, currency: 'EUR', items: [{ sku: 'A', category: 'x', quantity: 1, unitPrice: 20 }],
+    } }));
+    const day89 = await fresh('segments', 'refresh', '--at', '2026-04-09T16:00:00Z', '--json');
+    expect(day89.code, day89.stderr).toBe(0);
+    expect(JSON.parse(day89.stdout)).toMatchObject({ customers: 1, changed: 0 });
+    const day90 = await fresh('segments', 'refresh', '--at', '2026-04-10T15:01:00Z', '--json');
+    expect(JSON.parse(day90.stdout)).toMatchObject({ day: '2026-04-10', customers: 1, changed: 1, entered: 1 });
+    const list = JSON.parse((await fresh('segments', 'list', '--json')).stdout) as { segmentId: string; members: number }[];
+    expect(list).toMatchObject([{ segmentId: 'lapsed-90', members: 1 }]);
   });
 });
