@@ -9,6 +9,7 @@ import { console_, EXIT, UsageError, type CliFlags } from './basics.ts';
 import { SIMULATION_KINDS, SIMULATIONS } from './commands/simulations.ts';
 import type { ItemsContext } from './commands/items.ts';
 import type { TemplateAction } from './commands/templates.ts';
+import { registerSegments } from './commands/segments-command.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
 const io = () => import('./io.ts');
@@ -127,6 +128,7 @@ function program(codes: { exit: number }): Command {
     .action(act((flags, file: string) => on(flags, async (ctx) => (await commands.rules()).runRules(['test', file], flags, ctx))));
   versioned('campaigns', 'campaign', async () => (await commands.campaigns()).runCampaigns, true);
   versioned('policies', 'policy', async () => (await commands.campaigns()).runPolicies, false);
+  registerSegments(root, act, (flags, args) => on(flags, async (ctx) => (await import('./commands/segments.ts')).runSegments(args, flags, ctx)));
 
   const templates = root.command('templates').description('Liquid message templates: check every field they read, store them, render one');
   for (const [sub, what] of [

@@ -11,6 +11,8 @@ export const SOURCES = {
   ses: 'aws.ses',
   /** Events Baton itself publishes (ActionRequested); never fed back into evaluate. */
   baton: 'baton',
+  /** Segment membership changes Baton publishes (SegmentEntered, SegmentLeft); rules and journeys read them. */
+  segments: 'baton.segments',
 } as const;
 export type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
@@ -254,6 +256,24 @@ const baton = {
   }),
 };
 
+/**
+ * A customer entered or left a segment (docs/segments.md). The bus gives each copy its own envelope
+ * id, so `eventId`, derived from the cause, the customer and the segment, is what makes a copy
+ * published again after a crash a duplicate (ingest reads it as the event's id).
+ */
+const segmentChange = z.looseObject({
+  eventId: text(128),
+  segmentId: text(64),
+  customerId: text(128),
+  /** The event (or `refresh:<day>`) that changed the membership. */
+  cause: text(128),
+  occurredAt: timestamp,
+});
+const segments = {
+  SegmentEntered: segmentChange,
+  SegmentLeft: segmentChange,
+};
+
 /** Every detail schema, by source, then detail-type. */
 export const CATALOG = {
   [SOURCES.crm]: crm,
@@ -262,6 +282,7 @@ export const CATALOG = {
   [SOURCES.device]: device,
   [SOURCES.ses]: ses,
   [SOURCES.baton]: baton,
+  [SOURCES.segments]: segments,
 } as const;
 
 type Catalog = typeof CATALOG;

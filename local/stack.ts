@@ -14,6 +14,9 @@ import { decisionsApiHandler } from '../functions/decisions-api.ts';
 import { decisionApiDeps } from '../lib/wiring/decision-api.ts';
 import { dispatchDeps } from '../lib/wiring/dispatch.ts';
 import { ingestDeps } from '../lib/wiring/ingest.ts';
+import { segmentsRefreshDeps } from '../lib/wiring/segments.ts';
+import { refreshSegments, type RefreshReport } from '../lib/app/segments-refresh.ts';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
 import { startDynamoDbLocal, startSesLocal, freePort, type RunningServer } from './servers.ts';
@@ -103,6 +106,8 @@ export interface LocalStack {
   readonly sendFailures: DeadLetterEntry[];
   /** Running figures (events, decisions, messages, quarantine, dead letters, skipped rules). */
   readonly summary: LiveSummary;
+  /** The daily segment refresh (it also runs once a day while the stack is up), as of `at` (default now). */
+  refreshSegments(at?: Date): Promise<RefreshReport>;
   /** Waits until every event published so far was evaluated, dispatched and answered. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -288,6 +293,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       iot.extension(),
     );
 
+    // The cloud runs the segment refresh on a daily schedule; here a timer on the stack's clock does
+    // (so a simulated clock admits "no purchase in 90 days" on its 90th day), and tests pass their own time.
+    const refreshDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const refreshBus = new EventBridgeClient({ endpoint: bus.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stoppers.push(async () => {
+      refreshDb.destroy();
+      refreshBus.destroy();
+    });
+    const refresh = (at?: Date) =>
+      refreshSegments(segmentsRefreshDeps({ db: refreshDb, bus: refreshBus, tables, metrics: summary.tap({ count: () => undefined }), clock: at ? () => at : clock.now }));
+    const daily = () => clock.setTimer(clock.nowMs() + 86_400_000, () => {
+      void refresh().catch(() => undefined);
+      daily();
+    });
+    daily();
+
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint, scheduler: scheduler.endpoint };
     return {
       endpoints,
@@ -302,6 +323,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sns,
       sendFailures,
       summary,
+      refreshSegments: refresh,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: no timer due, queue empty, stream idle and SES feedback read, twice in a row.

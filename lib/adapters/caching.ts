@@ -89,6 +89,7 @@ export class CachingCustomerRepository<S> implements CustomerRepository<S> {
         state: change.state,
         identities: change.identities,
         ...(change.formerIds?.length ? { formerIds: change.formerIds } : {}),
+        ...(change.membership?.members.length ? { segments: change.membership.members } : {}),
       });
       for (const key of change.identities) this.links.set(key, change.customerId);
       for (const merged of change.mergedAway) this.profiles.delete(merged.customerId);

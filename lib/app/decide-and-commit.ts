@@ -11,7 +11,9 @@ import { EMPTY_CAMPAIGN_BOOK, type CampaignBook } from '../core/campaigns/campai
 import { contactHistory } from '../core/campaigns/history.ts';
 import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
-import type { CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
+import type { SegmentBook } from '../core/segments/book.ts';
+import { membershipAfter } from '../core/segments/membership.ts';
+import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
 export interface DecisionEvent {
@@ -24,6 +26,8 @@ export interface DecisionEvent {
 export interface DecisionBook {
   readonly rules: RuleSet;
   readonly campaigns: CampaignBook;
+  /** The segments whose membership the commit keeps current; without them members stay as they are. */
+  readonly segments?: SegmentBook;
 }
 
 /** What one attempt would commit, before the decision: the profile read, others merged into it. */
@@ -38,6 +42,8 @@ export interface ProfileDraft {
   /** Ids this commit links to the customer. */
   readonly newLinks: readonly string[];
   readonly mergedAway: ProfileChange<CustomerState>['mergedAway'];
+  /** The segments the profile read belongs to. */
+  readonly segments: readonly string[];
 }
 
 export type ProfileRead =
@@ -100,7 +106,8 @@ export async function assembleProfile(
       identities: [...identities].sort(),
       formerIds,
       newLinks,
-      mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities })),
+      mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities, ...(o.segments ? { segments: o.segments } : {}) })),
+      segments: primary?.segments ?? [],
     },
   };
 }
@@ -161,6 +168,8 @@ export interface DecisionStepDeps {
   readonly rules: RuleSource;
   /** Without it every campaign has the defaults. */
   readonly campaigns?: CampaignSource;
+  /** Without it segment memberships are carried over unchanged. */
+  readonly segments?: SegmentSource;
   readonly metrics: Metrics;
   readonly clock: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
@@ -173,7 +182,7 @@ export interface DecisionStep {
   /** The rules and campaigns in force (their sources cache them). */
   book(): Promise<DecisionBook>;
   /** Decides on the draft and commits the profile with the decision; a refused limit counts for the next attempt. */
-  commit(attempt: Attempt, job: DecisionCommit): Promise<{ readonly result: CommitResult; readonly decision: Decision | undefined }>;
+  commit(attempt: Attempt, job: DecisionCommit): Promise<{ readonly result: CommitResult; readonly decision: Decision | undefined; readonly membership: MembershipCommit }>;
   /** Runs attempts until one answers (not AGAIN), pausing a random, growing time between them. */
   run<T>(attempt: (a: Attempt) => Promise<T | Again>, gaveUp: (attempts: number) => Error): Promise<T>;
 }
@@ -184,8 +193,8 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
   return {
     async book() {
-      const [rules, campaigns] = await Promise.all([deps.rules.current(), deps.campaigns?.current()]);
-      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK };
+      const [rules, campaigns, segments] = await Promise.all([deps.rules.current(), deps.campaigns?.current(), deps.segments?.current()]);
+      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(segments ? { segments } : {}) };
     },
 
     async commit(attempt, job) {
@@ -194,6 +203,8 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
       const state = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
       // The inbound channel presents the offers itself: the decision is kept, no message queued.
       const recorded = decision && !job.outbox ? { ...decision, messages: [] } : decision;
+      // Segments entered and left are committed with the profile (docs/segments.md).
+      const membership = { ...membershipAfter(job.book.segments, draft.segments, state, attempt.now), cause: event.id, at: attempt.now.toISOString() };
       const result = await deps.customers.commit({
         eventId: event.id,
         payloadHash: job.payloadHash,
@@ -206,12 +217,13 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
         mergedAway: draft.mergedAway,
         ...(recorded ? { decision: recorded } : {}),
         ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
+        membership,
       });
       if (result.status === 'conflict') {
         deps.metrics.count('CommitConflicts');
         if (result.on === 'reservation') attempt.refuse(result.key);
       }
-      return { result, decision };
+      return { result, decision, membership };
     },
 
     async run(attempt, gaveUp) {
@@ -290,8 +302,10 @@ export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Prom
   };
 }
 
-/** SES feedback carries the customerId Baton tagged the send with, not an external id. */
+/** SES feedback carries the customerId Baton tagged the send with, not an external id; segment events their customerId. */
 export function taggedCustomerId(event: BatonEvent): string | undefined {
+  // Segment events name the customer they are about (lib/app/segments.ts).
+  if (event.source === SOURCES.segments) return event.detail.customerId;
   if (event.source !== SOURCES.ses) return undefined;
   return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
 }

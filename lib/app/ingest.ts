@@ -8,7 +8,8 @@ import { idKey, idsOf, lookupIdsOf, payloadHash, type IdRef } from '../core/cust
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
-import type { CampaignSource, CommitResult, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource } from './ports.ts';
+import { publishMembership, withOwnId } from './segments.ts';
+import type { CampaignSource, CommitResult, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
 
 export interface IngestDeps {
   readonly customers: CustomerRepository<CustomerState>;
@@ -16,6 +17,9 @@ export interface IngestDeps {
   readonly rules: RuleSource;
   /** Campaigns and contact policies (cached like rules); without it every campaign has the defaults. */
   readonly campaigns?: CampaignSource;
+  /** Segments kept current per event, and where their SegmentEntered/SegmentLeft go (docs/segments.md). */
+  readonly segments?: SegmentSource;
+  readonly segmentEvents?: SegmentEventPublisher;
   readonly metrics: Metrics;
   readonly clock?: () => Date;
   readonly newCustomerId?: () => string;
@@ -115,6 +119,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     customers: deps.customers,
     rules: deps.rules,
     ...(deps.campaigns ? { campaigns: deps.campaigns } : {}),
+    ...(deps.segments ? { segments: deps.segments } : {}),
     metrics: deps.metrics,
     clock,
     sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
@@ -149,7 +154,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
   return async function ingest(body: string): Promise<IngestOutcome> {
     const parsed = parseEvent(body);
     if (!parsed.ok) return quarantine(body, parsed.code, parsed.reason);
-    const event = parsed.event;
+    const event = withOwnId(parsed.event);
     const hash = payloadHash(JSON.stringify(event));
     const ids = idsOf(event);
     const tagged = taggedCustomerId(event);
@@ -195,7 +200,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           });
         }
 
-        const { result, decision } = await step.commit(attempt, {
+        const { result, decision, membership } = await step.commit(attempt, {
           event,
           payloadHash: hash,
           draft: { ...draft, state: applyEvent(draft.state, event) },
@@ -213,6 +218,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           return { status: 'applied', customerId, ...(decision ? { decisionId: decision.decisionId } : {}), messages: decision?.messages.length ?? 0 };
         });
         if (outcome === AGAIN) return AGAIN;
+        await publishMembership(deps.segmentEvents, deps.metrics, customerId, result, membership);
         if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event);
         return outcome;
       }, (attempts) => new IngestError('commit-contention', `event ${event.id} could not be committed after ${attempts} attempts (concurrent updates)`)),

@@ -13,6 +13,8 @@ import type { RuleSet } from '../core/rules/engine.ts';
 import type { CampaignBook } from '../core/campaigns/campaign.ts';
 import type { RejectionCode } from '../../events/validate.ts';
 import type { MetricName } from '../contract/metrics.ts';
+import type { SegmentBook } from '../core/segments/book.ts';
+import type { SegmentEvent } from '../core/segments/events.ts';
 
 export type { MetricName };
 
@@ -24,6 +26,18 @@ export interface StoredProfile<S> {
   readonly identities: readonly string[];
   /** customerIds of profiles merged into this one (their decisions still carry those ids). */
   readonly formerIds?: readonly string[];
+  /** The segments the customer belongs to (docs/segments.md), sorted. */
+  readonly segments?: readonly string[];
+}
+
+/** A change of segment membership, committed with the profile (lib/core/segments/membership.ts). */
+export interface MembershipCommit {
+  readonly members: readonly string[];
+  readonly entered: readonly string[];
+  readonly left: readonly string[];
+  /** The event (or refresh) that made the change, and when: what the segment events carry. */
+  readonly cause: string;
+  readonly at: string;
 }
 
 export interface Resolution {
@@ -46,9 +60,11 @@ export interface ProfileChange<S> {
   /** Ids this change links to the customer (new identity items). */
   readonly newLinks: readonly string[];
   /** Profiles merged into this one: deleted, their ids re-pointed. */
-  readonly mergedAway: readonly { customerId: string; version: number; identities: readonly string[] }[];
+  readonly mergedAway: readonly { customerId: string; version: number; identities: readonly string[]; segments?: readonly string[] }[];
   readonly decision?: Decision;
   readonly reservations?: readonly Reservation[];
+  /** The segments after the change; without it the profile keeps none (callers carry them over). */
+  readonly membership?: MembershipCommit;
 }
 
 export type CommitResult =
@@ -56,7 +72,17 @@ export type CommitResult =
   | { readonly status: 'conflict'; readonly on: 'version' | 'identity' }
   /** A reservation would pass its limit: decide again without it. */
   | { readonly status: 'conflict'; readonly on: 'reservation'; readonly key: string }
-  | { readonly status: 'duplicate'; readonly samePayload: boolean };
+  /** `membership`: the segment change the first commit of this event made, to publish again. */
+  | { readonly status: 'duplicate'; readonly samePayload: boolean; readonly membership?: CommittedMembership };
+
+/** What the event marker keeps of a membership change, so its events can be published again. */
+export interface CommittedMembership {
+  readonly customerId: string;
+  readonly entered: readonly string[];
+  readonly left: readonly string[];
+  readonly cause: string;
+  readonly at: string;
+}
 
 export interface Erasure {
   readonly eventId: string;
@@ -76,6 +102,28 @@ export interface CustomerRepository<S> {
   /** Records the event as seen without changing any profile (e.g. events for erased customers). */
   markSeen(eventId: string, payloadHash: string, outcome: string): Promise<CommitResult>;
   erase(erasure: Erasure): Promise<CommitResult>;
+}
+
+// Segments (docs/segments.md): definitions, membership events, counts and the daily refresh.
+
+/** Where ingest gets the segments in force; implementations cache and refresh in the background. */
+export interface SegmentSource {
+  current(): Promise<SegmentBook>;
+}
+
+/** Puts SegmentEntered / SegmentLeft on the bus; throws when the bus did not take them all. */
+export interface SegmentEventPublisher {
+  publish(events: readonly SegmentEvent[]): Promise<void>;
+}
+
+/** Customer profiles page by page, for the daily refresh; `part`/`parts` split the table among workers. */
+export interface CustomerPages<S> {
+  page(opts: { cursor?: string; limit?: number; part?: number; parts?: number }): Promise<{ profiles: StoredProfile<S>[]; cursor?: string }>;
+}
+
+/** Members per segment, without a hot partition (sharded counters), and the members themselves. */
+export interface SegmentCounts {
+  counts(segmentIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export interface QuarantinedEvent {

@@ -34,5 +34,8 @@ export const METRIC_NAMES = [
   'JourneyTimerLateSeconds',
   /** +1 when a customer enters a step, −1 when they leave it, with dimensions journeyId and stepId. */
   'JourneyCustomersInStep',
+  'SegmentsRejected',
+  'SegmentsEntered',
+  'SegmentsLeft',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -32,11 +32,18 @@ export const ROUTES: readonly Route[] = [
     target: 'evaluate',
   },
   {
+    // Rules and journeys start on segment entry and exit; these events change no customer state.
+    id: 'SegmentEvents',
+    description: 'SegmentEntered and SegmentLeft (Baton publishes them) to evaluate, for rules and journeys',
+    pattern: { source: [SOURCES.segments] },
+    target: 'evaluate',
+  },
+  {
     // Nothing published to the bus is silently dropped: an unknown source reaches evaluate,
     // which quarantines it with the reason. Baton's own actions are for outside subscribers.
     id: 'UnknownSources',
     description: 'Events from sources Baton does not know, to be quarantined with the reason',
-    pattern: { source: [{ 'anything-but': [...CUSTOMER_SOURCES, SOURCES.ses, SOURCES.baton] }] },
+    pattern: { source: [{ 'anything-but': [...CUSTOMER_SOURCES, SOURCES.ses, SOURCES.baton, SOURCES.segments] }] },
     target: 'evaluate',
   },
 ];

@@ -1,5 +1,6 @@
 // The decision step. Matching rules become candidates; then, in this order (docs/rules.md,
-// "Arbitration"): validity of rule and campaign, the customer pattern (`if`), consent, the rule's own
+// "Arbitration"): validity of rule and campaign, the customer pattern (`if`), the global control
+// group (marketing messages only, docs/segments.md), consent, the rule's own
 // per-customer limit, cooldown, caps, channel already taken by a higher priority, quiet hours,
 // budget and capacity (claims refused at commit), holdout. Campaign priority, then rule priority,
 // then ruleId order the candidates, so at most one message per channel per event is chosen and the
@@ -12,6 +13,7 @@ import type { CompiledRule, RuleSet } from './rules/engine.ts';
 import type { Rule } from './rules/rule.ts';
 import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
+import { inGlobalControl } from './campaigns/control.ts';
 import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './campaigns/index.ts';
 
 /** Why a candidate was chosen or suppressed; string codes that `baton explain` and reports read. */
@@ -30,6 +32,7 @@ export const OUTCOMES = [
   'budget',
   'capacity',
   'holdout',
+  'global-control',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -148,6 +151,9 @@ export function decide(input: DecideInput): Decision | undefined {
   let claims: Reservation[] | undefined;
   const setState: Record<string, string | number | boolean> = {};
   const taken: string[] = [];
+  // One group across every campaign: the default policy says who is in it.
+  const control = book.policy('default').globalControl;
+  const controlled = control !== undefined && inGlobalControl(customer.customerId, control);
 
   for (const { compiled, campaign } of ranked) {
     const rule = compiled.rule;
@@ -169,6 +175,11 @@ export function decide(input: DecideInput): Decision | undefined {
     }
     if (!compiled.if(customer)) {
       candidates.push(candidate(rule, campaign, 'customer-not-matched', 'the customer does not match the rule\'s "if" pattern'));
+      continue;
+    }
+    // Before any claim or channel is taken: a transactional message on the channel still goes.
+    if (controlled && channel !== 'bus' && !transactional) {
+      candidates.push(candidate(rule, campaign, 'global-control', `customer is in the ${Math.round(control!.share * 100)} % global control group: no marketing messages`));
       continue;
     }
     if (channel !== 'bus') {

@@ -49,6 +49,13 @@ const cases: Case[] = [
   { name: 'a disabled campaign', rules: [r('a')], campaigns: [{ campaignId: 'camp', enabled: false }], expected: { a: 'campaign-inactive' } },
   { name: 'a campaign that has not started', rules: [r('a')], campaigns: [{ campaignId: 'camp', validFrom: '2026-04-01T00:00:00+02:00' }], expected: { a: 'campaign-inactive' } },
   { name: 'the customer does not match "if"', rules: [r('a', { if: { tier: ['platinum'] } }), r('b', { priority: 1, if: { tier: ['gold'] } })], expected: { a: 'customer-not-matched', b: 'chosen' } },
+  {
+    // cus-1 falls at 0.38 of salt s1: inside a 50 % group. The transactional receipt still goes.
+    name: 'global control group: marketing held back, transactional sent',
+    rules: [r('m', { priority: 20 }), r('t', { then: { channel: 'email', template: 'receipt', transactional: true } })],
+    policies: [{ policyId: 'default', globalControl: { share: 0.5, salt: 's1' } }],
+    expected: { m: 'global-control', t: 'chosen' },
+  },
   { name: 'no consent for the channel', rules: [r('a'), r('s', { then: { channel: 'sms', template: 't' } })], customer: { consent: { email: false, sms: true } }, expected: { a: 'no-consent', s: 'chosen' } },
   {
     name: 'transactional messages are exempt from consent as the policy states',

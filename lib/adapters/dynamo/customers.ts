@@ -1,12 +1,14 @@
 // The customers table: profiles, the identity index, event markers, erasure tombstones and journals.
 //
 // Items (pk / sk):
-//   CUS#<customerId> / PROFILE   { customerId, version, state (JSON text), identities[], updatedAt }
+//   CUS#<customerId> / PROFILE   { customerId, version, state (JSON text), identities[], segments[], updatedAt }
 //
 // The state is stored as JSON text, not a DynamoDB map: external ids such as "__proto__" are keys
 // in it, which the document client's map conversion cannot carry, and one string marshals faster.
 //   ID#<kind>#<value> / ID       { customerId }                  one per linked external id
-//   EVT#<eventId>    / EVT       { hash, outcome, expiresAt }    applied-once marker (TTL)
+//   EVT#<eventId>    / EVT       { hash, outcome, membership?, expiresAt }    applied-once marker (TTL);
+//                                membership (JSON text): the segment change, published again on a redelivery
+//   SEGMENT#<segmentId>#<bucket> / CUS#<customerId>   segment members (./segments.ts)
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
 //   ERASING#<eventId> / ERASING  { customerId, identities[], formerIds[], counters, expiresAt }
 //                                an erasure under way (its journal), deleted as its last step
@@ -21,11 +23,12 @@ import {
   PutCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
+import { type CommitResult, type CommittedMembership, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
+import { membershipItems } from './segment-members.ts';
 
 const DAY = 86_400;
 
@@ -138,6 +141,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       state: decodeState<S>(out.Item.state),
       identities: (out.Item.identities as string[] | undefined) ?? [],
       ...(out.Item.formerIds ? { formerIds: out.Item.formerIds as string[] } : {}),
+      ...(out.Item.segments ? { segments: out.Item.segments as string[] } : {}),
     };
   }
 
@@ -155,13 +159,14 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
             state: JSON.stringify(change.state),
             identities: change.identities,
             ...(change.formerIds?.length ? { formerIds: change.formerIds } : {}),
+            ...(change.membership?.members.length ? { segments: change.membership.members } : {}),
             updatedAt: now.toISOString(),
           },
           ConditionExpression: change.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
           ...(change.expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': change.expectedVersion } }),
         },
       },
-      this.markerPut(change.eventId, change.payloadHash, 'applied', now),
+      this.markerPut(change.eventId, change.payloadHash, 'applied', now, committedMembership(change.customerId, change.membership)),
     ];
     // Ids linked anew, and ids of merged profiles re-pointed; each item once per transaction.
     const owners = new Map<string, string | undefined>();
@@ -191,6 +196,11 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     }
     if (change.decision) {
       for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
+    }
+    // Segments entered and left, and the memberships of merged profiles (their customer now is this one).
+    if (change.membership) items.push(...membershipItems(this.tables, change.customerId, change.membership));
+    for (const merged of change.mergedAway) {
+      if (merged.segments?.length) items.push(...membershipItems(this.tables, merged.customerId, { entered: [], left: merged.segments, at: now.toISOString() }));
     }
     const firstReservation = items.length;
     for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
@@ -272,9 +282,20 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
     if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
     if (this.tables.quarantine) await this.deleteQuarantinedOf(job.identities);
+    // The profile goes with its segment memberships; the delete checks the version read, so a
+    // commit landing in between (its membership change) fails this step, which is then retried.
+    const profile = (await this.db.send(new GetCommand({ TableName: table, Key: customerKey(job.customerId), ConsistentRead: true }))).Item;
+    const segments = (profile?.segments as string[] | undefined) ?? [];
     const items: TransactItem[] = [
       this.markerPut(job.eventId, job.payloadHash, 'erased', now),
-      { Delete: { TableName: table, Key: customerKey(job.customerId) } },
+      {
+        Delete: {
+          TableName: table,
+          Key: customerKey(job.customerId),
+          ...(profile ? { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': profile.version } } : {}),
+        },
+      },
+      ...membershipItems(this.tables, job.customerId, { entered: [], left: segments, at: now.toISOString() }),
     ];
     // `baton erasures reapply` passes no counters: the customer was counted when first erased.
     if (Object.values(job.counters).some(Number.isFinite)) items.push(erasedTotalsItem(this.tables.counters, job.counters));
@@ -347,11 +368,18 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     }
   }
 
-  private markerPut(eventId: string, hash: string, outcome: string, now: Date): TransactItem {
+  private markerPut(eventId: string, hash: string, outcome: string, now: Date, membership?: CommittedMembership): TransactItem {
     return {
       Put: {
         TableName: this.tables.customers,
-        Item: { ...markerKey(eventId), hash, outcome, at: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + MARKER_TTL_DAYS * DAY },
+        Item: {
+          ...markerKey(eventId),
+          hash,
+          outcome,
+          at: now.toISOString(),
+          expiresAt: Math.floor(now.getTime() / 1000) + MARKER_TTL_DAYS * DAY,
+          ...(membership ? { membership: JSON.stringify(membership) } : {}),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
@@ -372,9 +400,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       const markerIndex = items.findIndex((i) => (i.Put?.Item as Item | undefined)?.pk === `EVT#${eventId}`);
       if (codes[markerIndex] === 'ConditionalCheckFailed') {
         // lib-dynamodb leaves ALL_OLD in raw AttributeValue form inside the error.
-        const old = (err as { CancellationReasons?: { Item?: { hash?: { S?: string } } }[] }).CancellationReasons?.[markerIndex]?.Item;
+        const old = (err as { CancellationReasons?: { Item?: { hash?: { S?: string }; membership?: { S?: string } } }[] }).CancellationReasons?.[markerIndex]?.Item;
         const hash = (items[markerIndex]!.Put!.Item as Item).hash;
-        return { status: 'duplicate', samePayload: old?.hash?.S === hash };
+        const membership = old?.membership?.S ? (JSON.parse(old.membership.S) as CommittedMembership) : undefined;
+        return { status: 'duplicate', samePayload: old?.hash?.S === hash, ...(membership ? { membership } : {}) };
       }
       // A condition that failed names the item; TransactionConflict alone means "try again".
       const failedCondition = codes.findIndex((c) => c === 'ConditionalCheckFailed');
@@ -382,6 +411,12 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       return { status: 'conflict', on: conflictOn(Math.max(0, index)), index: failedCondition >= 0 ? failedCondition : undefined };
     }
   }
+}
+
+/** What the marker keeps of a membership change: only a change that publishes events. */
+export function committedMembership(customerId: string, m: ProfileChange<unknown>['membership']): CommittedMembership | undefined {
+  if (!m || (m.entered.length === 0 && m.left.length === 0)) return undefined;
+  return { customerId, entered: m.entered, left: m.left, cause: m.cause, at: m.at };
 }
 
 /** Used by `baton erasures reapply`: puts a tombstone without touching anything else. */

@@ -1,12 +1,13 @@
 // In-memory customer repository with the same atomic, conditional semantics as the DynamoDB one:
 // for tests (model-based, fuzz) and benchmarks. Not for production: one process, no durability.
 import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
-import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
+import { type CommitResult, type CommittedMembership, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import type { Decision } from '../../core/decide.ts';
 
 interface Marker {
   hash: string;
   outcome: string;
+  membership?: CommittedMembership;
 }
 
 export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
@@ -18,6 +19,18 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   /** Use of each shared limit, by `Reservation.key`. */
   readonly counters = new Map<string, number>();
   readonly erasedCounters: Record<string, number> = {};
+  /** Members per segment (lib/adapters/memory/segments.ts reads them), written with each commit. */
+  readonly members = new Map<string, Map<string, string>>();
+
+  /** Adds or removes memberships, as the DynamoDB repository's membership items do. */
+  applyMembership(customerId: string, entered: readonly string[], left: readonly string[], at: string): void {
+    for (const id of entered) {
+      let m = this.members.get(id);
+      if (!m) this.members.set(id, (m = new Map()));
+      m.set(customerId, at);
+    }
+    for (const id of left) this.members.get(id)?.delete(customerId);
+  }
 
   async resolve(ids: readonly IdRef[]): Promise<Resolution> {
     const links = new Map<string, string>();
@@ -39,7 +52,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
 
   async commit(change: ProfileChange<S>): Promise<CommitResult> {
     const marker = this.markers.get(change.eventId);
-    if (marker) return { status: 'duplicate', samePayload: marker.hash === change.payloadHash };
+    if (marker) return { status: 'duplicate', samePayload: marker.hash === change.payloadHash, ...(marker.membership ? { membership: marker.membership } : {}) };
     const current = this.profiles.get(change.customerId);
     if (change.expectedVersion === 0 ? current !== undefined : current?.version !== change.expectedVersion) {
       return { status: 'conflict', on: 'version' };
@@ -57,14 +70,19 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
       if ((this.counters.get(r.key) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: r.key };
     }
     // Every condition holds: apply all of it, as a transaction would.
-    this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied' });
+    const m = change.membership;
+    const published = m && (m.entered.length || m.left.length) ? { customerId: change.customerId, entered: m.entered, left: m.left, cause: m.cause, at: m.at } : undefined;
+    this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied', ...(published ? { membership: published } : {}) });
     this.profiles.set(change.customerId, {
       customerId: change.customerId,
       version: change.expectedVersion + 1,
       state: change.state,
       identities: [...change.identities],
       ...(change.formerIds?.length ? { formerIds: [...change.formerIds] } : {}),
+      ...(m?.members.length ? { segments: [...m.members] } : {}),
     });
+    if (m) this.applyMembership(change.customerId, m.entered, m.left, m.at);
+    for (const merged of change.mergedAway) this.applyMembership(merged.customerId, [], merged.segments ?? [], '');
     for (const key of change.newLinks) this.identities.set(key, change.customerId);
     for (const merged of change.mergedAway) {
       this.profiles.delete(merged.customerId);
@@ -91,6 +109,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     const ids = new Set([erasure.customerId, ...(erasure.formerIds ?? [])]);
     for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
+    this.applyMembership(erasure.customerId, [], this.profiles.get(erasure.customerId)?.segments ?? [], '');
     for (const id of ids) this.profiles.delete(id); // formerIds: also profiles not merged yet
     for (const key of erasure.identities) this.identities.delete(key);
     if (Object.values(erasure.counters).some(Number.isFinite)) {

@@ -33,6 +33,11 @@ export const policySchema = z.object({
   /** No marketing message within this many hours after any contact on any channel. */
   cooldownHours: z.number().min(0).max(24 * 90).default(0),
   transactionalExemptions: z.array(z.enum(EXEMPTIONS)).default([...EXEMPTIONS]),
+  /**
+   * The global control group (lib/core/campaigns/control.ts): read from the `default` policy only,
+   * as it holds across every campaign. Its members get transactional messages only.
+   */
+  globalControl: z.object({ share: z.number().min(0).max(0.5), salt: z.string().min(1).max(64) }).optional(),
   version: itemVersion,
 });
 

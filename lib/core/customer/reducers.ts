@@ -25,8 +25,8 @@ import {
   type Stamp,
 } from './state.ts';
 
-/** The events that describe a customer (Baton's own `baton` events are for outside subscribers). */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' }>;
+/** The events that describe a customer (Baton's own `baton` and `baton.segments` events change no state). */
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -313,10 +313,10 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
 
 /**
  * Applies one validated event to a state and returns the new state (the input is left untouched).
- * Baton's own `baton` events and detail-types without a reducer change nothing.
+ * Baton's own `baton` and `baton.segments` events and detail-types without a reducer change nothing.
  */
 export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
-  if (event.source === 'baton') return { ...state };
+  if (event.source === 'baton' || event.source === 'baton.segments') return { ...state };
   const key = keyOf(event);
   if (!Object.hasOwn(REDUCERS, key)) return { ...state };
   return (REDUCERS[key] as Reducer)(state, event);
