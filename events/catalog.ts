@@ -11,6 +11,8 @@ export const SOURCES = {
   ses: 'aws.ses',
   /** Events Baton itself publishes (ActionRequested); never fed back into evaluate. */
   baton: 'baton',
+  /** A journey's wait timing out: only Baton's EventBridge Scheduler schedules send it, to evaluate. */
+  journeys: 'baton.journeys',
 } as const;
 export type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
@@ -254,6 +256,18 @@ const baton = {
   }),
 };
 
+const journeys = {
+  /** A journey wait's schedule fired: the customer's instance moves on if it still sits in that wait. */
+  JourneyTimerDue: z.object({
+    journeyId: text(64),
+    version: z.number().int().min(1),
+    instanceId: text(128),
+    customerId: text(128),
+    stepId: text(64),
+    dueAt: timestamp,
+  }),
+};
+
 /** Every detail schema, by source, then detail-type. */
 export const CATALOG = {
   [SOURCES.crm]: crm,
@@ -262,6 +276,7 @@ export const CATALOG = {
   [SOURCES.device]: device,
   [SOURCES.ses]: ses,
   [SOURCES.baton]: baton,
+  [SOURCES.journeys]: journeys,
 } as const;
 
 type Catalog = typeof CATALOG;

@@ -11,6 +11,7 @@ import { EMPTY_CAMPAIGN_BOOK, type CampaignBook } from '../core/campaigns/campai
 import { contactHistory } from '../core/campaigns/history.ts';
 import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
+import type { JourneyStep } from './journeys.ts';
 import type { CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
@@ -162,6 +163,8 @@ export interface DecisionStepDeps {
   readonly maxAttempts: number;
   /** The longest random pause between attempts; pauses grow from 40 ms up to it. */
   readonly maxPauseMs: number;
+  /** Journeys (lib/app/journeys.ts): their sends join the arbitration, their positions the commit. */
+  readonly journeys?: JourneyStep;
 }
 
 export interface DecisionStep {
@@ -185,8 +188,11 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
     async commit(attempt, job) {
       const { draft, event } = job;
-      const decision = decideOn(event, draft.state, job.book, attempt.now, attempt.exhausted);
-      const state = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
+      const plan = deps.journeys && job.outbox ? await deps.journeys.prepare(event, draft.state, draft.expectedVersion > 0, job.book.rules, attempt.now) : undefined;
+      const decision = decideOn(event, draft.state, plan ? { ...job.book, rules: plan.rules } : job.book, attempt.now, attempt.exhausted);
+      const decided = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
+      const journeys = plan?.settle(decision, decided, job.stateAt, event.id);
+      const state = journeys?.state ?? decided;
       // The inbound channel presents the offers itself: the decision is kept, no message queued.
       const recorded = decision && !job.outbox ? { ...decision, messages: [] } : decision;
       const result = await deps.customers.commit({
@@ -201,7 +207,9 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
         mergedAway: draft.mergedAway,
         ...(recorded ? { decision: recorded } : {}),
         ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
+        ...(journeys ? { journeys: journeys.writes } : {}),
       });
+      if (result.status === 'committed') await plan?.committed();
       if (result.status === 'conflict') {
         deps.metrics.count('CommitConflicts');
         if (result.on === 'reservation') attempt.refuse(result.key);
@@ -285,8 +293,10 @@ export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Prom
   };
 }
 
-/** SES feedback carries the customerId Baton tagged the send with, not an external id. */
+/** SES feedback carries the customerId Baton tagged the send with, not an external id; a journey timer its customer's. */
 export function taggedCustomerId(event: BatonEvent): string | undefined {
+  // A journey's timer names the customer whose wait it ends.
+  if (event.source === SOURCES.journeys) return event.detail.customerId;
   if (event.source !== SOURCES.ses) return undefined;
   return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
 }

@@ -22,5 +22,11 @@ export const METRIC_NAMES = [
   'OffersPresented',
   'DecisionRequests',
   'Unsubscribes',
+  'JourneyEntries',
+  'JourneySteps',
+  'JourneyConversions',
+  'JourneyTimersCreated',
+  'JourneyTimersStale',
+  'JourneysRejected',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -10,6 +10,8 @@
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
 //   ERASING#<eventId> / ERASING  { customerId, identities[], formerIds[], counters, expiresAt }
 //                                an erasure under way (its journal), deleted as its last step
+//   CUS#<customerId> / JOURNEY#…, TIMER#<shard> / <name>   journey positions and the timer outbox
+//                                (./journeys.ts), written in the same commit transaction
 import {
   BatchGetCommand,
   GetCommand,
@@ -26,6 +28,7 @@ import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.t
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
+import { deleteInstancesOf, isJourneyItem, journeyWrites } from './journeys.ts';
 
 const DAY = 86_400;
 
@@ -192,9 +195,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     if (change.decision) {
       for (const item of decisionItems(change.decision, now)) items.push({ Put: { TableName: this.tables.decisions, Item: item } });
     }
+    if (change.journeys) items.push(...journeyWrites(table, change.journeys, now));
     const firstReservation = items.length;
     for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
-    const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
+    const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete || isJourneyItem(items[index]) ? 'version' : 'identity'));
     if (result.status === 'conflict' && result.index !== undefined && result.index >= firstReservation) {
       const r = change.reservations![result.index - firstReservation]!;
       return { status: 'conflict', on: 'reservation', key: r.key };
@@ -268,7 +272,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       table,
       job.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
     );
-    for (const id of [job.customerId, ...(job.formerIds ?? [])]) await this.deleteDecisionsOf(id);
+    for (const id of [job.customerId, ...(job.formerIds ?? [])]) {
+      await this.deleteDecisionsOf(id);
+      await deleteInstancesOf(this.db, table, id);
+    }
     // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
     if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
     if (this.tables.quarantine) await this.deleteQuarantinedOf(job.identities);

@@ -3,6 +3,7 @@
 import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
 import { type CommitResult, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import type { Decision } from '../../core/decide.ts';
+import { MemoryJourneyStore } from './journeys.ts';
 
 interface Marker {
   hash: string;
@@ -18,6 +19,8 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   /** Use of each shared limit, by `Reservation.key`. */
   readonly counters = new Map<string, number>();
   readonly erasedCounters: Record<string, number> = {};
+  /** Journey positions and the timer outbox, committed with the profile. */
+  readonly journeys = new MemoryJourneyStore();
 
   async resolve(ids: readonly IdRef[]): Promise<Resolution> {
     const links = new Map<string, string>();
@@ -56,6 +59,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     for (const r of change.reservations ?? []) {
       if ((this.counters.get(r.key) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: r.key };
     }
+    if (change.journeys && !this.journeys.accepts(change.journeys)) return { status: 'conflict', on: 'version' };
     // Every condition holds: apply all of it, as a transaction would.
     this.markers.set(change.eventId, { hash: change.payloadHash, outcome: 'applied' });
     this.profiles.set(change.customerId, {
@@ -72,6 +76,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     }
     if (change.decision) this.decisions.set(change.decision.decisionId, change.decision);
     for (const r of change.reservations ?? []) this.counters.set(r.key, (this.counters.get(r.key) ?? 0) + r.amount);
+    if (change.journeys) this.journeys.apply(change.journeys);
     return { status: 'committed' };
   }
 
@@ -92,6 +97,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     for (const [id, decision] of this.decisions) if (ids.has(decision.customerId)) this.decisions.delete(id);
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
     for (const id of ids) this.profiles.delete(id); // formerIds: also profiles not merged yet
+    for (const [k, i] of this.journeys.instances) if (ids.has(i.customerId)) this.journeys.instances.delete(k);
     for (const key of erasure.identities) this.identities.delete(key);
     if (Object.values(erasure.counters).some(Number.isFinite)) {
       for (const [k, v] of Object.entries(erasure.counters)) if (Number.isFinite(v)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;

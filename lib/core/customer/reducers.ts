@@ -26,7 +26,7 @@ import {
 } from './state.ts';
 
 /** The events that describe a customer (Baton's own `baton` events are for outside subscribers). */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' }>;
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.journeys' }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -311,7 +311,7 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
  * Baton's own `baton` events and detail-types without a reducer change nothing.
  */
 export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
-  if (event.source === 'baton') return { ...state };
+  if (event.source === 'baton' || event.source === 'baton.journeys') return { ...state };
   const key = keyOf(event);
   if (!Object.hasOwn(REDUCERS, key)) return { ...state };
   return (REDUCERS[key] as Reducer)(state, event);
