@@ -46,7 +46,8 @@ export interface JourneyStep {
   prepare(event: DecisionEvent, state: CustomerState, known: boolean, rules: RuleSet, now: Date): Promise<JourneyPlan | undefined>;
 }
 
-const ANYTHING = compilePattern({});
+// decide never tests a rule's `when` (the event matched already); a journey step's stands for "any event".
+const ANYTHING = compilePattern({ source: [{ exists: true }] });
 const always = (): boolean => true;
 
 function sendRule(s: JourneySend): Rule {

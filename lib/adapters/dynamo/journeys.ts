@@ -142,7 +142,13 @@ export class DynamoJourneyInstances implements JourneyInstances, TimerOutbox {
     try {
       // Only the request relayed: a newer one for the same schedule (a delete after a create) stays.
       await this.db.send(
-        new DeleteCommand({ TableName: this.table, Key: timerKey(request.name), ConditionExpression: 'request = :r', ExpressionAttributeValues: { ':r': JSON.stringify(request) } }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: timerKey(request.name),
+          ConditionExpression: '#r = :r',
+          ExpressionAttributeNames: { '#r': 'request' },
+          ExpressionAttributeValues: { ':r': JSON.stringify(request) },
+        }),
       );
     } catch (err) {
       if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
