@@ -1,8 +1,8 @@
 // Journeys on DynamoDB Local: the renewal scenario, and the differential test (the same commands on
 // the in-memory and the DynamoDB adapters give the same positions, timers and messages).
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { db, tables, unique } from '../support/local.ts';
-import { journeyStack, messagesOf } from '../support/journeys.ts';
+import { journeyStack } from '../support/journeys.ts';
 import { renewal, runRenewalScenario } from '../support/renewal-scenario.ts';
 
 describe('the renewal journey on DynamoDB Local', () => {

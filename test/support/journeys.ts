@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
 import { createJourneyStep, relayTimers, type JourneyDeps } from '../../lib/app/journeys.ts';
-import type { CustomerRepository, JourneyInstances, TimerOutbox } from '../../lib/app/ports.ts';
+import type { CustomerRepository, JourneyInstances, JourneyTimers, TimerOutbox } from '../../lib/app/ports.ts';
 import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
 import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
@@ -59,6 +59,9 @@ export interface StackOptions {
   readonly start?: string;
   /** DynamoDB Local: the client and tables; the in-memory adapters without it. */
   readonly dynamo?: { db: DynamoDBDocumentClient; tables: TableNames };
+  /** Faults: wrap the repository or the scheduler (a crash before or after a commit, a failed create). */
+  readonly wrapCustomers?: (repo: CustomerRepository<CustomerState>) => CustomerRepository<CustomerState>;
+  readonly wrapTimers?: (timers: JourneyTimers) => JourneyTimers;
 }
 
 let eventCounter = 0;
@@ -82,7 +85,8 @@ export function journeyStack(opts: StackOptions) {
   const clock = fakeClock(opts.start ?? '2026-03-02T08:00:00.000Z');
   const metrics = new MemoryMetrics();
   const memory = opts.dynamo ? undefined : new MemoryCustomerRepository<CustomerState>();
-  const customers: CustomerRepository<CustomerState> = memory ?? new DynamoCustomerRepository<CustomerState>(opts.dynamo!.db, opts.dynamo!.tables, clock);
+  const bare: CustomerRepository<CustomerState> = memory ?? new DynamoCustomerRepository<CustomerState>(opts.dynamo!.db, opts.dynamo!.tables, clock);
+  const customers = opts.wrapCustomers ? opts.wrapCustomers(bare) : bare;
   const store: JourneyInstances & TimerOutbox = memory?.journeys ?? new DynamoJourneyInstances(opts.dynamo!.db, opts.dynamo!.tables.customers, clock);
   const timers = new MemoryJourneyTimers();
   const source = new MemoryJourneySource(new StaticJourneyBook(opts.journeys));
@@ -104,7 +108,7 @@ export function journeyStack(opts: StackOptions) {
     }),
   );
   const relayErrors: unknown[] = [];
-  const journeyDeps: JourneyDeps = { journeys: source, instances: store, timers, outbox: store, metrics, clock, onRelayError: (e) => relayErrors.push(e) };
+  const journeyDeps: JourneyDeps = { journeys: source, instances: store, timers: opts.wrapTimers ? opts.wrapTimers(timers) : timers, outbox: store, metrics, clock, onRelayError: (e) => relayErrors.push(e) };
   const ingest = createIngest({
     customers,
     quarantine: new MemoryQuarantine(),
