@@ -10,6 +10,9 @@ import { DynamoQuarantine } from '../adapters/dynamo/quarantine.ts';
 import { CachedRuleSource, queryRuleVersions, scanCurrentRules } from '../adapters/dynamo/rules.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../adapters/dynamo/campaigns.ts';
 import { DynamoDecisionStore, DynamoDeliverabilityCounters } from '../adapters/dynamo/decisions.ts';
+import { CachedJourneySource, DynamoJourneyInstances, scanJourneys } from '../adapters/dynamo/journeys.ts';
+import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
+import { createJourneyStep } from '../app/journeys.ts';
 import { awsClients, type Clients } from './clients.ts';
 
 /** What the wiring reports through: metrics, and warnings about items it skips (an Observability fits). */
@@ -19,9 +22,15 @@ export interface Observed {
 }
 
 /** What ingest reads of the settings: the CLI's quarantine replay has only table names and a client. */
-export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws'>>;
+export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'scheduler'>>;
 
-export function ingestDeps(settings: IngestSettings, o: Observed, clients: Pick<Clients, 'dynamodb'> = awsClients(settings.aws ?? { endpoints: {} })): IngestDeps {
+export function ingestDeps(
+  settings: IngestSettings,
+  o: Observed,
+  clients: Pick<Clients, 'dynamodb'> & Partial<Pick<Clients, 'scheduler'>> = awsClients(settings.aws ?? { endpoints: {} }),
+  /** The local stack's simulated clock; the real one otherwise. */
+  clock?: () => Date,
+): IngestDeps {
   const { tables, rulesRefreshMs } = settings;
   const db = clients.dynamodb();
   const refresh = rulesRefreshMs ? { refreshMs: rulesRefreshMs } : {};
@@ -45,6 +54,32 @@ export function ingestDeps(settings: IngestSettings, o: Observed, clients: Pick<
       },
     }),
     metrics: o.port,
+    ...(clock ? { clock } : {}),
+    ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
     afterApply: createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
   };
+}
+
+/** Journeys: the journeys in the campaigns table, positions and the timer outbox in the customers table, waits in Scheduler. */
+function journeyStep(settings: IngestSettings, scheduler: NonNullable<Settings['scheduler']>, o: Observed, db: ReturnType<Clients['dynamodb']>, client: Clients['scheduler'], clock: () => Date) {
+  const store = new DynamoJourneyInstances(db, settings.tables.customers, clock);
+  // The envelope says where it comes from as EventBridge would: the target queue's region and account.
+  const [, , , region, account] = scheduler.targetArn.split(':');
+  return createJourneyStep({
+    journeys: new CachedJourneySource(scanJourneys(db, settings.tables.campaigns), {
+      ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+      onRejected: (rejection) => {
+        o.port.count('JourneysRejected');
+        o.logger.warn('journey skipped', { journeyId: rejection.journeyId, reason: rejection.reason, ...(rejection.kept ? { kept: rejection.kept } : {}) });
+      },
+    }),
+    instances: store,
+    outbox: store,
+    timers: new SchedulerJourneyTimers(client(), scheduler),
+    metrics: o.port,
+    clock,
+    ...(account ? { account } : {}),
+    ...(region ? { region } : {}),
+    onRelayError: (error) => o.logger.warn('journey timers left for the sweep', { error: String(error) }),
+  });
 }
