@@ -62,6 +62,8 @@ export interface StackOptions {
   /** Faults: wrap the repository or the scheduler (a crash before or after a commit, a failed create). */
   readonly wrapCustomers?: (repo: CustomerRepository<CustomerState>) => CustomerRepository<CustomerState>;
   readonly wrapTimers?: (timers: JourneyTimers) => JourneyTimers;
+  /** The id new customers get (random by default). */
+  readonly newCustomerId?: () => string;
 }
 
 let eventCounter = 0;
@@ -117,6 +119,7 @@ export function journeyStack(opts: StackOptions) {
     metrics,
     clock,
     sleep: async () => {},
+    ...(opts.newCustomerId ? { newCustomerId: opts.newCustomerId } : {}),
     journeys: createJourneyStep(journeyDeps),
   });
   const history = opts.dynamo ? new DynamoDecisionHistory(opts.dynamo.db, opts.dynamo.tables.decisions) : undefined;
