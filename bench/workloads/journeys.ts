@@ -141,14 +141,18 @@ export const workload: Workload = {
 };
 
 function tx(db: ReturnType<typeof documentClient>, tables: ReturnType<typeof tableNames>, key: string) {
+  // Keys of the baseline's own (not Baton's formats): the same tables, items of the same size.
+  const put = (table: string, pk: string, sk: string, extra: Record<string, unknown>, fresh: boolean) => ({
+    Put: { TableName: table, Item: { pk, sk, ...extra }, ...(fresh ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}) },
+  });
   return db.send(
     new TransactWriteCommand({
       TransactItems: [
-        { Put: { TableName: tables.customers, Item: { pk: `BASE#${key}`, sk: 'PROFILE', version: 1, state: '{"v":1}' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: tables.customers, Item: { pk: `BASE-EVT#${key}`, sk: 'EVT' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: tables.customers, Item: { pk: `BASE#${key}`, sk: 'JOURNEY#bench', seq: 2, instance: '{}' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: tables.decisions, Item: { pk: `DEC#${key}`, sk: 'DECISION', customerId: key, candidates: [] } } },
-        { Put: { TableName: tables.decisions, Item: { pk: `DEC#${key}`, sk: 'MSG#email', customerId: key, status: 'pending' } } },
+        put(tables.customers, `base-${key}`, 'profile', { version: 1, state: '{"v":1}' }, true),
+        put(tables.customers, `base-evt-${key}`, 'evt', {}, true),
+        put(tables.customers, `base-${key}`, 'journey-bench', { seq: 2, instance: '{}' }, true),
+        put(tables.decisions, `base-dec-${key}`, 'decision', { customerId: key, candidates: [] }, false),
+        put(tables.decisions, `base-dec-${key}`, 'msg-email', { customerId: key, status: 'pending' }, false),
       ],
     }),
   );

@@ -14,7 +14,6 @@ import type { Decision } from '../core/decide.ts';
 import { applyRuleState, customerView, type CustomerState } from '../core/customer/index.ts';
 import { advance, settleSends, type Advance, type JourneyAction, type JourneyBook, type JourneySend } from '../core/journeys/evaluate.ts';
 import { timerEventId, type JourneyInstance, type TimerRequest } from '../core/journeys/instance.ts';
-import type { DecisionEvent } from './decide-and-commit.ts';
 import type { JourneyInstances, JourneySource, JourneyTimers, JourneyWrites, Metrics, TimerEnvelope, TimerOutbox } from './ports.ts';
 
 export interface JourneyDeps {
@@ -39,6 +38,13 @@ export interface JourneyPlan {
   settle(decision: Decision | undefined, state: CustomerState, at: Date, eventId: string): { state: CustomerState; writes: JourneyWrites };
   /** After the commit: counts, and the timers handed to the scheduler. */
   committed(): Promise<void>;
+}
+
+/** The event the decision step decides on (decide-and-commit's DecisionEvent, with its detail). */
+interface DecisionEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly 'detail-type': string;
 }
 
 export interface JourneyStep {

@@ -92,7 +92,7 @@ describe('baton schemas export', () => {
     const run = await baton('schemas', 'export', dir);
 
     expect(run.code).toBe(0);
-    expect(expected).toHaveLength(25);
+    expect(expected).toHaveLength(26);
     expect(run.stdout).toContain(`wrote ${expected.length} JSON Schemas to ${dir}`);
     const written = readdirSync(dir).sort();
     expect(written).toEqual(expected);
