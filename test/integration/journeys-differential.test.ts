@@ -36,6 +36,8 @@ async function play(stack: JourneyStack, tag: string, ops: Op[]) {
   const first = await stack.event('baton.crm', 'CustomerUpserted', { ids: { crmId: ids.crmId }, profile: { timeZone: 'America/New_York' } });
   if (first.status !== 'applied') throw new Error('no customer');
   for (const o of ops) {
+    // A minute between events: two profile changes at one instant would be ordered by their (random) ids.
+    if (o.op !== 'advance') await stack.advance(60_000);
     if (o.op === 'upsert') await stack.event('baton.crm', 'CustomerUpserted', { ids: { crmId: ids.crmId }, profile: { tier: o.tier } });
     else if (o.op === 'due') await stack.event('baton.erp', 'LicenseRenewalDue', { ids, licenseId: ids.licenseId, product: 'p', expiresAt: '2027-01-01T00:00:00Z', daysLeft: 9 });
     else if (o.op === 'renewed') await stack.event('baton.erp', 'LicenseRenewed', { ids, licenseId: ids.licenseId, product: 'p', expiresAt: '2028-01-01T00:00:00Z', amount: 1, currency: 'EUR' });
