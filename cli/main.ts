@@ -10,6 +10,7 @@ import { SIMULATION_KINDS, SIMULATIONS } from './commands/simulations.ts';
 import type { ItemsContext } from './commands/items.ts';
 import type { TemplateAction } from './commands/templates.ts';
 import { registerSegments } from './commands/segments-command.ts';
+import { registerJourneys } from './commands/journeys.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
 const io = () => import('./io.ts');
@@ -140,6 +141,8 @@ function program(codes: { exit: number }): Command {
     if (sub === 'preview') c.option('--customer <id>', 'any external id or customerId');
     c.action(act(async (flags, file: string) => (await commands.templates()).runTemplates(sub as TemplateAction, file, flags, console_)));
   }
+
+  registerJourneys(root, act, on);
 
   root
     .command('customer')

@@ -13,6 +13,8 @@ export const SOURCES = {
   baton: 'baton',
   /** Segment membership changes Baton publishes (SegmentEntered, SegmentLeft); rules and journeys read them. */
   segments: 'baton.segments',
+  /** A journey's wait timing out: only Baton's EventBridge Scheduler schedules send it, to evaluate. */
+  journeys: 'baton.journeys',
 } as const;
 export type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
@@ -273,6 +275,17 @@ const segments = {
   SegmentEntered: segmentChange,
   SegmentLeft: segmentChange,
 };
+const journeys = {
+  /** A journey wait's schedule fired: the customer's instance moves on if it still sits in that wait. */
+  JourneyTimerDue: z.object({
+    journeyId: text(64),
+    version: z.number().int().min(1),
+    instanceId: text(128),
+    customerId: text(128),
+    stepId: text(64),
+    dueAt: timestamp,
+  }),
+};
 
 /** Every detail schema, by source, then detail-type. */
 export const CATALOG = {
@@ -283,6 +296,7 @@ export const CATALOG = {
   [SOURCES.ses]: ses,
   [SOURCES.baton]: baton,
   [SOURCES.segments]: segments,
+  [SOURCES.journeys]: journeys,
 } as const;
 
 type Catalog = typeof CATALOG;

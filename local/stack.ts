@@ -207,7 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The handlers' metrics are counted on their way to Powertools, for the live summary; every
     // use case reads the stack's clock.
     const summary = new LiveSummary();
-    const evaluate = evaluateHandler((o) => ({ ...ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }), clock: clock.now }), observe);
+    const evaluate = evaluateHandler((o) => ({ ...ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }, undefined, clock.now), clock: clock.now }), observe);
     const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };

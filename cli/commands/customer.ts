@@ -8,6 +8,7 @@ import { PROFILE_FIELDS } from '../../lib/core/customer/state.ts';
 import { VIEW_FIELDS } from '../../lib/core/customer/view.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoDecisionHistory } from '../../lib/adapters/dynamo/decisions.ts';
+import { DynamoJourneyInstances } from '../../lib/adapters/dynamo/journeys.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import { findCustomer, notFound, report, type CliFlags, type Printer } from '../io.ts';
 import { explained, messageLine, type ExplainedDecision } from './explain.ts';
@@ -54,6 +55,15 @@ export async function showCustomer(ref: string, flags: CliFlags, ctx: CustomerCo
     consent,
     decisionsTotal: history.total,
     decisions: history.decisions.map(explained),
+    // Each journey the customer entered: where they are, and what they wait for (the last path entry says).
+    journeys: (await new DynamoJourneyInstances(ctx.db, ctx.names.customers).load(item.customerId as string)).map((j) => ({
+      journeyId: j.journeyId,
+      version: j.version,
+      status: j.status,
+      step: j.stepId ?? j.lastStepId ?? null,
+      waitingFor: j.status === 'active' ? (j.path.at(-1)?.what ?? null) : null,
+      ...(j.endedAt ? { endedAt: j.endedAt, endReason: j.endReason } : {}),
+    })),
   };
   report(flags, ctx, shown, pageOf);
   return 0;
@@ -68,6 +78,7 @@ function pageOf(c: {
   consent: Record<string, ConsentShown>;
   decisionsTotal: number;
   decisions: ExplainedDecision[];
+  journeys: { journeyId: string; version: number; status: string; step: string | null; waitingFor: string | null; endedAt?: string; endReason?: string | undefined }[];
 }): string[] {
   const lines = [`customer ${c.customerId} (version ${c.version}, updated ${c.updatedAt})`, `  ids: ${c.identities.join(', ')}`];
   // Who first (the profile), then the derived fields; custom fields once, under `custom`.
@@ -83,6 +94,12 @@ function pageOf(c: {
   for (const [channel, s] of Object.entries(c.consent)) {
     const state = s.via === null ? 'no   never given' : `${s.granted ? 'yes  given' : 'no   withdrawn'} ${s.at} via ${s.via}`;
     lines.push(`  ${channel.padEnd(7)} ${state}`);
+  }
+  if (c.journeys.length) {
+    lines.push('journeys:');
+    for (const j of c.journeys) {
+      lines.push(`  ${j.journeyId} v${j.version}: ${j.status === 'active' ? `in ${j.step}, ${j.waitingFor}` : `${j.status} at ${j.endedAt} (${j.endReason}) after ${j.step}`}`);
+    }
   }
   if (c.decisionsTotal === 0) {
     lines.push('decisions: none (no rule has matched an event of this customer yet)');

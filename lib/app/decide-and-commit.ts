@@ -13,6 +13,7 @@ import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts
 import type { RuleSet } from '../core/rules/engine.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
 import { membershipAfter } from '../core/segments/membership.ts';
+import type { JourneyStep } from './journeys.ts';
 import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
@@ -176,6 +177,8 @@ export interface DecisionStepDeps {
   readonly maxAttempts: number;
   /** The longest random pause between attempts; pauses grow from 40 ms up to it. */
   readonly maxPauseMs: number;
+  /** Journeys (lib/app/journeys.ts): their sends join the arbitration, their positions the commit. */
+  readonly journeys?: JourneyStep;
 }
 
 export interface DecisionStep {
@@ -199,8 +202,11 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
     async commit(attempt, job) {
       const { draft, event } = job;
-      const decision = decideOn(event, draft.state, job.book, attempt.now, attempt.exhausted);
-      const state = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
+      const plan = deps.journeys && job.outbox ? await deps.journeys.prepare(event, draft.state, draft.expectedVersion > 0, job.book.rules, attempt.now) : undefined;
+      const decision = decideOn(event, draft.state, plan ? { ...job.book, rules: plan.rules } : job.book, attempt.now, attempt.exhausted);
+      const decided = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
+      const journeys = plan?.settle(decision, decided, job.stateAt, event.id);
+      const state = journeys?.state ?? decided;
       // The inbound channel presents the offers itself: the decision is kept, no message queued.
       const recorded = decision && !job.outbox ? { ...decision, messages: [] } : decision;
       // Segments entered and left are committed with the profile (docs/segments.md).
@@ -218,7 +224,9 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
         ...(recorded ? { decision: recorded } : {}),
         ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
         membership,
+        ...(journeys ? { journeys: journeys.writes } : {}),
       });
+      if (result.status === 'committed') await plan?.committed();
       if (result.status === 'conflict') {
         deps.metrics.count('CommitConflicts');
         if (result.on === 'reservation') attempt.refuse(result.key);
@@ -302,10 +310,10 @@ export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Prom
   };
 }
 
-/** SES feedback carries the customerId Baton tagged the send with, not an external id; segment events their customerId. */
+/** SES feedback carries the customerId Baton tagged the send with, not an external id; segment events and journey timers their customerId. */
 export function taggedCustomerId(event: BatonEvent): string | undefined {
-  // Segment events name the customer they are about (lib/app/segments.ts).
-  if (event.source === SOURCES.segments) return event.detail.customerId;
+  // Segment events name the customer they are about (lib/app/segments.ts); a journey's timer the customer whose wait it ends.
+  if (event.source === SOURCES.segments || event.source === SOURCES.journeys) return event.detail.customerId;
   if (event.source !== SOURCES.ses) return undefined;
   return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
 }

@@ -9,6 +9,7 @@ import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type Cust
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
 import { publishMembership, withOwnId } from './segments.ts';
+import type { JourneyStep } from './journeys.ts';
 import type { CampaignSource, CommitResult, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
 
 export interface IngestDeps {
@@ -32,6 +33,8 @@ export interface IngestDeps {
    * Feedback uses it to update decision status (lib/app/feedback.ts).
    */
   readonly afterApply?: (event: BatonEvent) => Promise<void>;
+  /** Journeys (lib/app/journeys.ts); without it no journey runs. */
+  readonly journeys?: JourneyStep;
 }
 
 type QuarantineCode = QuarantinedEvent['code'];
@@ -125,6 +128,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
     maxAttempts: deps.maxAttempts ?? 12,
     maxPauseMs: 1000,
+    ...(deps.journeys ? { journeys: deps.journeys } : {}),
   });
 
   async function quarantine(body: string, code: QuarantineCode, reason: string): Promise<IngestOutcome> {
@@ -206,7 +210,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
           draft: { ...draft, state: applyEvent(draft.state, event) },
           book: await step.book(),
           // Rule state is stamped with the event's time, like every other field, so arrival order does not matter.
-          stateAt: new Date(eventTime(event as CustomerEvent)),
+          stateAt: new Date(event.source === SOURCES.journeys ? event.detail.dueAt : eventTime(event as CustomerEvent)),
           outbox: true,
         });
         const outcome = await settle(result, body, () => {

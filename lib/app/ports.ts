@@ -15,6 +15,8 @@ import type { RejectionCode } from '../../events/validate.ts';
 import type { MetricName } from '../contract/metrics.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
+import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
+import type { JourneyBook } from '../core/journeys/evaluate.ts';
 
 export type { MetricName };
 
@@ -65,6 +67,8 @@ export interface ProfileChange<S> {
   readonly reservations?: readonly Reservation[];
   /** The segments after the change; without it the profile keeps none (callers carry them over). */
   readonly membership?: MembershipCommit;
+  /** Journey positions moved by this event and the timers to arm or cancel, committed with it. */
+  readonly journeys?: JourneyWrites;
 }
 
 export type CommitResult =
@@ -232,4 +236,62 @@ export interface FeedbackRecorder {
 export interface DeliverabilityCounter {
   /** Adds the counts once per event id (a replay adds nothing). */
   add(eventId: string, counts: { day: string; sent: number; bounces: number; complaints: number }): Promise<void>;
+}
+
+// Journeys: positions next to the customer's state, the journeys in force, the timers of waits.
+
+/** An instance to write, conditional on the `seq` read (0: none stored yet). */
+export interface JourneyInstanceWrite {
+  readonly instance: JourneyInstance;
+  readonly expectedSeq: number;
+}
+
+/** What one event changes in journeys, in the same transaction as the profile (the timer outbox included). */
+export interface JourneyWrites {
+  readonly instances: readonly JourneyInstanceWrite[];
+  /** Schedules to create or delete: kept until the relay has done them, so a crash loses no wait. */
+  readonly timers: readonly TimerRequest[];
+}
+
+/** Where ingest gets the journeys in force; implementations cache and refresh in the background. */
+export interface JourneySource {
+  current(): Promise<JourneyBook>;
+}
+
+/** The customer's journey positions (one per journey they entered). */
+export interface JourneyInstances {
+  load(customerId: string): Promise<JourneyInstance[]>;
+  /** Every active instance of one journey version (migrations; a scan, rare). */
+  active(journeyId: string, version: number): Promise<JourneyInstance[]>;
+  /** Writes one instance conditional on its seq, with its timer requests (migrations); false on a conflict. */
+  rewrite(write: JourneyInstanceWrite, timers: readonly TimerRequest[]): Promise<boolean>;
+}
+
+/** The timer outbox: schedule requests committed with their step, until the relay has done them. */
+export interface TimerOutbox {
+  /** Requests not relayed yet, oldest first. */
+  pending(limit: number): Promise<TimerRequest[]>;
+  /** Removes the request, unless a newer one for the same schedule replaced it meanwhile. */
+  done(request: TimerRequest): Promise<void>;
+}
+
+/** The EventBridge-shaped event a timer delivers to the evaluate queue (events/catalog.ts, baton.journeys). */
+export interface TimerEnvelope {
+  readonly version: '0';
+  readonly id: string;
+  readonly source: 'baton.journeys';
+  readonly 'detail-type': 'JourneyTimerDue';
+  readonly time: string;
+  readonly account: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: TimerDetail;
+}
+
+/** One-time schedules (EventBridge Scheduler in the cloud, the stand-in locally, a list in tests). */
+export interface JourneyTimers {
+  /** Creates the schedule; one that already exists under the name is left as it is (idempotent). */
+  create(name: string, at: string, timeZone: string, event: TimerEnvelope): Promise<'created' | 'exists'>;
+  /** Deletes the schedule; one that is not there (fired, deleted) is fine. */
+  delete(name: string): Promise<void>;
 }

@@ -42,6 +42,15 @@ export const ENV = {
   deliverabilityGuard: 'BATON_DELIVERABILITY_GUARD',
   /** How often running functions re-read rules (milliseconds); 10 s by default. */
   rulesRefreshMs: 'BATON_RULES_REFRESH_MS',
+  /** EventBridge Scheduler group journeys' waits are created in. */
+  schedulerGroup: 'BATON_SCHEDULER_GROUP',
+  /** Role Scheduler assumes to deliver a wait's end to the evaluate queue. */
+  schedulerRoleArn: 'BATON_SCHEDULER_ROLE_ARN',
+  /** ARN of the evaluate queue, the schedules' target. */
+  schedulerTargetArn: 'BATON_SCHEDULER_TARGET_ARN',
+  /** ARN of the queue a schedule's undeliverable event goes to (alarmed). */
+  schedulerDeadLetterArn: 'BATON_SCHEDULER_DLQ_ARN',
+  schedulerEndpoint: 'BATON_SCHEDULER_ENDPOINT',
 } as const;
 
 /** Defaults of the settings that have one (the CDK stack passes its own values explicitly). */
@@ -56,6 +65,7 @@ export interface Endpoints {
   readonly iot?: string;
   readonly sqs?: string;
   readonly secretsManager?: string;
+  readonly scheduler?: string;
 }
 
 /** What the AWS SDK clients are built with; on Lambda all empty, so the SDK's defaults apply. */
@@ -90,6 +100,15 @@ export interface Settings {
   /** One-click unsubscribe: links in e-mails need both, the unsubscribe route needs the secret. */
   readonly unsubscribe: { readonly baseUrl?: string; readonly secret?: SecretRef };
   readonly queues: { readonly held?: string; readonly deadLetters?: string };
+  /** Journeys' waits (EventBridge Scheduler); without it journeys do not run in this function. */
+  readonly scheduler?: SchedulerSettings;
+}
+
+export interface SchedulerSettings {
+  readonly group: string;
+  readonly roleArn: string;
+  readonly targetArn: string;
+  readonly deadLetterArn?: string;
 }
 
 /** Settings that could not be read; `problems` name each variable and what was expected, never its value. */
@@ -158,6 +177,11 @@ const environmentSchema = z.object({
   [ENV.smsCostPerPartUsd]: usd(SETTING_DEFAULTS.smsCostPerPartUsd),
   [ENV.smsOriginationNumber]: optional(text('expected the phone number or short code SMS are sent from, such as +18005550100')),
   [ENV.deliverabilityGuard]: z.preprocess(blankIsUnset, z.enum(['on', 'off'], { error: 'expected on or off' }).default('on')),
+  [ENV.schedulerGroup]: optional(z.string().regex(/^[0-9A-Za-z_.-]{1,64}$/, { error: 'expected a schedule group name: letters, digits, - _ . (at most 64)' })),
+  [ENV.schedulerRoleArn]: optional(z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/.+$/, { error: 'expected the ARN of an IAM role' })),
+  [ENV.schedulerTargetArn]: optional(z.string().regex(/^arn:[\w-]+:sqs:[\w-]+:\d{12}:.+$/, { error: 'expected the ARN of an SQS queue' })),
+  [ENV.schedulerDeadLetterArn]: optional(z.string().regex(/^arn:[\w-]+:sqs:[\w-]+:\d{12}:.+$/, { error: 'expected the ARN of an SQS queue' })),
+  [ENV.schedulerEndpoint]: url('http://127.0.0.1:4010'),
   [ENV.rulesRefreshMs]: optional(z.coerce.number({ error: 'expected milliseconds, a positive whole number' }).int({ error: 'expected milliseconds, a positive whole number' }).positive({ error: 'expected milliseconds, a positive whole number' })),
 });
 
@@ -189,7 +213,15 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     sns: v[ENV.snsEndpoint],
     iot: v[ENV.iotEndpoint],
     sqs: v[ENV.sqsEndpoint],
+    scheduler: v[ENV.schedulerEndpoint],
   });
+  const group = v[ENV.schedulerGroup];
+  const roleArn = v[ENV.schedulerRoleArn];
+  const targetArn = v[ENV.schedulerTargetArn];
+  const schedulerSet = [group, roleArn, targetArn].filter((x) => x !== undefined).length;
+  if (schedulerSet > 0 && schedulerSet < 3) {
+    throw new SettingsError([`${ENV.schedulerGroup}, ${ENV.schedulerRoleArn} and ${ENV.schedulerTargetArn} go together: set all three for journeys, or none`]);
+  }
   return {
     ...defined({ stage: v[ENV.stage], busName: v[ENV.busName], rulesRefreshMs: v[ENV.rulesRefreshMs] }),
     tables,
@@ -204,6 +236,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     deliverabilityGuard: v[ENV.deliverabilityGuard] === 'on',
     unsubscribe: defined({ baseUrl: v[ENV.unsubscribeBaseUrl], secret: secretArn ? { arn: secretArn } : undefined }),
     queues: defined({ held: v[ENV.heldQueueUrl], deadLetters: v[ENV.dispatchDeadLetterQueueUrl] }),
+    ...(group && roleArn && targetArn ? { scheduler: { group, roleArn, targetArn, ...defined({ deadLetterArn: v[ENV.schedulerDeadLetterArn] }) } } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { documentClient } from '../adapters/dynamo/client.ts';
 import type { AwsSettings, Endpoints } from '../contract/config.ts';
 
@@ -19,6 +20,7 @@ export interface Clients {
   bus(): EventBridgeClient;
   sqs(): SQSClient;
   secretsManager(): SecretsManagerClient;
+  scheduler(): SchedulerClient;
 }
 
 export function awsClients(aws: AwsSettings): Clients {
@@ -39,5 +41,6 @@ export function awsClients(aws: AwsSettings): Clients {
     bus: client('bus', (c) => new EventBridgeClient(c)),
     sqs: client('sqs', (c) => new SQSClient(c)),
     secretsManager: client('secretsManager', (c) => new SecretsManagerClient(c)),
+    scheduler: client('scheduler', (c) => new SchedulerClient(c)),
   };
 }

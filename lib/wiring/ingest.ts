@@ -13,6 +13,9 @@ import { DynamoDecisionStore, DynamoDeliverabilityCounters } from '../adapters/d
 import { CachedSegmentSource, scanCurrentSegments } from '../adapters/dynamo/segments.ts';
 import { BusSegmentEvents } from '../adapters/aws/segment-events.ts';
 import { BUS_NAME } from '../contract/routes.ts';
+import { CachedJourneySource, DynamoJourneyInstances, scanJourneys } from '../adapters/dynamo/journeys.ts';
+import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
+import { createJourneyStep } from '../app/journeys.ts';
 import { awsClients, type Clients } from './clients.ts';
 
 /** What the wiring reports through: metrics, and warnings about items it skips (an Observability fits). */
@@ -22,10 +25,16 @@ export interface Observed {
 }
 
 /** What ingest reads of the settings: the CLI's quarantine replay has only table names and a client. */
-export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'busName'>>;
+export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'busName' | 'scheduler'>>;
 
 /** Without a bus client (the CLI's quarantine replay), segments are kept current but no event is published. */
-export function ingestDeps(settings: IngestSettings, o: Observed, clients: Pick<Clients, 'dynamodb'> & Partial<Pick<Clients, 'bus'>> = awsClients(settings.aws ?? { endpoints: {} })): IngestDeps {
+export function ingestDeps(
+  settings: IngestSettings,
+  o: Observed,
+  clients: Pick<Clients, 'dynamodb'> & Partial<Pick<Clients, 'bus' | 'scheduler'>> = awsClients(settings.aws ?? { endpoints: {} }),
+  /** The local stack's simulated clock; the real one otherwise. */
+  clock?: () => Date,
+): IngestDeps {
   const { tables, rulesRefreshMs } = settings;
   const db = clients.dynamodb();
   const refresh = rulesRefreshMs ? { refreshMs: rulesRefreshMs } : {};
@@ -58,6 +67,32 @@ export function ingestDeps(settings: IngestSettings, o: Observed, clients: Pick<
     }),
     ...(clients.bus ? { segmentEvents: new BusSegmentEvents(clients.bus(), settings.busName ?? BUS_NAME) } : {}),
     metrics: o.port,
+    ...(clock ? { clock } : {}),
+    ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
     afterApply: createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
   };
+}
+
+/** Journeys: the journeys in the campaigns table, positions and the timer outbox in the customers table, waits in Scheduler. */
+function journeyStep(settings: IngestSettings, scheduler: NonNullable<Settings['scheduler']>, o: Observed, db: ReturnType<Clients['dynamodb']>, client: Clients['scheduler'], clock: () => Date) {
+  const store = new DynamoJourneyInstances(db, settings.tables.customers, clock);
+  // The envelope says where it comes from as EventBridge would: the target queue's region and account.
+  const [, , , region, account] = scheduler.targetArn.split(':');
+  return createJourneyStep({
+    journeys: new CachedJourneySource(scanJourneys(db, settings.tables.campaigns), {
+      ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+      onRejected: (rejection) => {
+        o.port.count('JourneysRejected');
+        o.logger.warn('journey skipped', { journeyId: rejection.journeyId, reason: rejection.reason, ...(rejection.kept ? { kept: rejection.kept } : {}) });
+      },
+    }),
+    instances: store,
+    outbox: store,
+    timers: new SchedulerJourneyTimers(client(), scheduler),
+    metrics: o.port,
+    clock,
+    ...(account ? { account } : {}),
+    ...(region ? { region } : {}),
+    onRelayError: (error) => o.logger.warn('journey timers left for the sweep', { error: String(error) }),
+  });
 }

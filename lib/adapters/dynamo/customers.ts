@@ -12,6 +12,8 @@
 //   ERASED#<sha256>  / ERASED    { erasedAt, expiresAt }         tombstone: hashed id only
 //   ERASING#<eventId> / ERASING  { customerId, identities[], formerIds[], counters, expiresAt }
 //                                an erasure under way (its journal), deleted as its last step
+//   CUS#<customerId> / JOURNEY#…, TIMER#<shard> / <name>   journey positions and the timer outbox
+//                                (./journeys.ts), written in the same commit transaction
 import {
   BatchGetCommand,
   GetCommand,
@@ -29,6 +31,7 @@ import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 import { membershipItems } from './segment-members.ts';
+import { deleteInstancesOf, isJourneyItem, journeyWrites } from './journeys.ts';
 
 const DAY = 86_400;
 
@@ -202,9 +205,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     for (const merged of change.mergedAway) {
       if (merged.segments?.length) items.push(...membershipItems(this.tables, merged.customerId, { entered: [], left: merged.segments, at: now.toISOString() }));
     }
+    if (change.journeys) items.push(...journeyWrites(table, change.journeys, now));
     const firstReservation = items.length;
     for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
-    const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete ? 'version' : 'identity'));
+    const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete || isJourneyItem(items[index]) ? 'version' : 'identity'));
     if (result.status === 'conflict' && result.index !== undefined && result.index >= firstReservation) {
       const r = change.reservations![result.index - firstReservation]!;
       return { status: 'conflict', on: 'reservation', key: r.key };
@@ -278,7 +282,10 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       table,
       job.identities.map((key) => ({ PutRequest: { Item: { ...tombstoneKey(key), erasedAt: now.toISOString(), expiresAt } } })),
     );
-    for (const id of [job.customerId, ...(job.formerIds ?? [])]) await this.deleteDecisionsOf(id);
+    for (const id of [job.customerId, ...(job.formerIds ?? [])]) {
+      await this.deleteDecisionsOf(id);
+      await deleteInstancesOf(this.db, table, id);
+    }
     // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
     if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
     if (this.tables.quarantine) await this.deleteQuarantinedOf(job.identities);

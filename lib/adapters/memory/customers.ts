@@ -3,6 +3,7 @@
 import { idKey, type IdRef, tombstoneHash } from '../../core/customer/identity.ts';
 import { type CommitResult, type CommittedMembership, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
 import type { Decision } from '../../core/decide.ts';
+import { MemoryJourneyStore } from './journeys.ts';
 
 interface Marker {
   hash: string;
@@ -31,6 +32,9 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     }
     for (const id of left) this.members.get(id)?.delete(customerId);
   }
+
+  /** Journey positions and the timer outbox, committed with the profile. */
+  readonly journeys = new MemoryJourneyStore();
 
   async resolve(ids: readonly IdRef[]): Promise<Resolution> {
     const links = new Map<string, string>();
@@ -69,6 +73,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     for (const r of change.reservations ?? []) {
       if ((this.counters.get(r.key) ?? 0) + r.amount > r.limit) return { status: 'conflict', on: 'reservation', key: r.key };
     }
+    if (change.journeys && !this.journeys.accepts(change.journeys)) return { status: 'conflict', on: 'version' };
     // Every condition holds: apply all of it, as a transaction would.
     const m = change.membership;
     const published = m && (m.entered.length || m.left.length) ? { customerId: change.customerId, entered: m.entered, left: m.left, cause: m.cause, at: m.at } : undefined;
@@ -90,6 +95,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     }
     if (change.decision) this.decisions.set(change.decision.decisionId, change.decision);
     for (const r of change.reservations ?? []) this.counters.set(r.key, (this.counters.get(r.key) ?? 0) + r.amount);
+    if (change.journeys) this.journeys.apply(change.journeys);
     return { status: 'committed' };
   }
 
@@ -111,6 +117,7 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
     this.markers.set(erasure.eventId, { hash: erasure.payloadHash, outcome: 'erased' });
     this.applyMembership(erasure.customerId, [], this.profiles.get(erasure.customerId)?.segments ?? [], '');
     for (const id of ids) this.profiles.delete(id); // formerIds: also profiles not merged yet
+    for (const [k, i] of this.journeys.instances) if (ids.has(i.customerId)) this.journeys.instances.delete(k);
     for (const key of erasure.identities) this.identities.delete(key);
     if (Object.values(erasure.counters).some(Number.isFinite)) {
       for (const [k, v] of Object.entries(erasure.counters)) if (Number.isFinite(v)) this.erasedCounters[k] = (this.erasedCounters[k] ?? 0) + v;

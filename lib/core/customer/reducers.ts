@@ -25,8 +25,8 @@ import {
   type Stamp,
 } from './state.ts';
 
-/** The events that describe a customer (Baton's own `baton` and `baton.segments` events change no state). */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' }>;
+/** The events that describe a customer (Baton's own `baton`, `baton.segments` and `baton.journeys` events change no state). */
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -316,7 +316,7 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
  * Baton's own `baton` and `baton.segments` events and detail-types without a reducer change nothing.
  */
 export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
-  if (event.source === 'baton' || event.source === 'baton.segments') return { ...state };
+  if (event.source === 'baton' || event.source === 'baton.segments' || event.source === 'baton.journeys') return { ...state };
   const key = keyOf(event);
   if (!Object.hasOwn(REDUCERS, key)) return { ...state };
   return (REDUCERS[key] as Reducer)(state, event);
