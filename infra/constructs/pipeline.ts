@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
 import { ROUTES, type Route } from '../../lib/contract/routes.ts';
 import type { Tables } from './tables.ts';
 import { BatonFunction } from './function.ts';
+import { putEventsStatement } from './access.ts';
+import { SOURCES } from '../../events/catalog.ts';
 
 /** How EventBridge retries a target before it gives up and writes the event to the target DLQ. */
 export interface TargetRetry {
@@ -162,15 +164,19 @@ export class Pipeline extends Construct {
     // (transactions of Put, and Delete for merged profiles), erasure (BatchWrite of tombstones and
     // links, the decisions of the customer found through byCustomer, quarantined events found by
     // Scan); feedback (Update on the outbox, deliverability counts: Put marker + Update); the cached
-    // rules (Scan, Query for versions) and campaigns (Scan). No templates.
+    // rules (Scan, Query for versions) and campaigns (Scan); a customer's journey positions and the
+    // timer outbox (Query on their partitions). No templates.
     props.tables.grantData(this.evaluate.role, {
-      customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem'],
+      customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
       decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query:byCustomer'],
       quarantine: ['PutItem', 'Scan', 'BatchWriteItem'],
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
     });
+
+    // Segment entries and exits go on the bus for rules and journeys: that source only.
+    this.evaluate.role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, SOURCES.segments, ['SegmentEntered', 'SegmentLeft']));
 
     const key = props.tables.encryptionKey;
     allowEventBridgeDeliveries(key);

@@ -453,7 +453,7 @@ describe('least privilege on data', () => {
     // profiles), erase (BatchWrite tombstones and links, Delete); feedback (Update on decisions,
     // deliverability counts: Put marker + Update); quarantine (Put; erasure Scan + BatchWrite).
     evaluate: {
-      customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem'],
+      customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query'],
       decisions: ['BatchWriteItem', 'PutItem', 'UpdateItem'],
       'decisions/index/byCustomer': ['Query'],
       quarantine: ['BatchWriteItem', 'PutItem', 'Scan'],
@@ -681,6 +681,18 @@ describe('decision API', () => {
         Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
         Condition: {
           'ForAllValues:StringEquals': { 'events:source': [SOURCES.crm], 'events:detail-type': ['ConsentChanged'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      },
+    ]);
+    // Evaluate publishes the segment entries and exits it commits, and nothing else.
+    expect(putEventsOf(base.stack.pipeline.evaluate.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [base.stack.getLogicalId(base.stack.bus.bus.node.defaultChild as never), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': [SOURCES.segments], 'events:detail-type': ['SegmentEntered', 'SegmentLeft'] },
           Null: { 'events:source': 'false', 'events:detail-type': 'false' },
         },
       },
