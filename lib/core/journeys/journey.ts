@@ -4,18 +4,9 @@
 // again at load (an invalid item is skipped with its reason; the last good version stays).
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../../../events/catalog.ts';
-import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
-import { itemDescription, itemIdSchema as id, itemPriority, itemVersion } from '../rules/item.ts';
+import { itemDescription, itemIdSchema as id, itemPriority, itemVersion, patternSchema as pattern } from '../rules/item.ts';
 import { isTimeZone } from '../campaigns/quiet-hours.ts';
 
-const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  try {
-    validatePattern(value);
-  } catch (err) {
-    if (!(err instanceof InvalidPatternError)) throw err;
-    ctx.addIssue({ code: 'custom', message: err.message });
-  }
-});
 
 /** Step ids name positions in the journey; like item ids, so they fit schedule names. */
 export const STEP_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;

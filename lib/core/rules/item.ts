@@ -1,10 +1,21 @@
 // What rule, campaign, policy and template items share: the id format and common fields, how a
 // failed check reads, which item it was, the check itself, and the validity window rule.
 import { z } from 'zod';
+import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
 
 /** Ids of rules, campaigns, policies and templates: lower-case letters, digits and dashes, at most 64. */
 export const ITEM_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const itemIdSchema = z.string().regex(ITEM_ID, 'lower-case letters, digits and dashes, at most 64');
+
+/** An EventBridge pattern (a rule's `when`/`if`, a segment's definition, a journey's entry, wait or goal), checked at write. */
+export const patternSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  try {
+    validatePattern(value);
+  } catch (err) {
+    if (!(err instanceof InvalidPatternError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
+});
 
 /** Fields rule, campaign and policy items have in common. */
 export const itemDescription = z.string().max(500).optional();

@@ -2,17 +2,8 @@
 // (CLI) and again at load (a bad item that slipped in is skipped with its reason).
 import { z } from 'zod';
 import { CHANNELS } from '../../../events/catalog.ts';
-import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
-import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck } from './item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck, patternSchema as pattern } from './item.ts';
 
-const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  try {
-    validatePattern(value);
-  } catch (err) {
-    if (!(err instanceof InvalidPatternError)) throw err;
-    ctx.addIssue({ code: 'custom', message: err.message });
-  }
-});
 
 export const messageAction = z.object({
   channel: z.enum(CHANNELS),

@@ -4,17 +4,8 @@
 // as time passes (the daily refresh). A static segment's members are imported (`baton segments
 // import`) and stay until removed. Validated with zod at write (CLI) and again at load.
 import { z } from 'zod';
-import { validate as validatePattern, InvalidPatternError } from '../event-pattern/index.ts';
-import { itemCheck, itemDescription, itemIdSchema as id, itemVersion, type ItemCheck } from '../rules/item.ts';
+import { itemCheck, itemDescription, itemIdSchema as id, itemVersion, type ItemCheck, patternSchema as pattern } from '../rules/item.ts';
 
-const pattern = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  try {
-    validatePattern(value);
-  } catch (err) {
-    if (!(err instanceof InvalidPatternError)) throw err;
-    ctx.addIssue({ code: 'custom', message: err.message });
-  }
-});
 
 export const SEGMENT_KINDS = ['dynamic', 'static'] as const;
 
