@@ -93,4 +93,12 @@ describe('local bus speaks PutEvents', { timeout: 600_000 }, () => {
       busClient().send(new PutEventsCommand({ Entries: [{ ...upsert('x'), EventBusName: 'nope' }] })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
+
+  it('answers an unknown path with 404 without repeating it (a path can carry an e-mail)', async () => {
+    const res = await fetch(`${endpoints().bus}/customers/mixed.case@example.com`);
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(text).toContain('UnknownOperationException');
+    expect(text.toLowerCase()).not.toContain('example.com');
+  });
 });
