@@ -218,7 +218,8 @@ export class LocalBus {
       }
       const target = req.headers['x-amz-target'];
       if (req.method !== 'POST' || req.url?.split('?')[0] !== '/') {
-        throw new RequestError('UnknownOperationException', `no route for ${req.method} ${req.url}`, 404);
+        // Never the path itself: it can carry an e-mail.
+        throw new RequestError('UnknownOperationException', 'no such route; expected POST / (PutEvents), GET /local/events or a /local/ or /v1/ route of the stack', 404);
       }
       if (target !== 'AWSEvents.PutEvents') {
         throw new RequestError('UnknownOperationException', `operation ${String(target)} is not supported by the local bus; only PutEvents is`);
