@@ -17,3 +17,20 @@ export async function passes<T>(count: number, warmup: number, fn: () => Promise
   for (let i = 0; i < count; i++) out.push(await fn());
   return out;
 }
+
+/** Runs `tasks` with at most `concurrency` in flight; returns each task's latency in ms, sorted. */
+export async function pool(tasks: (() => Promise<unknown>)[], concurrency: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < tasks.length) {
+        const task = tasks[next++]!;
+        const t0 = performance.now();
+        await task();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return latencies.sort((a, b) => a - b);
+}

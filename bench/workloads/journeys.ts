@@ -25,7 +25,7 @@ import { decide } from '../../lib/core/decide.ts';
 import { checkJourney } from '../../lib/core/journeys/check.ts';
 import { advance, StaticJourneyBook } from '../../lib/core/journeys/evaluate.ts';
 import { customerView, newCustomer, type CustomerState } from '../../lib/core/customer/index.ts';
-import { fmt, percentile } from '../stats.ts';
+import { fmt, percentile, pool } from '../stats.ts';
 import type { Workload } from '../run.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_JOURNEY_CUSTOMERS ?? 2_000);
@@ -44,21 +44,6 @@ const check = checkJourney({
 if (!check.ok) throw new Error(check.reason);
 const journey = check.journey;
 
-async function pool(tasks: (() => Promise<unknown>)[], concurrency: number): Promise<number[]> {
-  const latencies: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < tasks.length) {
-        const task = tasks[next++]!;
-        const t0 = performance.now();
-        await task();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  return latencies.sort((a, b) => a - b);
-}
 
 function inProcess(): void {
   const N = 200_000;

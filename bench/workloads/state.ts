@@ -16,7 +16,7 @@ import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { createIngest } from '../../lib/app/ingest.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
-import { fmt, percentile } from '../stats.ts';
+import { fmt, percentile, pool } from '../stats.ts';
 import type { Workload } from '../run.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_STATE_CUSTOMERS ?? 2_000);
@@ -41,22 +41,6 @@ function events(run: string): string[][] {
   });
 }
 
-/** Runs `tasks` with at most `concurrency` in flight; returns each task's latency in ms. */
-async function pool(tasks: (() => Promise<unknown>)[], concurrency: number): Promise<number[]> {
-  const latencies: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < tasks.length) {
-        const task = tasks[next++]!;
-        const t0 = performance.now();
-        await task();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  return latencies.sort((a, b) => a - b);
-}
 
 export const workload: Workload = {
   name: 'state',
