@@ -71,4 +71,54 @@ describe('replayed invalid events of an erased customer (DynamoDB Local)', () =>
     expect((await ingest('{"not": "an event", "email": 7')).status).toBe('quarantined');
     expect(await quarantineText()).toContain(other);
   });
+
+  it('a body that is not JSON, naming the customer only by a crmId, is recognised after erasure', async () => {
+    const { ingest } = ingestOn();
+    const run = unique('y').slice(-8);
+    const crmId = `CRM-${run}`;
+    const name = `Brokencanary${run}`;
+    expect((await ingest(event('baton.crm', 'CustomerUpserted', { ids: { crmId }, occurredAt: AT, profile: { firstName: name } }))).status).toBe('applied');
+    // Cut off mid-way (a truncated redrive): no parser reads it, only its text names the customer.
+    const broken = event('baton.pos', 'SaleCompleted', { ids: { crmId }, occurredAt: AT, note: name }).slice(0, -12);
+    expect((await ingest(broken)).status).toBe('quarantined');
+    expect((await ingest(event('baton.crm', 'CustomerErased', { ids: { crmId }, occurredAt: AT, requestId: unique('DSR') }))).status).toBe('erased');
+    expect(await quarantineText()).not.toContain(name);
+    expect((await ingest(broken)).status).toBe('erased');
+    expect(await quarantineText()).not.toContain(name);
+    // Escaped in the text (`\u0043RM-…`), it is still the same id.
+    const escaped = broken.replace(`"${crmId}"`, `"\\u0043${crmId.slice(1)}"`);
+    expect(escaped).not.toContain(crmId);
+    expect((await ingest(escaped)).status).toBe('erased');
+  });
+
+  it('an invalid event stored while the erasure runs does not outlive it', async () => {
+    const run = unique('z').slice(-8);
+    const crmId = `CRM-${run}`;
+    const name = `Racecanary${run}`;
+    const { ingest } = ingestOn();
+    expect((await ingest(event('baton.crm', 'CustomerUpserted', { ids: { crmId }, occurredAt: AT, profile: { firstName: name } }))).status).toBe('applied');
+    // The interleaving: the invalid event's tombstone check reads "not erased", then the whole
+    // erasure (tombstones, then the quarantine scan) runs, and only then is the body stored.
+    const repository = new DynamoCustomerRepository<CustomerState>(client, names);
+    let raced = false;
+    const racing = Object.create(repository) as typeof repository;
+    racing.resolve = async (ids) => {
+      const seen = await repository.resolve(ids);
+      if (!raced) {
+        raced = true;
+        expect((await ingest(event('baton.crm', 'CustomerErased', { ids: { crmId }, occurredAt: AT, requestId: unique('DSR') }))).status).toBe('erased');
+      }
+      return seen;
+    };
+    const slow = createIngest({
+      customers: racing,
+      quarantine: new DynamoQuarantine(client, names.quarantine),
+      rules: { current: async () => new RuleSet([]) },
+      metrics: new MemoryMetrics(),
+      clock: () => new Date(AT),
+    });
+    await slow(event('baton.pos', 'SaleCompleted', { ids: { crmId }, occurredAt: 'yesterday', note: name }));
+    expect(raced).toBe(true);
+    expect(await quarantineText()).not.toContain(name);
+  });
 });
