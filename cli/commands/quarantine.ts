@@ -36,7 +36,7 @@ export async function replayQuarantine(opts: QuarantineOptions, flags: CliFlags,
   const store = new DynamoQuarantine(p.db, p.names.quarantine);
   let stillFailing: QuarantinedEvent | undefined;
   const deps = ingestDeps({ tables: p.names }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, { dynamodb: () => p.db });
-  const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e) } });
+  const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e), withdraw: async () => void (stillFailing = undefined) } });
   const still: { quarantineId: string; code: string; reason: string }[] = [];
   const lines: string[] = [];
   let fixed = 0;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEvent } from '../../events/validate.ts';
 import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
-import { idKey, idsOf, lookupIdsOf, payloadHash, type IdRef } from '../core/customer/identity.ts';
+import { idKey, idsOf, lookupIdsOf, payloadHash, withJsonEscapesDecoded, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
@@ -85,6 +85,7 @@ function emailsIn(text: string, found: (email: string) => void): void {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Enough to cover any real event's ids, few enough for one BatchGet. */
 const MAX_NAMED_IDS = 40;
+const NAMED_ID = new RegExp(`"(${ID_KINDS.join('|')})"\\s*:\\s*"([^"\\\\]{1,254})"`, 'g');
 
 /**
  * The customer ids a body that failed validation names, as far as they can be read: the strings
@@ -106,10 +107,11 @@ export function idsNamedIn(body: string): IdRef[] {
   }
   const ids = (parsed as { detail?: { ids?: unknown } } | null)?.detail?.ids;
   if (ids !== null && typeof ids === 'object') for (const kind of ID_KINDS) add(kind, (ids as Record<string, unknown>)[kind]);
-  // `\u0040` and the like decoded without walking the document (it may be nested without end).
-  const decoded = body.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const decoded = withJsonEscapesDecoded(body);
   for (const text of decoded === body ? [body] : [body, decoded]) {
     emailsIn(text, (email) => add('email', email));
+    // A body no parser reads (cut off, broken) still names its ids as `"crmId": "…"` pairs.
+    if (parsed === undefined) for (const [, kind, value] of text.matchAll(NAMED_ID)) add(kind as IdKind, value);
   }
   return [...refs.values()].slice(0, MAX_NAMED_IDS);
 }
@@ -138,7 +140,20 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
       deps.metrics.count('EventsForErasedCustomers');
       return { status: 'erased' };
     }
-    await deps.quarantine.put({ quarantineId: randomUUID(), receivedAt: clock().toISOString(), code, reason, body });
+    const entry = { quarantineId: randomUUID(), receivedAt: clock().toISOString(), code, reason, body };
+    await deps.quarantine.put(entry);
+    // An erasure that ran between the check above and the put scanned the quarantine too early:
+    // it wrote its tombstones before its scan, so reading them again after the put closes the gap.
+    // If that read fails, the entry goes too: the redelivery stores it once, checked.
+    const erasedMeanwhile = named.length > 0 && (await deps.customers.resolve(named).catch(async (error: unknown) => {
+      await deps.quarantine.withdraw(entry);
+      throw error;
+    })).erased;
+    if (erasedMeanwhile) {
+      await deps.quarantine.withdraw(entry);
+      deps.metrics.count('EventsForErasedCustomers');
+      return { status: 'erased' };
+    }
     deps.metrics.count('EventsQuarantined');
     return { status: 'quarantined', code, reason };
   }

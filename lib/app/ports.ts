@@ -141,6 +141,8 @@ export interface QuarantinedEvent {
 
 export interface QuarantineStore {
   put(entry: QuarantinedEvent): Promise<void>;
+  /** Removes an entry just put (its customer was erased meanwhile). */
+  withdraw(entry: QuarantinedEvent): Promise<void>;
 }
 
 export interface RuleSource {

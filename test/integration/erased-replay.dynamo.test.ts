@@ -79,16 +79,18 @@ describe('replayed invalid events of an erased customer (DynamoDB Local)', () =>
     const name = `Brokencanary${run}`;
     expect((await ingest(event('baton.crm', 'CustomerUpserted', { ids: { crmId }, occurredAt: AT, profile: { firstName: name } }))).status).toBe('applied');
     // Cut off mid-way (a truncated redrive): no parser reads it, only its text names the customer.
-    const broken = event('baton.pos', 'SaleCompleted', { ids: { crmId }, occurredAt: AT, note: name }).slice(0, -12);
+    const broken = event('baton.pos', 'SaleCompleted', { ids: { crmId }, occurredAt: AT, note: name, rest: '.'.repeat(40) }).slice(0, -12);
+    // Escaped in the text (`\u0043RM-…`), it is still the same id.
+    const escaped = broken.replace(`"${crmId}"`, `"\\u0043${crmId.slice(1)}"`).replace(name, `${name}-escaped`);
+    expect(escaped).not.toContain(crmId);
     expect((await ingest(broken)).status).toBe('quarantined');
+    expect((await ingest(escaped)).status).toBe('quarantined');
+    expect(await quarantineText()).toContain(`${name}-escaped`);
     expect((await ingest(event('baton.crm', 'CustomerErased', { ids: { crmId }, occurredAt: AT, requestId: unique('DSR') }))).status).toBe('erased');
     expect(await quarantineText()).not.toContain(name);
     expect((await ingest(broken)).status).toBe('erased');
-    expect(await quarantineText()).not.toContain(name);
-    // Escaped in the text (`\u0043RM-…`), it is still the same id.
-    const escaped = broken.replace(`"${crmId}"`, `"\\u0043${crmId.slice(1)}"`);
-    expect(escaped).not.toContain(crmId);
     expect((await ingest(escaped)).status).toBe('erased');
+    expect(await quarantineText()).not.toContain(name);
   });
 
   it('an invalid event stored while the erasure runs does not outlive it', async () => {

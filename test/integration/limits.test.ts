@@ -32,7 +32,7 @@ describe('limits under concurrency', () => {
 
   const deps = (campaignBook: StaticCampaignBook, ruleSet: RuleSet, at: number) => ({
     customers: repo,
-    quarantine: { put: async () => undefined },
+    quarantine: { put: async () => undefined, withdraw: async () => undefined },
     rules: { current: async () => ruleSet },
     campaigns: { current: async () => campaignBook },
     metrics: { count: () => undefined },
@@ -214,7 +214,7 @@ describe('limits that no message fits', () => {
     ]);
     const ingest = createIngest({
       customers,
-      quarantine: { put: async () => undefined },
+      quarantine: { put: async () => undefined, withdraw: async () => undefined },
       rules: { current: async () => ruleSet },
       campaigns: { current: async () => new StaticCampaignBook([campaignSchema.parse(campaign)]) },
       metrics: { count: () => undefined },

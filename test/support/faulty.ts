@@ -209,6 +209,10 @@ export class FaultyQuarantine implements QuarantineStore {
     }
     return this.inner.put(entry);
   }
+
+  async withdraw(entry: QuarantinedEvent): Promise<void> {
+    return this.inner.withdraw(entry);
+  }
 }
 
 /** One call a repository made to DynamoDB while watched: the command and the item kinds it touches. */

@@ -44,7 +44,7 @@ const parsed = (body: string): BatonEvent => {
 function world() {
   const store = new MemoryCustomerRepository<CustomerState>();
   const metrics = new MemoryMetrics();
-  const ingest = createIngest({ customers: store, quarantine: { put: async () => undefined }, rules: { current: async () => rules }, metrics, clock, sleep: async () => undefined });
+  const ingest = createIngest({ customers: store, quarantine: { put: async () => undefined, withdraw: async () => undefined }, rules: { current: async () => rules }, metrics, clock, sleep: async () => undefined });
   return { store, metrics, ingest };
 }
 

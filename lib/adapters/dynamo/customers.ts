@@ -26,7 +26,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { type CommitResult, type CommittedMembership, type CustomerRepository, type Erasure, type ProfileChange, type Resolution, type StoredProfile } from '../../app/ports.ts';
-import { type IdRef, idKey, tombstoneHash } from '../../core/customer/identity.ts';
+import { type IdRef, idKey, tombstoneHash, withJsonEscapesDecoded } from '../../core/customer/identity.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
@@ -83,14 +83,9 @@ function fromJournal(item: Item): Erasure {
   };
 }
 
-/** Whether a quarantined body names one of the (lower-case) id values. */
+/** Whether a quarantined body names one of the (lower-case) id values, also behind JSON escapes. */
 function namesAny(body: string, values: readonly string[]): boolean {
-  const texts = [body.toLowerCase()];
-  try {
-    texts.push(JSON.stringify(JSON.parse(body)).toLowerCase()); // `\u0040` and the like, decoded
-  } catch {
-    // not JSON: the raw text is all there is
-  }
+  const texts = [body.toLowerCase(), withJsonEscapesDecoded(body).toLowerCase()];
   return values.some((v) => texts.some((t) => t.includes(v)));
 }
 

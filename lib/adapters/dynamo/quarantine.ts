@@ -12,6 +12,10 @@ export interface QuarantineRecord extends QuarantinedEvent {
   readonly sk: string;
 }
 
+function quarantineKey(entry: Pick<QuarantinedEvent, 'receivedAt' | 'quarantineId'>): { pk: string; sk: string } {
+  return { pk: `Q#${entry.receivedAt.slice(0, 10)}`, sk: `${entry.receivedAt}#${entry.quarantineId}` };
+}
+
 export class DynamoQuarantine implements QuarantineStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -23,13 +27,16 @@ export class DynamoQuarantine implements QuarantineStore {
       new PutCommand({
         TableName: this.table,
         Item: {
-          pk: `Q#${entry.receivedAt.slice(0, 10)}`,
-          sk: `${entry.receivedAt}#${entry.quarantineId}`,
+          ...quarantineKey(entry),
           ...entry,
           expiresAt: Math.floor(Date.parse(entry.receivedAt) / 1000) + QUARANTINE_TTL_DAYS * 86_400,
         },
       }),
     );
+  }
+
+  async withdraw(entry: QuarantinedEvent): Promise<void> {
+    await this.remove(quarantineKey(entry));
   }
 
   /** Entries of the last `days` days, newest first. */

@@ -5,4 +5,8 @@ export class MemoryQuarantine implements QuarantineStore {
   async put(entry: QuarantinedEvent): Promise<void> {
     this.entries.push(entry);
   }
+  async withdraw(entry: QuarantinedEvent): Promise<void> {
+    const at = this.entries.findIndex((e) => e.quarantineId === entry.quarantineId);
+    if (at >= 0) this.entries.splice(at, 1);
+  }
 }

@@ -42,3 +42,8 @@ export function payloadHash(body: string): string {
 
 /** Hash of an id key, kept in an erasure tombstone instead of the id. */
 export const tombstoneHash = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+/** `\u0040` and the like decoded in a text that may not be JSON (or nested beyond any parser). */
+export function withJsonEscapesDecoded(text: string): string {
+  return text.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
