@@ -12,7 +12,7 @@ import type { Rule } from '../core/rules/rule.ts';
 import { compilePattern } from '../core/event-pattern/index.ts';
 import type { Decision } from '../core/decide.ts';
 import { applyRuleState, customerView, type CustomerState } from '../core/customer/index.ts';
-import { advance, settleSends, type Advance, type JourneyAction, type JourneyBook, type JourneySend } from '../core/journeys/evaluate.ts';
+import { advance, isTimerEvent, settleSends, type Advance, type JourneyAction, type JourneyBook, type JourneySend } from '../core/journeys/evaluate.ts';
 import { timerEventId, type JourneyInstance, type TimerRequest } from '../core/journeys/instance.ts';
 import type { JourneyInstances, JourneySource, JourneyTimers, JourneyWrites, Metrics, TimerEnvelope, TimerOutbox } from './ports.ts';
 
@@ -137,6 +137,23 @@ export async function relayTimers(deps: Pick<JourneyDeps, 'timers' | 'outbox' | 
   }
 }
 
+/** A timer that reached the decision step: counted once, with how late it came (seconds after its due time). */
+function timerFired(metrics: Metrics, event: DecisionEvent, now: Date): void {
+  if (!isTimerEvent(event)) return;
+  metrics.count('JourneyTimersFired');
+  const due = Date.parse(String((event as { detail?: { dueAt?: unknown } }).detail?.dueAt ?? ''));
+  if (Number.isFinite(due)) metrics.count('JourneyTimerLateSeconds', Math.max(0, Math.round((now.getTime() - due) / 1000)));
+}
+
+/** Customers in each step: −1 on the wait left, +1 on the wait entered (steps run through at once hold nobody). */
+function countPosition(metrics: Metrics, before: JourneyInstance | undefined, after: JourneyInstance): void {
+  const was = before?.status === 'active' ? before.stepId : undefined;
+  const is = after.status === 'active' ? after.stepId : undefined;
+  if (was === is) return;
+  if (was) metrics.count('JourneyCustomersInStep', -1, { journeyId: after.journeyId, stepId: was });
+  if (is) metrics.count('JourneyCustomersInStep', 1, { journeyId: after.journeyId, stepId: is });
+}
+
 function hasEntries(book: JourneyBook): boolean {
   return book.journeys.some((j) => j.status === 'active');
 }
@@ -150,8 +167,10 @@ export function createJourneyStep(deps: JourneyDeps): JourneyStep {
       if (!known && !hasEntries(book)) return undefined;
       const instances = known ? await deps.instances.load(state.customerId) : [];
       const read = new Map(instances.map((i) => [i.journeyId, i.seq]));
+      const before = new Map(instances.map((i) => [i.journeyId, i]));
       const moved: Advance = advance({ event, view: customerView(state, now), contacts: state.contacts, instances, book, now });
       if (moved.instances.length === 0 && moved.timers.length === 0) {
+        timerFired(deps.metrics, event, now);
         if (moved.counts.staleTimers) deps.metrics.count('JourneyTimersStale', moved.counts.staleTimers);
         return undefined;
       }
@@ -173,6 +192,8 @@ export function createJourneyStep(deps: JourneyDeps): JourneyStep {
           if (c.steps) deps.metrics.count('JourneySteps', c.steps);
           if (c.conversions) deps.metrics.count('JourneyConversions', c.conversions);
           if (c.staleTimers) deps.metrics.count('JourneyTimersStale', c.staleTimers);
+          timerFired(deps.metrics, event, now);
+          for (const i of moved.instances) countPosition(deps.metrics, before.get(i.journeyId), i);
           if (moved.timers.length === 0) return;
           try {
             await relay(deps, moved.timers);

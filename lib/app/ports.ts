@@ -150,8 +150,12 @@ export interface RuleSource {
 
 /** Counters the domain reports; Powertools metrics on Lambda, an in-memory tally in tests. */
 export interface Metrics {
-  count(name: MetricName, value?: number): void;
+  /** With dimensions (e.g. journeyId and stepId) the figure is kept per their values as well. */
+  count(name: MetricName, value?: number, dimensions?: MetricDimensions): void;
 }
+
+/** A metric's dimensions: names and values from the domain (ids, never customer data). */
+export type MetricDimensions = Readonly<Record<string, string>>;
 
 /** Where ingest gets the campaign book; implementations cache and refresh in the background. */
 export interface CampaignSource {
