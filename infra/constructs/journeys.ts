@@ -10,18 +10,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../../lib/contract/config.ts';
 import { deadLetterQueue } from './pipeline.ts';
 import type { BatonFunction } from './function.ts';
 
-/**
- * The settings evaluate reads to create timers (lib/contract/config.ts). Spelled out here until
- * ENV carries them: infra reads names from lib/contract only.
- */
+/** The settings evaluate reads to create timers (lib/contract/config.ts). */
 export const SCHEDULER_ENV = {
-  group: 'BATON_SCHEDULER_GROUP',
-  roleArn: 'BATON_SCHEDULER_ROLE_ARN',
-  targetArn: 'BATON_SCHEDULER_TARGET_ARN',
-  deadLetterArn: 'BATON_SCHEDULER_DLQ_ARN',
+  group: ENV.schedulerGroup,
+  roleArn: ENV.schedulerRoleArn,
+  targetArn: ENV.schedulerTargetArn,
+  deadLetterArn: ENV.schedulerDeadLetterArn,
 } as const;
 
 export interface JourneysProps {
