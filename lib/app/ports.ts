@@ -253,6 +253,8 @@ export interface JourneyInstanceWrite {
 /** What one event changes in journeys, in the same transaction as the profile (the timer outbox included). */
 export interface JourneyWrites {
   readonly instances: readonly JourneyInstanceWrite[];
+  /** Positions of profiles merged into this one, deleted (conditional on their seq read): the survivor holds them now. */
+  readonly removed?: readonly { readonly customerId: string; readonly journeyId: string; readonly expectedSeq: number }[];
   /** Schedules to create or delete: kept until the relay has done them, so a crash loses no wait. */
   readonly timers: readonly TimerRequest[];
 }
