@@ -9,18 +9,29 @@ import { parseSettings } from '../lib/contract/config.ts';
 import { createIngest, type IngestDeps } from '../lib/app/ingest.ts';
 import { ingestDeps } from '../lib/wiring/ingest.ts';
 import { once } from '../lib/wiring/once.ts';
+import { relayTimers } from '../lib/app/journeys.ts';
+import { timerRelayDeps, type RelayDeps } from '../lib/wiring/journeys.ts';
+import { isSweepEvent } from '../lib/contract/journeys.ts';
 import { observability, type Observability, type ObservabilityOptions } from '../lib/wiring/observability.ts';
 
 /** On Lambda the settings are the environment, read once on the first event; the local stack passes its own. */
 export function evaluateHandler(
   build: (o: Observability) => IngestDeps | Promise<IngestDeps> = (o) => ingestDeps(parseSettings(process.env), o),
   options: ObservabilityOptions = {},
+  buildRelay: (o: Observability) => RelayDeps = (o) => timerRelayDeps(parseSettings(process.env), o),
 ) {
   const o = observability('evaluate', options);
   const ingest = once(async () => createIngest(await build(o)));
+  const relay = once(async () => buildRelay(o));
   const processor = new BatchProcessor(EventType.SQS);
 
   return middy(async function evaluate(event: SQSEvent, context: Context) {
+    // The timer sweep's schedule (infra/constructs/journeys.ts): timers a crash or throttle left in the outbox.
+    if (isSweepEvent(event)) {
+      const relayed = await relayTimers(await relay());
+      o.logger.info('timer outbox swept', { relayed });
+      return { batchItemFailures: [] };
+    }
     const apply = await ingest();
     return processPartialResponse(
       event,

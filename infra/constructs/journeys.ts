@@ -4,7 +4,9 @@
 // only to send to the inbound (evaluate) queue and to the timer DLQ; the DLQ (alarmed by
 // Observability); and evaluate's right to create and delete schedules in the group and to pass
 // that one role. Scheduler delivers with the role's identity policy: the queues need no policy.
-import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -13,6 +15,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../lib/contract/config.ts';
 import { deadLetterQueue } from './pipeline.ts';
 import type { BatonFunction } from './function.ts';
+import { SWEEP_EVENT } from '../../lib/contract/journeys.ts';
 
 /** The settings evaluate reads to create timers (lib/contract/config.ts). */
 export const SCHEDULER_ENV = {
@@ -28,9 +31,14 @@ export interface JourneysProps {
   readonly key: kms.IKey;
   /** The inbound queue evaluate reads: the one target of every timer. */
   readonly evaluateQueue: sqs.IQueue;
-  /** The functions that create and delete timers (evaluate). */
+  /** The functions that create and delete timers (evaluate); the first also sweeps the timer outbox. */
   readonly timerWriters: readonly BatonFunction[];
+  /** Where EventBridge puts a sweep trigger it could not deliver. @default - the timer DLQ */
+  readonly targetDeadLetterQueue?: sqs.IQueue;
 }
+
+/** How often the sweep relays timers a crash or a throttle left in the timer outbox. */
+export const SWEEP_EVERY = Duration.minutes(5);
 
 /** The schedule group, Scheduler's role and the timer DLQ; env and permissions on the writers. */
 export class Journeys extends Construct {
@@ -40,6 +48,8 @@ export class Journeys extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** What a timer-writing function is given (SCHEDULER_ENV). */
   readonly environment: Record<string, string>;
+  /** The rule that has evaluate sweep the timer outbox (relayTimers) every SWEEP_EVERY. */
+  readonly sweepSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: JourneysProps) {
     super(scope, id);
@@ -75,6 +85,24 @@ export class Journeys extends Construct {
       [SCHEDULER_ENV.targetArn]: props.evaluateQueue.queueArn,
       [SCHEDULER_ENV.deadLetterArn]: this.deadLetterQueue.queueArn,
     };
+
+    // The sweep: what evaluate's relay left in the timer outbox (a crash after the commit, a throttled
+    // CreateSchedule) is created or deleted within SWEEP_EVERY, so no wait is lost. Evaluate runs it
+    // (functions/evaluate.ts): it already reads that outbox and writes schedules, so no other role may.
+    const sweeper = props.timerWriters[0];
+    if (!sweeper) throw new Error('Journeys: timerWriters is empty; expected the evaluate function, which also sweeps the timer outbox');
+    this.sweepSchedule = new events.Rule(this, 'SweepSchedule', {
+      description: `Baton ${props.stage}: relay journey timers left in the timer outbox`,
+      schedule: events.Schedule.rate(SWEEP_EVERY),
+      targets: [
+        new targets.LambdaFunction(sweeper.function, {
+          event: events.RuleTargetInput.fromObject(SWEEP_EVENT),
+          deadLetterQueue: props.targetDeadLetterQueue ?? this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: SWEEP_EVERY,
+        }),
+      ],
+    });
 
     // Timers are named <instanceId>-<stepId> at run time: the writers may touch schedules of this
     // group only, and hand Scheduler this role only.
