@@ -233,9 +233,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     await scheduler.start();
     stoppers.push(() => scheduler.stop());
-    // The timer outbox's sweep, as the cloud's schedule has evaluate run it: at start (timers a stopped
-    // stack left with --persist) and every five real minutes.
-    const sweep = () => void (evaluate as unknown as (e: unknown, c: unknown) => Promise<unknown>)(SWEEP_EVENT, localContext(`baton-${stage}-evaluate`)).catch(() => undefined);
+    // The timer outbox's sweep, as the cloud's recurring schedule puts it on the inbound queue: at start
+    // (timers a stopped stack left with --persist) and every five real minutes.
+    const sweep = () => void queue.send(JSON.stringify(SWEEP_EVENT));
     sweep();
     const sweeps = setInterval(sweep, 5 * 60_000);
     sweeps.unref();

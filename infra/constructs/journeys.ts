@@ -4,9 +4,7 @@
 // only to send to the inbound (evaluate) queue and to the timer DLQ; the DLQ (alarmed by
 // Observability); and evaluate's right to create and delete schedules in the group and to pass
 // that one role. Scheduler delivers with the role's identity policy: the queues need no policy.
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { ArnFormat, Duration, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -15,7 +13,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../lib/contract/config.ts';
 import { deadLetterQueue } from './pipeline.ts';
 import type { BatonFunction } from './function.ts';
-import { SWEEP_EVENT } from '../../lib/contract/journeys.ts';
+import { SWEEP_EVENT, SWEEP_SCHEDULE } from '../../lib/contract/journeys.ts';
 
 /** The settings evaluate reads to create timers (lib/contract/config.ts). */
 export const SCHEDULER_ENV = {
@@ -31,10 +29,8 @@ export interface JourneysProps {
   readonly key: kms.IKey;
   /** The inbound queue evaluate reads: the one target of every timer. */
   readonly evaluateQueue: sqs.IQueue;
-  /** The functions that create and delete timers (evaluate); the first also sweeps the timer outbox. */
+  /** The functions that create and delete timers (evaluate). */
   readonly timerWriters: readonly BatonFunction[];
-  /** Where EventBridge puts a sweep trigger it could not deliver. @default - the timer DLQ */
-  readonly targetDeadLetterQueue?: sqs.IQueue;
 }
 
 /** How often the sweep relays timers a crash or a throttle left in the timer outbox. */
@@ -48,8 +44,8 @@ export class Journeys extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** What a timer-writing function is given (SCHEDULER_ENV). */
   readonly environment: Record<string, string>;
-  /** The rule that has evaluate sweep the timer outbox (relayTimers) every SWEEP_EVERY. */
-  readonly sweepSchedule: events.Rule;
+  /** The recurring schedule that has evaluate sweep the timer outbox (relayTimers) every SWEEP_EVERY. */
+  readonly sweepSchedule: scheduler.CfnSchedule;
 
   constructor(scope: Construct, id: string, props: JourneysProps) {
     super(scope, id);
@@ -87,22 +83,24 @@ export class Journeys extends Construct {
     };
 
     // The sweep: what evaluate's relay left in the timer outbox (a crash after the commit, a throttled
-    // CreateSchedule) is created or deleted within SWEEP_EVERY, so no wait is lost. Evaluate runs it
-    // (functions/evaluate.ts): it already reads that outbox and writes schedules, so no other role may.
-    const sweeper = props.timerWriters[0];
-    if (!sweeper) throw new Error('Journeys: timerWriters is empty; expected the evaluate function, which also sweeps the timer outbox');
-    this.sweepSchedule = new events.Rule(this, 'SweepSchedule', {
+    // CreateSchedule) is created or deleted within SWEEP_EVERY, so no wait is lost. A recurring
+    // schedule of the timer group puts the sweep message on the inbound queue, with the role and DLQ
+    // of the timers; evaluate, which alone may write schedules, relays (functions/evaluate.ts).
+    this.sweepSchedule = new scheduler.CfnSchedule(this, 'SweepSchedule', {
+      name: SWEEP_SCHEDULE,
+      groupName: this.scheduleGroup.scheduleGroupName,
       description: `Baton ${props.stage}: relay journey timers left in the timer outbox`,
-      schedule: events.Schedule.rate(SWEEP_EVERY),
-      targets: [
-        new targets.LambdaFunction(sweeper.function, {
-          event: events.RuleTargetInput.fromObject(SWEEP_EVENT),
-          deadLetterQueue: props.targetDeadLetterQueue ?? this.deadLetterQueue,
-          retryAttempts: 2,
-          maxEventAge: SWEEP_EVERY,
-        }),
-      ],
+      scheduleExpression: `rate(${SWEEP_EVERY.toMinutes()} minutes)`,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: props.evaluateQueue.queueArn,
+        roleArn: this.schedulerRole.roleArn,
+        input: JSON.stringify(SWEEP_EVENT),
+        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: SWEEP_EVERY.toSeconds() },
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      },
     });
+    this.sweepSchedule.addDependency(this.scheduleGroup.node.defaultChild as CfnResource);
 
     // Timers are named <instanceId>-<stepId> at run time: the writers may touch schedules of this
     // group only, and hand Scheduler this role only.

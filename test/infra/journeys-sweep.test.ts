@@ -1,13 +1,13 @@
-// The timer outbox's sweep in the cloud: a schedule has evaluate (the one function allowed to write
-// the timer group's schedules) relay every timer a crash or a throttle left in the outbox. No other
-// role gains scheduler or PassRole rights for it.
+// The timer outbox's sweep in the cloud: a recurring schedule of the timer group puts the sweep message
+// on the inbound queue, and evaluate (the one function allowed to write the group's schedules) relays
+// every timer a crash or a throttle left in the outbox. No role gains a right for it.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { BatonStack } from '../../infra/stack.ts';
-import { SWEEP_EVENT } from '../../lib/contract/journeys.ts';
+import { SWEEP_EVENT, SWEEP_SCHEDULE } from '../../lib/contract/journeys.ts';
 
 type Json = Record<string, any>;
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -20,32 +20,28 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 describe('the journey timer sweep', () => {
-  const evaluateId = id(stack.pipeline.evaluate.function);
-  const ruleId = stack.getLogicalId(stack.journeys.sweepSchedule.node.defaultChild as never);
+  const evaluateRole = id(stack.pipeline.evaluate.role);
 
-  it('runs every five minutes, with the sweep input, against evaluate only, with retries and a DLQ', () => {
-    const rule = resources[ruleId]!;
-    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
-    expect(rule.Properties.State).toBe('ENABLED');
-    const targets = rule.Properties.Targets as Json[];
-    expect(targets).toHaveLength(1);
-    expect(targets[0]).toMatchObject({
-      Arn: { 'Fn::GetAtt': [evaluateId, 'Arn'] },
-      Input: JSON.stringify(SWEEP_EVENT),
-      RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
-      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(stack.journeys.deadLetterQueue), 'Arn'] } },
+  it('is a recurring schedule of the timer group: every five minutes the sweep message onto the inbound queue, with the timers\' role, retries and DLQ', () => {
+    const schedules = ofType('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]![1].Properties).toMatchObject({
+      Name: SWEEP_SCHEDULE,
+      GroupName: 'baton-dev-journeys',
+      ScheduleExpression: 'rate(5 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [id(stack.pipeline.inboundQueue), 'Arn'] },
+        RoleArn: { 'Fn::GetAtt': [id(stack.journeys.schedulerRole), 'Arn'] },
+        Input: JSON.stringify(SWEEP_EVENT),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(stack.journeys.deadLetterQueue), 'Arn'] } },
+      },
     });
-  });
-
-  it('lets only that rule invoke evaluate from EventBridge', () => {
-    const fromEvents = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
-    expect(fromEvents.map(([, p]) => [p.Properties.Action, p.Properties.FunctionName, p.Properties.SourceArn])).toEqual([
-      ['lambda:InvokeFunction', { 'Fn::GetAtt': [evaluateId, 'Arn'] }, { 'Fn::GetAtt': [ruleId, 'Arn'] }],
-    ]);
+    expect(schedules[0]![1].DependsOn).toContain(id(stack.journeys.scheduleGroup));
   });
 
   it('adds no role that may write schedules or pass the Scheduler role: evaluate stays the only one', () => {
-    const evaluateRole = id(stack.pipeline.evaluate.role);
     const holders = ofType('AWS::IAM::Policy')
       .filter(([, p]) => (p.Properties.PolicyDocument.Statement as Json[]).some((s) => asArray<string>(s.Action).some((a) => a.startsWith('scheduler:') || a === 'iam:PassRole')))
       .flatMap(([, p]) => (p.Properties.Roles as Json[]).map((r) => r.Ref));
