@@ -10,6 +10,10 @@ import { seededRandom as prng } from '../lib/core/seeded-random.ts';
 import { DynamoRuleRepository } from '../lib/adapters/dynamo/rules.ts';
 import { DynamoPolicyRepository } from '../lib/adapters/dynamo/campaigns.ts';
 import { DynamoTemplateStore } from '../lib/adapters/dynamo/templates.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { checkJourney } from '../lib/core/journeys/check.ts';
+import { DynamoJourneyRepository } from '../lib/adapters/dynamo/journeys.ts';
 
 export const DEMO_RULES: RuleInput[] = [
   {
@@ -107,6 +111,36 @@ export async function seedRulesAndTemplates(db: DynamoDBDocumentClient, tables: 
   const policy = checkPolicy(DEMO_POLICY);
   if (!policy.ok) throw new Error(`demo policy: ${policy.reason}`);
   await new DynamoPolicyRepository(db, tables.campaigns, () => now).put(policy.policy, 'demo', { ifAbsent: true });
+}
+
+/** The renewal journey of docs/journeys.md, as marketers keep it. */
+export const DEMO_JOURNEY_FILE = new URL('../examples/journeys/renewal.yaml', import.meta.url).pathname;
+
+/** The templates the renewal journey sends: the reminder email, the threat alert and the reminder on the device. */
+export const DEMO_JOURNEY_TEMPLATES: Template[] = [
+  {
+    templateId: 'renewal-reminder',
+    channel: 'email',
+    locale: 'en',
+    subject: '{{ customer.firstName | default: "Hello" }}, time to renew your protection',
+    html: '<p>Hi {{ customer.firstName }},</p><p>Your licence ends in {{ customer.daysToNextLicenseExpiry }} days.</p><p><a href="https://example.com/renew">Renew now</a></p><p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>',
+    text: 'Hi {{ customer.firstName }}, your licence ends in {{ customer.daysToNextLicenseExpiry }} days. Renew: https://example.com/renew Unsubscribe: {{ unsubscribeUrl }}',
+  },
+  { templateId: 'threat-alert', channel: 'device', locale: 'en', text: 'A threat was stopped on this device. Renew to stay protected.' },
+  { templateId: 'renewal-on-device', channel: 'device', locale: 'en', text: 'Your protection ends soon: renew in the app.' },
+];
+
+/**
+ * The renewal journey and its templates. The journey is written only where none exists yet (as the
+ * rules), so with `--persist` a journey changed since (paused, a new version) stays as it is.
+ */
+export async function seedJourneys(db: DynamoDBDocumentClient, tables: TableNames, now = new Date()): Promise<void> {
+  const templates = new DynamoTemplateStore(db, tables.templates);
+  for (const t of DEMO_JOURNEY_TEMPLATES) await templates.put(t);
+  const check = checkJourney(parseYaml(readFileSync(DEMO_JOURNEY_FILE, 'utf8')));
+  if (!check.ok) throw new Error(`demo journey ${check.journeyId}: ${check.reason}`);
+  const journeys = new DynamoJourneyRepository(db, tables.campaigns, () => now);
+  if (!(await journeys.current(check.journey.journeyId))) await journeys.put(check.journey, 'demo');
 }
 
 const FIRST = ['Maria', 'Jonas', 'Aylin', 'Luca', 'Sofia', 'Noah', 'Emma', 'Finn', 'Lea', 'Mateo', 'Hannah', 'Elias', 'Mia', 'Paul', 'Lina'];

@@ -12,7 +12,7 @@ import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { publishEvents } from '../lib/adapters/aws/publisher.ts';
 import { BUS_NAME } from '../lib/contract/routes.ts';
 import { startLocalStack, type LocalStack } from './stack.ts';
-import { demoEvents, seedRulesAndTemplates } from './demo.ts';
+import { demoEvents, seedJourneys, seedRulesAndTemplates } from './demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
 // Node 20 is what the README promises; the SDK's notice about its own future needs is noise here.
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   if (values.demo && !values['no-demo']) {
     const db = documentClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await seedRulesAndTemplates(db, tables);
+    await seedJourneys(db, tables);
     db.destroy();
     const { setup, dayEvents } = demoEvents();
     const bus = new EventBridgeClient({ endpoint: endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });

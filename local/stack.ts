@@ -29,6 +29,8 @@ import { localInspection, LocalMessages } from './inspection.ts';
 import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
 import { localContext } from './lambda-context.ts';
+import { timerRelayDeps } from '../lib/wiring/journeys.ts';
+import { SWEEP_EVENT } from '../lib/contract/journeys.ts';
 import { LiveSummary } from './summary.ts';
 import { LocalClock, clockExtension } from './clock.ts';
 import { LocalScheduler } from './scheduler.ts';
@@ -207,7 +209,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The handlers' metrics are counted on their way to Powertools, for the live summary; every
     // use case reads the stack's clock.
     const summary = new LiveSummary();
-    const evaluate = evaluateHandler((o) => ({ ...ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }, undefined, clock.now), clock: clock.now }), observe);
+    const evaluate = evaluateHandler(
+      (o) => ({ ...ingestDeps(settings, { port: summary.tap(o.port), logger: o.logger }, undefined, clock.now), clock: clock.now }),
+      observe,
+      (o) => timerRelayDeps(settings, { port: summary.tap(o.port), logger: o.logger }),
+    );
     const queue = new LocalQueue({ name: `baton-${stage}-inbound`, handler: evaluate as never });
     stoppers.push(() => queue.stop());
     const queues: Record<RouteTarget, LocalQueue> = { evaluate: queue };
@@ -227,6 +233,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     await scheduler.start();
     stoppers.push(() => scheduler.stop());
+    // The timer outbox's sweep, as the cloud's recurring schedule puts it on the inbound queue: at start
+    // (timers a stopped stack left with --persist) and every five real minutes.
+    const sweep = () => void queue.send(JSON.stringify(SWEEP_EVENT));
+    sweep();
+    const sweeps = setInterval(sweep, 5 * 60_000);
+    sweeps.unref();
+    stoppers.push(async () => clearInterval(sweeps));
 
     // Dispatch as on Lambda, with the two ports that have no local server replaced: quiet-hours
     // holds are timers (the cloud uses an SQS queue with a delay) and permanent failures go to a

@@ -48,6 +48,15 @@ export interface SummaryFigures {
   readonly timers?: TimerFigures;
   /** The stack's time, when its clock is not real time (a speed, or advanced). */
   readonly clock?: { readonly now: string; readonly speed: number };
+  /** Once a customer entered a journey: entries, conversions, and customers waiting per journey and step. */
+  readonly journeys?: JourneyFigures;
+}
+
+export interface JourneyFigures {
+  readonly entered: number;
+  readonly converted: number;
+  /** journeyId → stepId → customers waiting there now (JourneyCustomersInStep, summed). */
+  readonly waiting: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Something to print on: a terminal or a pipe. */
@@ -67,15 +76,33 @@ export class LiveSummary {
   private readonly counts = new Map<MetricName, number>();
   private parts: SummaryParts | undefined;
   private readonly reported = { inbound: 0, dispatch: 0, sends: 0, timers: 0 };
+  /** `journeyId\u0000stepId` → customers in that step (the +1/−1 of JourneyCustomersInStep). */
+  private readonly inStep = new Map<string, number>();
 
   /** A handler's metrics port, counted here on the way to Powertools. */
   tap(port: Metrics): Metrics {
     return {
-      count: (name, value = 1) => {
+      count: (name, value = 1, dimensions) => {
         this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-        port.count(name, value);
+        if (name === 'JourneyCustomersInStep' && dimensions?.journeyId && dimensions.stepId) {
+          const key = `${dimensions.journeyId}\u0000${dimensions.stepId}`;
+          this.inStep.set(key, (this.inStep.get(key) ?? 0) + value);
+        }
+        if (dimensions) port.count(name, value, dimensions);
+        else port.count(name, value);
       },
     };
+  }
+
+  private journeyFigures(): { journeys?: JourneyFigures } {
+    if (this.count('JourneyEntries') === 0) return {};
+    const waiting: Record<string, Record<string, number>> = {};
+    for (const [key, n] of [...this.inStep].sort(([a], [b]) => a.localeCompare(b))) {
+      if (n === 0) continue;
+      const [journeyId, stepId] = key.split('\u0000') as [string, string];
+      (waiting[journeyId] ??= {})[stepId] = n;
+    }
+    return { journeys: { entered: this.count('JourneyEntries'), converted: this.count('JourneyConversions'), waiting } };
   }
 
   /** The stand-ins whose figures the summary reads; given once the stack is built. */
@@ -95,6 +122,7 @@ export class LiveSummary {
       deadLetters: p ? p.queue.deadLetters.length + p.stream.failures.length + p.sendFailures.length + (p.scheduler?.deadLetters.length ?? 0) : 0,
       skippedRules: this.count('RulesRejected'),
       ...this.timerFigures(),
+      ...this.journeyFigures(),
       ...(p?.clock && (p.clock.speed !== 1 || p.clock.advancedMs > 0) ? { clock: { now: p.clock.now().toISOString(), speed: p.clock.speed } } : {}),
     };
   }
@@ -109,8 +137,12 @@ export class LiveSummary {
     const f = this.figures();
     const perChannel = Object.entries(f.messages).sort(([a], [b]) => a.localeCompare(b)).map(([channel, n]) => `${channel} ${n}`).join(', ') || 'none';
     const timers = f.timers ? ` · timers waiting ${f.timers.waiting}, due ${f.timers.due}, fired ${f.timers.fired} (late ${f.timers.late})` : '';
+    const inSteps = f.journeys
+      ? Object.entries(f.journeys.waiting).flatMap(([journeyId, steps]) => Object.entries(steps).map(([stepId, n]) => `${journeyId}/${stepId} ${n}`))
+      : [];
+    const journeys = f.journeys ? ` · journeys entered ${f.journeys.entered}, converted ${f.journeys.converted}, waiting: ${inSteps.join(', ') || 'none'}` : '';
     const clock = f.clock ? ` · clock ${f.clock.now.slice(0, 16).replace('T', ' ')} UTC (×${f.clock.speed})` : '';
-    return `events in ${f.events} · decisions ${f.decisions} · messages sent: ${perChannel} · quarantined ${f.quarantined} · dead letters ${f.deadLetters} · skipped rules ${f.skippedRules}${timers}${clock}`;
+    return `events in ${f.events} · decisions ${f.decisions} · messages sent: ${perChannel} · quarantined ${f.quarantined} · dead letters ${f.deadLetters} · skipped rules ${f.skippedRules}${timers}${journeys}${clock}`;
   }
 
   /**

@@ -9,6 +9,7 @@ import { VIEW_FIELDS } from '../../lib/core/customer/view.ts';
 import { decodeState } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoDecisionHistory } from '../../lib/adapters/dynamo/decisions.ts';
 import { DynamoJourneyInstances } from '../../lib/adapters/dynamo/journeys.ts';
+import type { JourneyInstance } from '../../lib/core/journeys/instance.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import { findCustomer, notFound, report, type CliFlags, type Printer } from '../io.ts';
 import { explained, messageLine, type ExplainedDecision } from './explain.ts';
@@ -61,12 +62,19 @@ export async function showCustomer(ref: string, flags: CliFlags, ctx: CustomerCo
       version: j.version,
       status: j.status,
       step: j.stepId ?? j.lastStepId ?? null,
-      waitingFor: j.status === 'active' ? (j.path.at(-1)?.what ?? null) : null,
+      waitingFor: j.status === 'active' ? waitingFor(j) : null,
       ...(j.endedAt ? { endedAt: j.endedAt, endReason: j.endReason } : {}),
     })),
   };
   report(flags, ctx, shown, pageOf);
   return 0;
+}
+
+/** What an active instance waits for: its wait's time, and the awaited event when there is one (a meanwhile send since does not change it). */
+function waitingFor(j: JourneyInstance): string | null {
+  const armed = j.path.findLast((p) => p.stepId === j.stepId && p.what.startsWith('waiting'));
+  if (!j.dueAt) return armed?.what ?? j.path.at(-1)?.what ?? null;
+  return `waiting until ${j.dueAt}${armed?.what.endsWith('or the awaited event') ? ' or the awaited event' : ''}`;
 }
 
 function pageOf(c: {

@@ -4,24 +4,23 @@
 // only to send to the inbound (evaluate) queue and to the timer DLQ; the DLQ (alarmed by
 // Observability); and evaluate's right to create and delete schedules in the group and to pass
 // that one role. Scheduler delivers with the role's identity policy: the queues need no policy.
-import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../../lib/contract/config.ts';
 import { deadLetterQueue } from './pipeline.ts';
 import type { BatonFunction } from './function.ts';
+import { SWEEP_EVENT, SWEEP_SCHEDULE } from '../../lib/contract/journeys.ts';
 
-/**
- * The settings evaluate reads to create timers (lib/contract/config.ts). Spelled out here until
- * ENV carries them: infra reads names from lib/contract only.
- */
+/** The settings evaluate reads to create timers (lib/contract/config.ts). */
 export const SCHEDULER_ENV = {
-  group: 'BATON_SCHEDULER_GROUP',
-  roleArn: 'BATON_SCHEDULER_ROLE_ARN',
-  targetArn: 'BATON_SCHEDULER_TARGET_ARN',
-  deadLetterArn: 'BATON_SCHEDULER_DLQ_ARN',
+  group: ENV.schedulerGroup,
+  roleArn: ENV.schedulerRoleArn,
+  targetArn: ENV.schedulerTargetArn,
+  deadLetterArn: ENV.schedulerDeadLetterArn,
 } as const;
 
 export interface JourneysProps {
@@ -34,6 +33,9 @@ export interface JourneysProps {
   readonly timerWriters: readonly BatonFunction[];
 }
 
+/** How often the sweep relays timers a crash or a throttle left in the timer outbox. */
+export const SWEEP_EVERY = Duration.minutes(5);
+
 /** The schedule group, Scheduler's role and the timer DLQ; env and permissions on the writers. */
 export class Journeys extends Construct {
   readonly scheduleGroup: scheduler.ScheduleGroup;
@@ -42,6 +44,8 @@ export class Journeys extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** What a timer-writing function is given (SCHEDULER_ENV). */
   readonly environment: Record<string, string>;
+  /** The recurring schedule that has evaluate sweep the timer outbox (relayTimers) every SWEEP_EVERY. */
+  readonly sweepSchedule: scheduler.CfnSchedule;
 
   constructor(scope: Construct, id: string, props: JourneysProps) {
     super(scope, id);
@@ -77,6 +81,26 @@ export class Journeys extends Construct {
       [SCHEDULER_ENV.targetArn]: props.evaluateQueue.queueArn,
       [SCHEDULER_ENV.deadLetterArn]: this.deadLetterQueue.queueArn,
     };
+
+    // The sweep: what evaluate's relay left in the timer outbox (a crash after the commit, a throttled
+    // CreateSchedule) is created or deleted within SWEEP_EVERY, so no wait is lost. A recurring
+    // schedule of the timer group puts the sweep message on the inbound queue, with the role and DLQ
+    // of the timers; evaluate, which alone may write schedules, relays (functions/evaluate.ts).
+    this.sweepSchedule = new scheduler.CfnSchedule(this, 'SweepSchedule', {
+      name: SWEEP_SCHEDULE,
+      groupName: this.scheduleGroup.scheduleGroupName,
+      description: `Baton ${props.stage}: relay journey timers left in the timer outbox`,
+      scheduleExpression: `rate(${SWEEP_EVERY.toMinutes()} minutes)`,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: props.evaluateQueue.queueArn,
+        roleArn: this.schedulerRole.roleArn,
+        input: JSON.stringify(SWEEP_EVENT),
+        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: SWEEP_EVERY.toSeconds() },
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+      },
+    });
+    this.sweepSchedule.addDependency(this.scheduleGroup.node.defaultChild as CfnResource);
 
     // Timers are named <instanceId>-<stepId> at run time: the writers may touch schedules of this
     // group only, and hand Scheduler this role only.

@@ -202,7 +202,7 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
     async commit(attempt, job) {
       const { draft, event } = job;
-      const plan = deps.journeys && job.outbox ? await deps.journeys.prepare(event, draft.state, draft.expectedVersion > 0, job.book.rules, attempt.now) : undefined;
+      const plan = deps.journeys && job.outbox ? await deps.journeys.prepare(event, draft.state, draft.expectedVersion > 0, job.book.rules, attempt.now, draft.mergedAway.map((m) => m.customerId)) : undefined;
       const decision = decideOn(event, draft.state, plan ? { ...job.book, rules: plan.rules } : job.book, attempt.now, attempt.exhausted);
       const decided = decision ? recordDecision(draft.state, decision, job.stateAt, event.id) : draft.state;
       const journeys = plan?.settle(decision, decided, job.stateAt, event.id);

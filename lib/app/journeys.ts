@@ -12,8 +12,9 @@ import type { Rule } from '../core/rules/rule.ts';
 import { compilePattern } from '../core/event-pattern/index.ts';
 import type { Decision } from '../core/decide.ts';
 import { applyRuleState, customerView, type CustomerState } from '../core/customer/index.ts';
-import { advance, settleSends, type Advance, type JourneyAction, type JourneyBook, type JourneySend } from '../core/journeys/evaluate.ts';
+import { advance, isTimerEvent, settleSends, type Advance, type JourneyAction, type JourneyBook, type JourneySend } from '../core/journeys/evaluate.ts';
 import { timerEventId, type JourneyInstance, type TimerRequest } from '../core/journeys/instance.ts';
+import { mergePositions, type MergedPositions } from '../core/journeys/merge.ts';
 import type { JourneyInstances, JourneySource, JourneyTimers, JourneyWrites, Metrics, TimerEnvelope, TimerOutbox } from './ports.ts';
 
 export interface JourneyDeps {
@@ -49,7 +50,8 @@ interface DecisionEvent {
 
 export interface JourneyStep {
   /** Undefined when no journey is concerned (no journeys at all, or a new customer and no entry). */
-  prepare(event: DecisionEvent, state: CustomerState, known: boolean, rules: RuleSet, now: Date): Promise<JourneyPlan | undefined>;
+  /** `mergedAway`: the profiles this event merges into the customer; their positions move to it (lib/core/journeys/merge.ts). */
+  prepare(event: DecisionEvent, state: CustomerState, known: boolean, rules: RuleSet, now: Date, mergedAway?: readonly string[]): Promise<JourneyPlan | undefined>;
 }
 
 // decide never tests a rule's `when` (the event matched already); a journey step's stands for "any event".
@@ -137,21 +139,51 @@ export async function relayTimers(deps: Pick<JourneyDeps, 'timers' | 'outbox' | 
   }
 }
 
+/** The step's changes plus the merge's: positions taken over are written even when the event moved them not; the merge's timers first. */
+function withMerge(stepped: Advance, merge: MergedPositions): Advance {
+  const written = new Set(stepped.instances.map((i) => i.journeyId));
+  const adoptedOnly = merge.instances.filter((i) => merge.adopted.has(i.journeyId) && !written.has(i.journeyId)).map((i) => ({ ...i, seq: i.seq + 1 }));
+  return { ...stepped, instances: [...stepped.instances, ...adoptedOnly], timers: [...merge.timers, ...stepped.timers] };
+}
+
+/** A timer that reached the decision step: counted once, with how late it came (seconds after its due time). */
+function timerFired(metrics: Metrics, event: DecisionEvent, now: Date): void {
+  if (!isTimerEvent(event)) return;
+  metrics.count('JourneyTimersFired');
+  const due = Date.parse(String((event as { detail?: { dueAt?: unknown } }).detail?.dueAt ?? ''));
+  if (Number.isFinite(due)) metrics.count('JourneyTimerLateSeconds', Math.max(0, Math.round((now.getTime() - due) / 1000)));
+}
+
+/** Customers in each step: −1 on the wait left, +1 on the wait entered (steps run through at once hold nobody). */
+function countPosition(metrics: Metrics, before: JourneyInstance | undefined, after: JourneyInstance): void {
+  const was = before?.status === 'active' ? before.stepId : undefined;
+  const is = after.status === 'active' ? after.stepId : undefined;
+  if (was === is) return;
+  if (was) metrics.count('JourneyCustomersInStep', -1, { journeyId: after.journeyId, stepId: was });
+  if (is) metrics.count('JourneyCustomersInStep', 1, { journeyId: after.journeyId, stepId: is });
+}
+
 function hasEntries(book: JourneyBook): boolean {
   return book.journeys.some((j) => j.status === 'active');
 }
 
 export function createJourneyStep(deps: JourneyDeps): JourneyStep {
   return {
-    async prepare(event, state, known, rules, now) {
+    async prepare(event, state, known, rules, now, mergedAway = []) {
       const book = await deps.journeys.current();
-      if (book.journeys.length === 0) return undefined;
+      if (book.journeys.length === 0 && mergedAway.length === 0) return undefined;
       // A new customer has no instances: only entries can concern them.
-      if (!known && !hasEntries(book)) return undefined;
-      const instances = known ? await deps.instances.load(state.customerId) : [];
+      if (!known && !hasEntries(book) && mergedAway.length === 0) return undefined;
+      const own = known ? await deps.instances.load(state.customerId) : [];
+      const theirs = (await Promise.all(mergedAway.map((id) => deps.instances.load(id)))).flat();
+      const merge = theirs.length ? mergePositions(state.customerId, own, theirs) : undefined;
+      const instances = merge?.instances ?? own;
       const read = new Map(instances.map((i) => [i.journeyId, i.seq]));
-      const moved: Advance = advance({ event, view: customerView(state, now), contacts: state.contacts, instances, book, now });
-      if (moved.instances.length === 0 && moved.timers.length === 0) {
+      const before = new Map(instances.map((i) => [i.journeyId, i]));
+      const stepped: Advance = advance({ event, view: customerView(state, now), contacts: state.contacts, instances, book, now });
+      const moved = merge ? withMerge(stepped, merge) : stepped;
+      if (moved.instances.length === 0 && moved.timers.length === 0 && !merge) {
+        timerFired(deps.metrics, event, now);
         if (moved.counts.staleTimers) deps.metrics.count('JourneyTimersStale', moved.counts.staleTimers);
         return undefined;
       }
@@ -164,7 +196,11 @@ export function createJourneyStep(deps: JourneyDeps): JourneyStep {
           const next = Object.keys(moved.setState).length ? applyRuleState(current, moved.setState, at.toISOString(), eventId) : current;
           return {
             state: next,
-            writes: { instances: settled.map((instance) => ({ instance, expectedSeq: read.get(instance.journeyId) ?? 0 })), timers: moved.timers },
+            writes: {
+              instances: settled.map((instance) => ({ instance, expectedSeq: read.get(instance.journeyId) ?? 0 })),
+              timers: moved.timers,
+              ...(merge?.removed.length ? { removed: merge.removed } : {}),
+            },
           };
         },
         async committed() {
@@ -173,6 +209,8 @@ export function createJourneyStep(deps: JourneyDeps): JourneyStep {
           if (c.steps) deps.metrics.count('JourneySteps', c.steps);
           if (c.conversions) deps.metrics.count('JourneyConversions', c.conversions);
           if (c.staleTimers) deps.metrics.count('JourneyTimersStale', c.staleTimers);
+          timerFired(deps.metrics, event, now);
+          for (const i of moved.instances) countPosition(deps.metrics, before.get(i.journeyId), i);
           if (moved.timers.length === 0) return;
           try {
             await relay(deps, moved.timers);

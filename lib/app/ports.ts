@@ -152,8 +152,12 @@ export interface RuleSource {
 
 /** Counters the domain reports; Powertools metrics on Lambda, an in-memory tally in tests. */
 export interface Metrics {
-  count(name: MetricName, value?: number): void;
+  /** With dimensions (e.g. journeyId and stepId) the figure is kept per their values as well. */
+  count(name: MetricName, value?: number, dimensions?: MetricDimensions): void;
 }
+
+/** A metric's dimensions: names and values from the domain (ids, never customer data). */
+export type MetricDimensions = Readonly<Record<string, string>>;
 
 /** Where ingest gets the campaign book; implementations cache and refresh in the background. */
 export interface CampaignSource {
@@ -251,6 +255,8 @@ export interface JourneyInstanceWrite {
 /** What one event changes in journeys, in the same transaction as the profile (the timer outbox included). */
 export interface JourneyWrites {
   readonly instances: readonly JourneyInstanceWrite[];
+  /** Positions of profiles merged into this one, deleted (conditional on their seq read): the survivor holds them now. */
+  readonly removed?: readonly { readonly customerId: string; readonly journeyId: string; readonly expectedSeq: number }[];
   /** Schedules to create or delete: kept until the relay has done them, so a crash loses no wait. */
   readonly timers: readonly TimerRequest[];
 }

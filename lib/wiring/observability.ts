@@ -34,6 +34,16 @@ export function observability(serviceName: string, options: ObservabilityOptions
     },
   });
   const port: Metrics =
-    options.metrics === false ? { count: () => undefined } : { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) };
+    options.metrics === false
+      ? { count: () => undefined }
+      : {
+          count: (name, value = 1, dimensions) => {
+            if (!dimensions) return metrics.addMetric(name, MetricUnit.Count, value);
+            // A figure per dimension value is a line of its own (with the service dimension).
+            const single = metrics.singleMetric();
+            single.addDimensions({ ...dimensions });
+            single.addMetric(name, MetricUnit.Count, value);
+          },
+        };
   return { logger, metrics, port };
 }

@@ -10,6 +10,11 @@ import { localSchedulerSettings, startLocalStack, type LocalStack } from '../../
 import { LocalClock } from '../../local/clock.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { SWEEP_EVENT } from '../../lib/contract/journeys.ts';
+import { journeyWrites, DynamoJourneyInstances } from '../../lib/adapters/dynamo/journeys.ts';
+import { localSettings } from '../../local/stack.ts';
+import type { TimerRequest } from '../../lib/core/journeys/instance.ts';
 
 const START = '2030-01-01T08:00:00.000Z';
 let stack: LocalStack;
@@ -111,5 +116,29 @@ describe('the local stack on a simulated clock', { timeout: 240_000 }, () => {
     expect(stack.summary.line()).toContain('timers waiting 0, due 0, fired 1 (late 0) · clock 2030-01-08 08:00 UTC (×0)');
     const gone = await scheduler.send(new GetScheduleCommand({ Name: 'instance-1-wait-7d', GroupName: group })).catch((err: Error) => err.name);
     expect(gone).toBe('ResourceNotFoundException');
+  });
+
+  it('sweeps a timer the commit wrote but nobody relayed (a crash after the commit): evaluate creates its schedule and clears the outbox', async () => {
+    const settings = localSettings({ endpoints: stack.endpoints, tables: stack.tables, stage: 'timers' });
+    const request: TimerRequest = {
+      op: 'create',
+      name: 'swept-instance-wait-1',
+      at: '2030-01-09T08:00:00',
+      timeZone: 'UTC',
+      detail: { journeyId: 'swept', version: 1, instanceId: 'swept-instance', customerId: 'no-such-customer', stepId: 'wait', dueAt: '2030-01-09T08:00:00.000Z' },
+    };
+    // What the commit's transaction leaves when the function dies before its relay: the request in the outbox only.
+    await db.send(new TransactWriteCommand({ TransactItems: journeyWrites(stack.tables.customers, { instances: [], timers: [request] }, stack.clock.now()) as never }));
+    const outbox = new DynamoJourneyInstances(db, stack.tables.customers);
+    expect((await outbox.pending(100)).map((t) => t.name)).toContain(request.name);
+    const missing = await scheduler.send(new GetScheduleCommand({ Name: request.name, GroupName: settings.scheduler!.group })).catch((err: Error) => err.name);
+    expect(missing).toBe('ResourceNotFoundException');
+
+    // The cloud's recurring sweep schedule puts its message on the inbound queue (infra/constructs/journeys.ts).
+    stack.queue.send(JSON.stringify(SWEEP_EVENT));
+    await stack.settled();
+    const created = await scheduler.send(new GetScheduleCommand({ Name: request.name, GroupName: settings.scheduler!.group }));
+    expect(created.ScheduleExpression).toBe('at(2030-01-09T08:00:00)');
+    expect((await outbox.pending(100)).map((t) => t.name)).not.toContain(request.name);
   });
 });

@@ -50,6 +50,11 @@ const fromItem = (item: Item): JourneyInstance => JSON.parse(String(item.instanc
 export function journeyWrites(table: string, writes: JourneyWrites, now: Date): TransactItem[] {
   const items: TransactItem[] = [];
   for (const w of writes.instances) items.push(instancePut(table, w));
+  for (const r of writes.removed ?? []) {
+    items.push({
+      Delete: { TableName: table, Key: instanceKey(r.customerId, r.journeyId), ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': r.expectedSeq } },
+    });
+  }
   // One item per schedule in a transaction: the last request for a name wins.
   const timers = new Map(writes.timers.map((t) => [t.name, t]));
   for (const t of timers.values()) items.push({ Put: { TableName: table, Item: { ...timerKey(t.name), op: t.op, request: JSON.stringify(t), at: now.toISOString() } } });

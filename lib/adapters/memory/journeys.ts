@@ -14,10 +14,14 @@ export class MemoryJourneyStore implements JourneyInstances, TimerOutbox {
 
   /** Whether every write's seq still matches (the commit's condition). */
   accepts(writes: JourneyWrites): boolean {
-    return writes.instances.every((w) => (this.instances.get(key(w.instance.customerId, w.instance.journeyId))?.seq ?? 0) === w.expectedSeq);
+    return (
+      writes.instances.every((w) => (this.instances.get(key(w.instance.customerId, w.instance.journeyId))?.seq ?? 0) === w.expectedSeq) &&
+      (writes.removed ?? []).every((r) => this.instances.get(key(r.customerId, r.journeyId))?.seq === r.expectedSeq)
+    );
   }
 
   apply(writes: JourneyWrites): void {
+    for (const r of writes.removed ?? []) this.instances.delete(key(r.customerId, r.journeyId));
     for (const w of writes.instances) this.instances.set(key(w.instance.customerId, w.instance.journeyId), w.instance);
     for (const t of writes.timers) this.timers.set(t.name, t);
   }
