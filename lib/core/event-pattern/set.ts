@@ -140,33 +140,33 @@ const MULTI = 8;
 /** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
 const STRIDE = 4;
 
-/** Per trie node in `FlatTrie.nodeData`: edge block start, edge count, end block start, end count. */
-const NODE = 4;
-/** Per end in `FlatTrie.ends`: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
+/** A node's block in `FlatTrie.mem` starts with: edge count, end count, where its ends start (from the block), node id. */
+const HEAD = 4;
+/** Per edge: leaf id, child node id. */
+const EDGE = 2;
+/** Per end: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
 const END = 4;
 
 /**
- * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
- * the edge pool, its ends (branch ids with what checking them needs) in one block of the end pool.
- * What the walk reads of a node is side by side in `nodeData`. A block that outgrows its room
- * moves to the end of its pool; the pools are compacted when half of them is holes.
+ * The trie of branches in one typed array: each node is one block holding its edges (leaf id,
+ * child) and its ends (branch ids with what checking them needs), so visiting a node reads one or
+ * two cache lines. After a bulk load the blocks are laid out depth first, a node's first child
+ * right after it. A block that outgrows its room moves to the end; when half of the array is
+ * holes, it is laid out afresh.
  */
 class FlatTrie {
   private readonly ids = new Ids();
-  nodeData = new Int32Array(64 * NODE);
+  mem = new Int32Array(1024);
+  /** Per node id: where its block starts in `mem`. */
+  at = new Int32Array(64);
   private edgeRoom = new Int32Array(64);
   private endRoom = new Int32Array(64);
   private parent = new Int32Array(64);
   private via = new Int32Array(64);
   /** For nodes with more than MAP_ABOVE edges: leaf id → child node. */
   readonly maps: (Map<number, number> | undefined)[] = [];
-  edgeLeaf = new Int32Array(256);
-  edgeKid = new Int32Array(256);
-  private edgeTop = 0;
-  private edgeHoles = 0;
-  ends = new Int32Array(256 * END);
-  private endTop = 0;
-  private endHoles = 0;
+  private top = 0;
+  private holes = 0;
   readonly root: number;
 
   constructor() {
@@ -185,18 +185,83 @@ class FlatTrie {
     const n = this.ids.take();
     if (n >= this.parent.length) {
       const size = this.parent.length * 2;
-      this.nodeData = grown(this.nodeData, size * NODE);
+      this.at = grown(this.at, size);
       this.edgeRoom = grown(this.edgeRoom, size);
       this.endRoom = grown(this.endRoom, size);
       this.parent = grown(this.parent, size);
       this.via = grown(this.via, size);
     }
-    this.nodeData.fill(0, n * NODE, n * NODE + NODE);
-    this.edgeRoom[n] = this.endRoom[n] = 0;
     this.parent[n] = parent;
     this.via[n] = via;
     this.maps[n] = undefined;
+    this.place(n, 1, 0, -1);
     return n;
+  }
+
+  private size(n: number): number {
+    return HEAD + this.edgeRoom[n]! * EDGE + this.endRoom[n]! * END;
+  }
+
+  /** Gives node `n` a block at the end with the given room, copying what it held (from `from`, -1: nothing). */
+  private place(n: number, edgeRoom: number, endRoom: number, from: number): void {
+    const need = HEAD + edgeRoom * EDGE + endRoom * END;
+    if (this.top + need > this.mem.length) {
+      if (from >= 0 && this.holes > this.top / 2) {
+        this.layout();
+        from = this.at[n]!;
+      }
+      this.mem = grown(this.mem, this.top + need);
+    }
+    const mem = this.mem;
+    const to = this.top;
+    mem.fill(0, to, to + need);
+    mem[to + 2] = HEAD + edgeRoom * EDGE;
+    mem[to + 3] = n;
+    if (from >= 0) {
+      const edges = mem[from]!;
+      const ends = mem[from + 1]!;
+      mem[to] = edges;
+      mem[to + 1] = ends;
+      mem.copyWithin(to + HEAD, from + HEAD, from + HEAD + edges * EDGE);
+      const e = from + mem[from + 2]!;
+      mem.copyWithin(to + mem[to + 2]!, e, e + ends * END);
+      this.holes += this.size(n);
+    }
+    this.edgeRoom[n] = edgeRoom;
+    this.endRoom[n] = endRoom;
+    this.at[n] = to;
+    this.top += need;
+  }
+
+  /** Lays every block out afresh, depth first from the root, each with just the room it uses. */
+  layout(): void {
+    const old = this.mem;
+    const mem = new Int32Array(Math.max(1024, this.top - this.holes + 64));
+    let top = 0;
+    const stack = [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      const from = this.at[n]!;
+      const edges = old[from]!;
+      const ends = old[from + 1]!;
+      const room = Math.max(1, edges);
+      mem[top] = edges;
+      mem[top + 1] = ends;
+      mem[top + 2] = HEAD + room * EDGE;
+      mem[top + 3] = n;
+      mem.set(old.subarray(from + HEAD, from + HEAD + edges * EDGE), top + HEAD);
+      const e = from + old[from + 2]!;
+      mem.set(old.subarray(e, e + ends * END), top + HEAD + room * EDGE);
+      this.at[n] = top;
+      this.edgeRoom[n] = room;
+      this.endRoom[n] = ends;
+      top += HEAD + room * EDGE + ends * END;
+      // Pushed last first, so the first child is laid out right after its parent.
+      for (let i = edges - 1; i >= 0; i--) stack.push(old[from + HEAD + i * EDGE + 1]!);
+    }
+    this.mem = mem;
+    this.top = top;
+    this.holes = 0;
   }
 
   /** The child of `n` along leaf `leaf`, made if missing. */
@@ -204,150 +269,86 @@ class FlatTrie {
     const found = this.find(n, leaf);
     if (found >= 0) return found;
     const kid = this.node(n, leaf);
-    const d = this.nodeData;
-    if (d[n * NODE + 1] === this.edgeRoom[n]) this.moveEdges(n);
-    const at = this.nodeData[n * NODE]! + this.nodeData[n * NODE + 1]!++;
-    this.edgeLeaf[at] = leaf;
-    this.edgeKid[at] = kid;
+    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, this.edgeRoom[n]! * 2, this.endRoom[n]!, this.at[n]!);
+    const b = this.at[n]!;
+    const e = b + HEAD + this.mem[b]!++ * EDGE;
+    this.mem[e] = leaf;
+    this.mem[e + 1] = kid;
     const map = this.maps[n];
     if (map) map.set(leaf, kid);
-    else if (this.nodeData[n * NODE + 1]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
+    else if (this.mem[b]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
   private find(n: number, leaf: number): number {
     const map = this.maps[n];
     if (map) return map.get(leaf) ?? -1;
-    const start = this.nodeData[n * NODE]!;
-    const end = start + this.nodeData[n * NODE + 1]!;
-    for (let i = start; i < end; i++) if (this.edgeLeaf[i] === leaf) return this.edgeKid[i]!;
+    const b = this.at[n]!;
+    const end = b + HEAD + this.mem[b]! * EDGE;
+    for (let e = b + HEAD; e < end; e += EDGE) if (this.mem[e] === leaf) return this.mem[e + 1]!;
     return -1;
   }
 
   private edgeMap(n: number): Map<number, number> {
     const map = new Map<number, number>();
-    const start = this.nodeData[n * NODE]!;
-    const end = start + this.nodeData[n * NODE + 1]!;
-    for (let i = start; i < end; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
+    const b = this.at[n]!;
+    const end = b + HEAD + this.mem[b]! * EDGE;
+    for (let e = b + HEAD; e < end; e += EDGE) map.set(this.mem[e]!, this.mem[e + 1]!);
     return map;
-  }
-
-  private moveEdges(n: number): void {
-    const room = Math.max(2, this.edgeRoom[n]! * 2);
-    if (this.edgeTop + room > this.edgeLeaf.length) {
-      if (this.edgeHoles > this.edgeTop / 2) this.compactEdges();
-      this.edgeLeaf = grown(this.edgeLeaf, this.edgeTop + room);
-      this.edgeKid = grown(this.edgeKid, this.edgeTop + room);
-    }
-    const from = this.nodeData[n * NODE]!;
-    const count = this.nodeData[n * NODE + 1]!;
-    this.edgeLeaf.copyWithin(this.edgeTop, from, from + count);
-    this.edgeKid.copyWithin(this.edgeTop, from, from + count);
-    this.edgeHoles += this.edgeRoom[n]!;
-    this.nodeData[n * NODE] = this.edgeTop;
-    this.edgeRoom[n] = room;
-    this.edgeTop += room;
-  }
-
-  private compactEdges(): void {
-    const leaf = new Int32Array(this.edgeLeaf.length);
-    const kid = new Int32Array(this.edgeKid.length);
-    let top = 0;
-    for (let n = 0; n < this.ids.bound; n++) {
-      const start = this.nodeData[n * NODE]!;
-      const count = this.nodeData[n * NODE + 1]!;
-      const room = count === 0 ? 0 : Math.max(2, count);
-      leaf.set(this.edgeLeaf.subarray(start, start + count), top);
-      kid.set(this.edgeKid.subarray(start, start + count), top);
-      this.nodeData[n * NODE] = top;
-      this.edgeRoom[n] = room;
-      top += room;
-    }
-    this.edgeLeaf = leaf;
-    this.edgeKid = kid;
-    this.edgeTop = top;
-    this.edgeHoles = 0;
   }
 
   /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags and group mask. */
   addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
-    const d = this.nodeData;
-    if (d[n * NODE + 3] === this.endRoom[n]) {
-      const room = Math.max(1, this.endRoom[n]! * 2);
-      if ((this.endTop + room) * END > this.ends.length) {
-        if (this.endHoles > this.endTop / 2) this.compactEnds();
-        this.ends = grown(this.ends, (this.endTop + room) * END);
-      }
-      const from = d[n * NODE + 2]! * END;
-      this.ends.copyWithin(this.endTop * END, from, from + d[n * NODE + 3]! * END);
-      this.endHoles += this.endRoom[n]!;
-      d[n * NODE + 2] = this.endTop;
-      this.endRoom[n] = room;
-      this.endTop += room;
-    }
-    const at = (d[n * NODE + 2]! + d[n * NODE + 3]!++) * END;
-    this.ends[at] = branch;
-    this.ends[at + 1] = entry;
-    this.ends[at + 2] = flags;
-    this.ends[at + 3] = mask;
-  }
-
-  private compactEnds(): void {
-    const ends = new Int32Array(this.ends.length);
-    let top = 0;
-    const d = this.nodeData;
-    for (let n = 0; n < this.ids.bound; n++) {
-      const start = d[n * NODE + 2]!;
-      const count = d[n * NODE + 3]!;
-      ends.set(this.ends.subarray(start * END, (start + count) * END), top * END);
-      d[n * NODE + 2] = top;
-      this.endRoom[n] = count;
-      top += count;
-    }
-    this.ends = ends;
-    this.endTop = top;
-    this.endHoles = 0;
+    if (this.mem[this.at[n]! + 1] === this.endRoom[n]) this.place(n, this.edgeRoom[n]!, Math.max(1, this.endRoom[n]! * 2), this.at[n]!);
+    const mem = this.mem;
+    const b = this.at[n]!;
+    const at = b + mem[b + 2]! + mem[b + 1]!++ * END;
+    mem[at] = branch;
+    mem[at + 1] = entry;
+    mem[at + 2] = flags;
+    mem[at + 3] = mask;
   }
 
   /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
   removeEnd(n: number, branch: number): void {
-    const d = this.nodeData;
-    const start = d[n * NODE + 2]!;
-    const last = start + d[n * NODE + 3]! - 1;
-    for (let i = start; i <= last; i++) {
-      if (this.ends[i * END] !== branch) continue;
-      this.ends.copyWithin(i * END, last * END, last * END + END);
-      d[n * NODE + 3]!--;
+    const mem = this.mem;
+    let b = this.at[n]!;
+    const first = b + mem[b + 2]!;
+    const last = first + (mem[b + 1]! - 1) * END;
+    for (let i = first; i <= last; i += END) {
+      if (mem[i] !== branch) continue;
+      mem.copyWithin(i, last, last + END);
+      mem[b + 1]!--;
       break;
     }
-    while (n !== this.root && d[n * NODE + 3] === 0 && d[n * NODE + 1] === 0) {
+    while (n !== this.root && mem[b + 1] === 0 && mem[b] === 0) {
       const p = this.parent[n]!;
       this.unlink(p, this.via[n]!);
-      this.edgeHoles += this.edgeRoom[n]!;
-      this.endHoles += this.endRoom[n]!;
+      this.holes += this.size(n);
       this.edgeRoom[n] = this.endRoom[n] = 0;
-      d.fill(0, n * NODE, n * NODE + NODE);
       this.maps[n] = undefined;
       this.ids.give(n);
       n = p;
+      b = this.at[n]!;
     }
   }
 
   private unlink(n: number, leaf: number): void {
-    const d = this.nodeData;
-    const start = d[n * NODE]!;
-    const last = start + d[n * NODE + 1]! - 1;
-    for (let i = start; i <= last; i++) {
-      if (this.edgeLeaf[i] !== leaf) continue;
-      this.edgeLeaf[i] = this.edgeLeaf[last]!;
-      this.edgeKid[i] = this.edgeKid[last]!;
-      d[n * NODE + 1]!--;
+    const mem = this.mem;
+    const b = this.at[n]!;
+    const first = b + HEAD;
+    const last = first + (mem[b]! - 1) * EDGE;
+    for (let e = first; e <= last; e += EDGE) {
+      if (mem[e] !== leaf) continue;
+      mem[e] = mem[last]!;
+      mem[e + 1] = mem[last + 1]!;
+      mem[b]!--;
       break;
     }
     const map = this.maps[n];
     if (map) {
       map.delete(leaf);
-      if (d[n * NODE + 1]! <= MAP_ABOVE) this.maps[n] = undefined;
+      if (mem[b]! <= MAP_ABOVE) this.maps[n] = undefined;
     }
   }
 }
@@ -478,6 +479,8 @@ export class PatternSet<T> {
     this.st.ensureFields(this.pathIds.bound);
     this.arrayed = grown(this.arrayed, this.pathIds.bound);
     for (const b of built) this.insert(b);
+    // A bulk load is laid out depth first; a few changes go where there is room.
+    if (built.length > 64) this.trie.layout();
     this.stack = grown(this.stack, this.trie.bound + 1);
   }
 
@@ -847,18 +850,17 @@ export class PatternSet<T> {
     const sat = st.sat;
     const nSat = st.nSat;
     const trie = this.trie;
-    const nodeData = trie.nodeData;
-    const edgeLeaf = trie.edgeLeaf;
-    const edgeKid = trie.edgeKid;
+    const mem = trie.mem;
+    const at = trie.at;
     const stack = this.stack;
     let top = 0;
     stack[top++] = trie.root;
     while (top > 0) {
       const n = stack[--top]!;
-      const at = n * NODE;
-      const ends = nodeData[at + 3]!;
-      if (ends !== 0) this.check(nodeData[at + 2]!, ends);
-      const count = nodeData[at + 1]!;
+      const b = at[n]!;
+      const ends = mem[b + 1]!;
+      if (ends !== 0) this.check(mem, b + mem[b + 2]!, ends);
+      const count = mem[b]!;
       if (count === 0) continue;
       const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
       if (map !== undefined) {
@@ -867,23 +869,21 @@ export class PatternSet<T> {
           if (kid !== undefined) stack[top++] = kid;
         }
       } else {
-        const start = nodeData[at]!;
-        const end = start + count;
-        for (let i = start; i < end; i++) if (stamps[edgeLeaf[i]!] === stamp) stack[top++] = edgeKid[i]!;
+        const end = b + HEAD + count * EDGE;
+        for (let e = b + HEAD; e < end; e += EDGE) if (stamps[mem[e]!] === stamp) stack[top++] = mem[e + 1]!;
       }
     }
   }
 
-  /** The `count` ends from `first` in the end pool: each a branch whose positive leaves all hold. */
-  private check(first: number, count: number): void {
+  /** The `count` ends from `first` in the trie's array: each a branch whose positive leaves all hold. */
+  private check(ends: Int32Array, first: number, count: number): void {
     const stamp = this.st.stamp;
     const entryStamp = this.entryStamp;
     const eventMask = this.eventMask;
-    const ends = this.trie.ends;
     const out = this.out;
     this.lastChecked += count;
-    const end = (first + count) * END;
-    for (let o = first * END; o < end; o += END) {
+    const end = first + count * END;
+    for (let o = first; o < end; o += END) {
       const eid = ends[o + 1]!;
       const flags = ends[o + 2]!;
       if (flags !== 0) {
