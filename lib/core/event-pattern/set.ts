@@ -64,6 +64,8 @@ class PathNode {
   here = 0;
   /** Branches that hold two or more fields below this node: elements of arrays here get serials. */
   tags = 0;
+  /** The last object of the event text read here (an object holding this key twice needs JSON.parse). */
+  seen = 0;
 
   constructor(
     readonly parent: PathNode | undefined,
@@ -416,6 +418,15 @@ export class PatternSet<T> {
   private serialParent = new Int32Array(64);
   private nSerials = 0;
   private doc: unknown;
+  /** The event text being matched by `matchText`, parsed only if a compiled pattern must confirm. */
+  private text: string | undefined;
+  // Reused per-event stacks for reading event text: one frame per open object or array.
+  private readonly frameKind: number[] = [];
+  private readonly frameNode: (PathNode | undefined)[] = [];
+  private readonly frameSerial: number[] = [];
+  /** Per array frame: elements that are objects or arrays; per object frame: its number (`PathNode.seen`). */
+  private readonly frameCount: number[] = [];
+  private objects = 0;
   private nOut = 0;
 
   /** Branches the last match examined once all their leaves were satisfied (a measure of its work). */
@@ -506,7 +517,37 @@ export class PatternSet<T> {
 
   /** The values of the patterns that match the event given as JSON text (parsing included). */
   matching(text: string): T[] {
-    return this.matchingDoc(parseEvent(text));
+    const n = this.matchText(text);
+    const out = new Array<T>(n);
+    const ids = this.out;
+    for (let i = 0; i < n; i++) out[i] = this.entries[ids[i]!]!.value;
+    return out;
+  }
+
+  /**
+   * matchIds for the event as JSON text: the text is read once, validated as JSON.parse would, and
+   * only values on paths some pattern reads are built (the rest is skipped, not materialised).
+   * Text that is not an object at the top, or holds a key twice in an object a pattern reads, is
+   * matched through JSON.parse; text JSON.parse refuses throws InvalidEventTextError.
+   */
+  matchText(text: string): number {
+    this.nOut = 0;
+    this.lastChecked = 0;
+    const st = this.st;
+    if (st.stamp >= LAST_STAMP) this.clearStamps();
+    st.stamp++;
+    st.nSat = 0;
+    this.text = text;
+    const read = this.scan(text);
+    st.serial = 0;
+    if (!read) {
+      this.text = undefined;
+      return this.matchIds(parseEvent(text));
+    }
+    this.collect();
+    this.text = undefined;
+    this.doc = undefined;
+    return this.nOut;
   }
 
   /** The values of the patterns that match an already parsed event, each once. */
@@ -804,6 +845,123 @@ export class PatternSet<T> {
     st.serial = 0;
   }
 
+  /**
+   * Reads the event text along the path trie, firing what `walk` fires for the parsed document.
+   * Subtrees no pattern reads are checked as JSON and skipped. False: JSON.parse must decide (text
+   * invalid as far as read, not an object at the top, or a read key twice in one object).
+   */
+  private scan(text: string): boolean {
+    const st = this.st;
+    const stamp = st.stamp;
+    const nodes = this.frameNode;
+    const serials = this.frameSerial;
+    const counts = this.frameCount;
+    st.nHits = 0;
+    this.nSerials = 0;
+    this.eventMask = 0;
+    let i = skipSpace(text, 0);
+    if (text.charCodeAt(i) !== OPEN_OBJECT) return false;
+    startText(text);
+    let d = 0;
+    nodes[0] = this.root;
+    serials[0] = 0;
+    counts[0] = ++this.objects;
+    const kinds = this.frameKind;
+    kinds[0] = OBJECT;
+    let first = true;
+    i++;
+    for (;;) {
+      i = skipSpace(text, i);
+      let c = text.charCodeAt(i);
+      const kind = kinds[d]!;
+      const close = kind === OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+      if (c === close) {
+        const n = nodes[d];
+        // One object in an array is as good as the object alone; two call for consistency.
+        if (kind === ARRAY && n !== undefined && counts[d]! > 1 && n.kids.length > 0) {
+          this.arrayed[n.slot] = stamp;
+          this.eventMask |= 1 << (n.slot & 31);
+        }
+        i++;
+        if (d-- === 0) return skipSpace(text, i) === text.length;
+        first = false;
+        continue;
+      }
+      if (!first) {
+        if (c !== COMMA) return false;
+        i = skipSpace(text, i + 1);
+        c = text.charCodeAt(i);
+      }
+      first = false;
+      let node: PathNode | undefined;
+      let serial = serials[d]!;
+      if (kind === OBJECT) {
+        if (c !== QUOTE) return false;
+        const end = stringEnd(text, i + 1);
+        if (end < 0) return false;
+        const parent = nodes[d];
+        if (parent !== undefined) {
+          const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+          const at = parent.keys.indexOf(key);
+          if (at >= 0) {
+            node = parent.kids[at]!;
+            if (node.seen === counts[d]) return false;
+            node.seen = counts[d]!;
+          }
+        }
+        i = skipSpace(text, end + 1);
+        if (text.charCodeAt(i) !== COLON) return false;
+        i = skipSpace(text, i + 1);
+        c = text.charCodeAt(i);
+      } else node = nodes[d];
+      const field = node?.field;
+      if (c === QUOTE) {
+        const end = stringEnd(text, i + 1);
+        if (end < 0) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.string(escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end), st);
+        }
+        i = end + 1;
+      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        if (kind === ARRAY) {
+          counts[d]!++;
+          if (c === OPEN_OBJECT && node !== undefined && node.tags > 0) serial = this.element(node, serial);
+        }
+        d++;
+        if (c === OPEN_OBJECT) {
+          kinds[d] = OBJECT;
+          nodes[d] = node !== undefined && node.kids.length > 0 ? node : undefined;
+          counts[d] = ++this.objects;
+        } else {
+          kinds[d] = ARRAY;
+          nodes[d] = node;
+          counts[d] = 0;
+        }
+        serials[d] = serial;
+        first = true;
+        i++;
+      } else if (c === LOWER_T || c === LOWER_F || c === LOWER_N) {
+        const v = c === LOWER_N ? null : c === LOWER_T;
+        const word = v === null ? 'null' : v ? 'true' : 'false';
+        if (!text.startsWith(word, i)) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.other(v, st);
+        }
+        i += word.length;
+      } else {
+        const end = numberEnd(text, i);
+        if (end < 0) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.number(Number(text.slice(i, end)), st);
+        }
+        i = end;
+      }
+    }
+  }
+
   /** A serial for an object element of an array at `node`, inside the element `parent` (0: none). */
   private element(node: PathNode, parent: number): number {
     const s = ++this.nSerials;
@@ -918,6 +1076,7 @@ export class PatternSet<T> {
       // The compiled pattern decides for the whole entry (all its branches).
       this.entryStamp[eid] = stamp;
       const e = this.entries[eid]!;
+      this.doc ??= parseEvent(this.text!);
       return (e.tree ??= compilePattern(e.pattern))(this.doc);
     }
     if (group >= 0 && !this.consistent(group)) return false;
@@ -957,4 +1116,117 @@ function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], pa
     }
   }
   return top;
+}
+
+// ---- reading event text ----------------------------------------------------------------------
+
+const OBJECT = 0;
+const ARRAY = 1;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LOWER_T = 0x74;
+const LOWER_F = 0x66;
+const LOWER_N = 0x6e;
+
+/** JSON's whitespace (space, tab, line feed, carriage return) from `i`. */
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+/** Set by stringEnd: the string held an escape, so JSON.parse decodes it. */
+let escaped = false;
+/** Raw control characters, which JSON strings may not hold. */
+const CONTROL = /[\u0000-\u001f]/;
+/** The text being read holds no raw control character: a string ends at the next quote unless a backslash comes first. */
+let clean = false;
+/** The first backslash at or after the last place looked from (the text's length when none). */
+let nextBackslash = -1;
+
+/** Prepares stringEnd for a new text. */
+function startText(text: string): void {
+  clean = !CONTROL.test(text);
+  nextBackslash = -1;
+}
+
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/** The closing quote of the JSON string whose text starts at `i`; -1 when it is not valid JSON. */
+function stringEnd(text: string, i: number): number {
+  // Most strings hold no escape: the native searches skip them whole.
+  if (clean) {
+    const q = text.indexOf('"', i);
+    if (q < 0) return -1;
+    if (nextBackslash < i) {
+      nextBackslash = text.indexOf('\\', i);
+      if (nextBackslash < 0) nextBackslash = text.length;
+    }
+    if (nextBackslash > q) {
+      escaped = false;
+      return q;
+    }
+  }
+  return escapedStringEnd(text, i);
+}
+
+/** stringEnd, one character at a time: escapes checked, control characters refused. */
+function escapedStringEnd(text: string, i: number): number {
+  let esc = false;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      escaped = esc;
+      return i;
+    }
+    if (c === BACKSLASH) {
+      esc = true;
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75) {
+        if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) return -1;
+        i += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+        continue;
+      }
+      return -1;
+    }
+    // Control characters are not allowed raw; NaN is the end of the text.
+    if (!(c >= 0x20)) return -1;
+    i++;
+  }
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** The end of the JSON number starting at `i`; -1 when there is none. */
+function numberEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 0x2d) i++;
+  const lead = text.charCodeAt(i);
+  if (lead === 0x30) i++;
+  else if (lead >= 0x31 && lead <= 0x39) while (isDigit(text.charCodeAt(++i)));
+  else return -1;
+  if (text.charCodeAt(i) === 0x2e) {
+    if (!isDigit(text.charCodeAt(++i))) return -1;
+    while (isDigit(text.charCodeAt(++i)));
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    const sign = text.charCodeAt(++i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(++i)));
+  }
+  return i;
 }
