@@ -355,6 +355,31 @@ describe('PatternSet from event text', () => {
 });
 
 describe('PatternSet', () => {
+  it('keeps answering right while one change at a time fills its trie with holes and lays it out afresh', () => {
+    const set = new PatternSet<string>();
+    const live = new Map<string, unknown>();
+    const rand = (() => {
+      let x = 7;
+      return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    })();
+    const pick = <V>(vs: readonly V[]): V => vs[Math.floor(rand() * vs.length)]!;
+    const docs = Array.from({ length: 20 }, () => ({ a: pick(['x', 'y', 'z']), b: pick([1, 2, 3]), c: { x: pick(['k', 'v']), y: pick([5, 6]) }, detail: [{ x: pick(['k', 'v']) }, { y: 5 }] }));
+    for (let step = 0; step < 1_500; step++) {
+      const key = `p${Math.floor(rand() * 400)}`;
+      if (live.has(key) && rand() < 0.5) {
+        set.delete(key);
+        live.delete(key);
+      } else {
+        const p = { a: [pick(['x', 'y', 'z']), `v${step % 50}`], b: [{ numeric: ['>=', pick([1, 2, 3])] }], c: { x: [pick(['k', 'v', `w${step % 30}`])] }, detail: { x: [pick(['k', 'v'])], y: [5] } };
+        if (rand() < 0.5) delete (p as { detail?: unknown }).detail;
+        set.set(key, p, key);
+        live.set(key, p);
+      }
+      if (step % 50 === 0) for (const d of docs) expectAgreement(set, live, d);
+    }
+    for (const d of docs) expectAgreement(set, live, d);
+  });
+
   it('matches nothing for a document that is not an object', () => {
     const set = new PatternSet<string>();
     set.set('any', { a: [{ exists: false }] }, 'any');

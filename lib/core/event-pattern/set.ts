@@ -154,7 +154,7 @@ const END = 4;
  * child) and its ends (branch ids with what checking them needs), so visiting a node reads one or
  * two cache lines. After a bulk load the blocks are laid out depth first, a node's first child
  * right after it. A block that outgrows its room moves to the end; when half of the array is
- * holes, it is laid out afresh.
+ * holes, the set lays it out afresh between changes (never midway, when a node may be unlinked).
  */
 class FlatTrie {
   private readonly ids = new Ids();
@@ -207,13 +207,7 @@ class FlatTrie {
   /** Gives node `n` a block at the end with the given room, copying what it held (from `from`, -1: nothing). */
   private place(n: number, edgeRoom: number, endRoom: number, from: number): void {
     const need = HEAD + edgeRoom * EDGE + endRoom * END;
-    if (this.top + need > this.mem.length) {
-      if (from >= 0 && this.holes > this.top / 2) {
-        this.layout();
-        from = this.at[n]!;
-      }
-      this.mem = grown(this.mem, this.top + need);
-    }
+    if (this.top + need > this.mem.length) this.mem = grown(this.mem, this.top + need);
     const mem = this.mem;
     const to = this.top;
     mem.fill(0, to, to + need);
@@ -233,6 +227,11 @@ class FlatTrie {
     this.endRoom[n] = endRoom;
     this.at[n] = to;
     this.top += need;
+  }
+
+  /** Half of the array is holes left by moved and removed blocks: time to lay it out afresh. */
+  get wasteful(): boolean {
+    return this.holes > 1024 && this.holes > this.top / 2;
   }
 
   /** Lays every block out afresh, depth first from the root, each with just the room it uses. */
@@ -491,7 +490,7 @@ export class PatternSet<T> {
     this.arrayed = grown(this.arrayed, this.pathIds.bound);
     for (const b of built) this.insert(b);
     // A bulk load is laid out depth first; a few changes go where there is room.
-    if (built.length > 64) this.trie.layout();
+    if (built.length > 64 || this.trie.wasteful) this.trie.layout();
     this.stack = grown(this.stack, this.trie.bound + 1);
   }
 
@@ -512,6 +511,7 @@ export class PatternSet<T> {
       this.checkLen[b.id] = 0;
       this.branchIds.give(b.id);
     }
+    if (this.trie.wasteful) this.trie.layout();
     return true;
   }
 
