@@ -290,7 +290,96 @@ describe('PatternSet agrees with compilePattern', () => {
   }, 180_000);
 });
 
+/** What matching(text) must do: what JSON.parse and matchingDoc do, or refuse what JSON.parse refuses. */
+function expectTextAgreement(set: PatternSet<string>, text: string): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    expect(() => set.matching(text)).toThrow(InvalidEventTextError);
+    return;
+  }
+  expect(set.matching(text).sort()).toEqual(set.matchingDoc(doc).sort());
+}
+
+const unicodeEscaped = (text: string): string => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+describe('PatternSet from event text', () => {
+  it('reads text written any way as JSON.parse does: spaced, escaped, a key twice, not an object', () => {
+    fc.assert(
+      fc.property(fc.array(patternArb, { minLength: 1, maxLength: 6 }), docArb, fc.constantFrom(...KEYS), (ps, doc, key) => {
+        const set = new PatternSet<string>();
+        set.setAll(ps.map((p, i) => [`p${i}`, p, `p${i}`] as const));
+        const text = JSON.stringify(doc);
+        for (const t of [
+          JSON.stringify(doc, null, 2),
+          unicodeEscaped(text),
+          text.replace(/"detail"/g, '"\\u0064etail"').replace(/"a"/g, '"\\u0061"'),
+          // A key twice: JSON.parse keeps the last value.
+          `{"${key}": "first", ${text.slice(1)}`.replace(', }', '}'),
+          `{"${key}": {"x": "first"}, ${text.slice(1)}`.replace(', }', '}'),
+          `[${text}]`,
+          ` \n\t${text}\r\n `,
+        ]) expectTextAgreement(set, t);
+      }),
+      { numRuns: 150 },
+    );
+  }, 180_000);
+
+  it('refuses broken text exactly when JSON.parse does, and otherwise matches like it', () => {
+    const edits = ['', '"', ',', ':', '{', '}', '[', ']', '\\', '\\u00', '\u0001', '\n', ' ', '0', '-', '.', 'e', '+', 'n', 'tru', 'x'];
+    fc.assert(
+      fc.property(fc.array(patternArb, { minLength: 1, maxLength: 4 }), docArb, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 }), fc.constantFrom(...edits)), { minLength: 1, maxLength: 3 }), (ps, doc, changes) => {
+        const set = new PatternSet<string>();
+        set.setAll(ps.map((p, i) => [`p${i}`, p, `p${i}`] as const));
+        let text = JSON.stringify(doc);
+        for (const [at, cut, insert] of changes) {
+          const i = at % (text.length + 1);
+          text = text.slice(0, i) + insert + text.slice(i + cut);
+        }
+        expectTextAgreement(set, text);
+      }),
+      { numRuns: 400 },
+    );
+  }, 180_000);
+
+  it('reads 100,000 nested arrays of text without overflowing the stack', () => {
+    const set = new PatternSet<string>();
+    set.set('deep', { a: ['x'] }, 'deep');
+    set.set('pair', { a: { b: ['x'], c: ['y'] } }, 'pair');
+    const deep = (inner: string): string => `{"a": ${'['.repeat(100_000)}${inner}${']'.repeat(100_000)}}`;
+    expect(set.matching(deep('"x"'))).toEqual(['deep']);
+    expect(set.matching(deep('{"b": "x", "c": "y"}'))).toEqual(['pair']);
+    expect(set.matching(deep('{"b": "x", "c": "z"}'))).toEqual([]);
+  });
+});
+
 describe('PatternSet', () => {
+  it('keeps answering right while one change at a time fills its trie with holes and lays it out afresh', () => {
+    const set = new PatternSet<string>();
+    const live = new Map<string, unknown>();
+    const rand = (() => {
+      let x = 7;
+      return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    })();
+    const pick = <V>(vs: readonly V[]): V => vs[Math.floor(rand() * vs.length)]!;
+    const docs = Array.from({ length: 20 }, () => ({ a: pick(['x', 'y', 'z']), b: pick([1, 2, 3]), c: { x: pick(['k', 'v']), y: pick([5, 6]) }, detail: [{ x: pick(['k', 'v']) }, { y: 5 }] }));
+    for (let step = 0; step < 1_500; step++) {
+      const key = `p${Math.floor(rand() * 400)}`;
+      if (live.has(key) && rand() < 0.5) {
+        set.delete(key);
+        live.delete(key);
+      } else {
+        const p = { a: [pick(['x', 'y', 'z']), `v${step % 50}`], b: [{ numeric: ['>=', pick([1, 2, 3])] }], c: { x: [pick(['k', 'v', `w${step % 30}`])] }, detail: { x: [pick(['k', 'v'])], y: [5] } };
+        if (rand() < 0.5) delete (p as { detail?: unknown }).detail;
+        set.set(key, p, key);
+        live.set(key, p);
+      }
+      if (step % 50 === 0) for (const d of docs) expectAgreement(set, live, d);
+    }
+    for (const d of docs) expectAgreement(set, live, d);
+  });
+
   it('matches nothing for a document that is not an object', () => {
     const set = new PatternSet<string>();
     set.set('any', { a: [{ exists: false }] }, 'any');

@@ -64,6 +64,8 @@ class PathNode {
   here = 0;
   /** Branches that hold two or more fields below this node: elements of arrays here get serials. */
   tags = 0;
+  /** The last object of the event text read here (an object holding this key twice needs JSON.parse). */
+  seen = 0;
 
   constructor(
     readonly parent: PathNode | undefined,
@@ -140,33 +142,33 @@ const MULTI = 8;
 /** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
 const STRIDE = 4;
 
-/** Per trie node in `FlatTrie.nodeData`: edge block start, edge count, end block start, end count. */
-const NODE = 4;
-/** Per end in `FlatTrie.ends`: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
+/** A node's block in `FlatTrie.mem` starts with: edge count, end count, where its ends start (from the block), node id. */
+const HEAD = 4;
+/** Per edge: leaf id, child node id. */
+const EDGE = 2;
+/** Per end: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
 const END = 4;
 
 /**
- * The trie of branches, in typed arrays: a node's edges (leaf id, child node) sit in one block of
- * the edge pool, its ends (branch ids with what checking them needs) in one block of the end pool.
- * What the walk reads of a node is side by side in `nodeData`. A block that outgrows its room
- * moves to the end of its pool; the pools are compacted when half of them is holes.
+ * The trie of branches in one typed array: each node is one block holding its edges (leaf id,
+ * child) and its ends (branch ids with what checking them needs), so visiting a node reads one or
+ * two cache lines. After a bulk load the blocks are laid out depth first, a node's first child
+ * right after it. A block that outgrows its room moves to the end; when half of the array is
+ * holes, the set lays it out afresh between changes (never midway, when a node may be unlinked).
  */
 class FlatTrie {
   private readonly ids = new Ids();
-  nodeData = new Int32Array(64 * NODE);
+  mem = new Int32Array(1024);
+  /** Per node id: where its block starts in `mem`. */
+  at = new Int32Array(64);
   private edgeRoom = new Int32Array(64);
   private endRoom = new Int32Array(64);
   private parent = new Int32Array(64);
   private via = new Int32Array(64);
   /** For nodes with more than MAP_ABOVE edges: leaf id → child node. */
   readonly maps: (Map<number, number> | undefined)[] = [];
-  edgeLeaf = new Int32Array(256);
-  edgeKid = new Int32Array(256);
-  private edgeTop = 0;
-  private edgeHoles = 0;
-  ends = new Int32Array(256 * END);
-  private endTop = 0;
-  private endHoles = 0;
+  private top = 0;
+  private holes = 0;
   readonly root: number;
 
   constructor() {
@@ -185,18 +187,82 @@ class FlatTrie {
     const n = this.ids.take();
     if (n >= this.parent.length) {
       const size = this.parent.length * 2;
-      this.nodeData = grown(this.nodeData, size * NODE);
+      this.at = grown(this.at, size);
       this.edgeRoom = grown(this.edgeRoom, size);
       this.endRoom = grown(this.endRoom, size);
       this.parent = grown(this.parent, size);
       this.via = grown(this.via, size);
     }
-    this.nodeData.fill(0, n * NODE, n * NODE + NODE);
-    this.edgeRoom[n] = this.endRoom[n] = 0;
     this.parent[n] = parent;
     this.via[n] = via;
     this.maps[n] = undefined;
+    this.place(n, 1, 0, -1);
     return n;
+  }
+
+  private size(n: number): number {
+    return HEAD + this.edgeRoom[n]! * EDGE + this.endRoom[n]! * END;
+  }
+
+  /** Gives node `n` a block at the end with the given room, copying what it held (from `from`, -1: nothing). */
+  private place(n: number, edgeRoom: number, endRoom: number, from: number): void {
+    const need = HEAD + edgeRoom * EDGE + endRoom * END;
+    if (this.top + need > this.mem.length) this.mem = grown(this.mem, this.top + need);
+    const mem = this.mem;
+    const to = this.top;
+    mem.fill(0, to, to + need);
+    mem[to + 2] = HEAD + edgeRoom * EDGE;
+    mem[to + 3] = n;
+    if (from >= 0) {
+      const edges = mem[from]!;
+      const ends = mem[from + 1]!;
+      mem[to] = edges;
+      mem[to + 1] = ends;
+      mem.copyWithin(to + HEAD, from + HEAD, from + HEAD + edges * EDGE);
+      const e = from + mem[from + 2]!;
+      mem.copyWithin(to + mem[to + 2]!, e, e + ends * END);
+      this.holes += this.size(n);
+    }
+    this.edgeRoom[n] = edgeRoom;
+    this.endRoom[n] = endRoom;
+    this.at[n] = to;
+    this.top += need;
+  }
+
+  /** Half of the array is holes left by moved and removed blocks: time to lay it out afresh. */
+  get wasteful(): boolean {
+    return this.holes > 1024 && this.holes > this.top / 2;
+  }
+
+  /** Lays every block out afresh, depth first from the root, each with just the room it uses. */
+  layout(): void {
+    const old = this.mem;
+    const mem = new Int32Array(Math.max(1024, this.top - this.holes + 64));
+    let top = 0;
+    const stack = [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      const from = this.at[n]!;
+      const edges = old[from]!;
+      const ends = old[from + 1]!;
+      const room = Math.max(1, edges);
+      mem[top] = edges;
+      mem[top + 1] = ends;
+      mem[top + 2] = HEAD + room * EDGE;
+      mem[top + 3] = n;
+      mem.set(old.subarray(from + HEAD, from + HEAD + edges * EDGE), top + HEAD);
+      const e = from + old[from + 2]!;
+      mem.set(old.subarray(e, e + ends * END), top + HEAD + room * EDGE);
+      this.at[n] = top;
+      this.edgeRoom[n] = room;
+      this.endRoom[n] = ends;
+      top += HEAD + room * EDGE + ends * END;
+      // Pushed last first, so the first child is laid out right after its parent.
+      for (let i = edges - 1; i >= 0; i--) stack.push(old[from + HEAD + i * EDGE + 1]!);
+    }
+    this.mem = mem;
+    this.top = top;
+    this.holes = 0;
   }
 
   /** The child of `n` along leaf `leaf`, made if missing. */
@@ -204,150 +270,86 @@ class FlatTrie {
     const found = this.find(n, leaf);
     if (found >= 0) return found;
     const kid = this.node(n, leaf);
-    const d = this.nodeData;
-    if (d[n * NODE + 1] === this.edgeRoom[n]) this.moveEdges(n);
-    const at = this.nodeData[n * NODE]! + this.nodeData[n * NODE + 1]!++;
-    this.edgeLeaf[at] = leaf;
-    this.edgeKid[at] = kid;
+    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, this.edgeRoom[n]! * 2, this.endRoom[n]!, this.at[n]!);
+    const b = this.at[n]!;
+    const e = b + HEAD + this.mem[b]!++ * EDGE;
+    this.mem[e] = leaf;
+    this.mem[e + 1] = kid;
     const map = this.maps[n];
     if (map) map.set(leaf, kid);
-    else if (this.nodeData[n * NODE + 1]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
+    else if (this.mem[b]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
   private find(n: number, leaf: number): number {
     const map = this.maps[n];
     if (map) return map.get(leaf) ?? -1;
-    const start = this.nodeData[n * NODE]!;
-    const end = start + this.nodeData[n * NODE + 1]!;
-    for (let i = start; i < end; i++) if (this.edgeLeaf[i] === leaf) return this.edgeKid[i]!;
+    const b = this.at[n]!;
+    const end = b + HEAD + this.mem[b]! * EDGE;
+    for (let e = b + HEAD; e < end; e += EDGE) if (this.mem[e] === leaf) return this.mem[e + 1]!;
     return -1;
   }
 
   private edgeMap(n: number): Map<number, number> {
     const map = new Map<number, number>();
-    const start = this.nodeData[n * NODE]!;
-    const end = start + this.nodeData[n * NODE + 1]!;
-    for (let i = start; i < end; i++) map.set(this.edgeLeaf[i]!, this.edgeKid[i]!);
+    const b = this.at[n]!;
+    const end = b + HEAD + this.mem[b]! * EDGE;
+    for (let e = b + HEAD; e < end; e += EDGE) map.set(this.mem[e]!, this.mem[e + 1]!);
     return map;
-  }
-
-  private moveEdges(n: number): void {
-    const room = Math.max(2, this.edgeRoom[n]! * 2);
-    if (this.edgeTop + room > this.edgeLeaf.length) {
-      if (this.edgeHoles > this.edgeTop / 2) this.compactEdges();
-      this.edgeLeaf = grown(this.edgeLeaf, this.edgeTop + room);
-      this.edgeKid = grown(this.edgeKid, this.edgeTop + room);
-    }
-    const from = this.nodeData[n * NODE]!;
-    const count = this.nodeData[n * NODE + 1]!;
-    this.edgeLeaf.copyWithin(this.edgeTop, from, from + count);
-    this.edgeKid.copyWithin(this.edgeTop, from, from + count);
-    this.edgeHoles += this.edgeRoom[n]!;
-    this.nodeData[n * NODE] = this.edgeTop;
-    this.edgeRoom[n] = room;
-    this.edgeTop += room;
-  }
-
-  private compactEdges(): void {
-    const leaf = new Int32Array(this.edgeLeaf.length);
-    const kid = new Int32Array(this.edgeKid.length);
-    let top = 0;
-    for (let n = 0; n < this.ids.bound; n++) {
-      const start = this.nodeData[n * NODE]!;
-      const count = this.nodeData[n * NODE + 1]!;
-      const room = count === 0 ? 0 : Math.max(2, count);
-      leaf.set(this.edgeLeaf.subarray(start, start + count), top);
-      kid.set(this.edgeKid.subarray(start, start + count), top);
-      this.nodeData[n * NODE] = top;
-      this.edgeRoom[n] = room;
-      top += room;
-    }
-    this.edgeLeaf = leaf;
-    this.edgeKid = kid;
-    this.edgeTop = top;
-    this.edgeHoles = 0;
   }
 
   /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags and group mask. */
   addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
-    const d = this.nodeData;
-    if (d[n * NODE + 3] === this.endRoom[n]) {
-      const room = Math.max(1, this.endRoom[n]! * 2);
-      if ((this.endTop + room) * END > this.ends.length) {
-        if (this.endHoles > this.endTop / 2) this.compactEnds();
-        this.ends = grown(this.ends, (this.endTop + room) * END);
-      }
-      const from = d[n * NODE + 2]! * END;
-      this.ends.copyWithin(this.endTop * END, from, from + d[n * NODE + 3]! * END);
-      this.endHoles += this.endRoom[n]!;
-      d[n * NODE + 2] = this.endTop;
-      this.endRoom[n] = room;
-      this.endTop += room;
-    }
-    const at = (d[n * NODE + 2]! + d[n * NODE + 3]!++) * END;
-    this.ends[at] = branch;
-    this.ends[at + 1] = entry;
-    this.ends[at + 2] = flags;
-    this.ends[at + 3] = mask;
-  }
-
-  private compactEnds(): void {
-    const ends = new Int32Array(this.ends.length);
-    let top = 0;
-    const d = this.nodeData;
-    for (let n = 0; n < this.ids.bound; n++) {
-      const start = d[n * NODE + 2]!;
-      const count = d[n * NODE + 3]!;
-      ends.set(this.ends.subarray(start * END, (start + count) * END), top * END);
-      d[n * NODE + 2] = top;
-      this.endRoom[n] = count;
-      top += count;
-    }
-    this.ends = ends;
-    this.endTop = top;
-    this.endHoles = 0;
+    if (this.mem[this.at[n]! + 1] === this.endRoom[n]) this.place(n, this.edgeRoom[n]!, Math.max(1, this.endRoom[n]! * 2), this.at[n]!);
+    const mem = this.mem;
+    const b = this.at[n]!;
+    const at = b + mem[b + 2]! + mem[b + 1]!++ * END;
+    mem[at] = branch;
+    mem[at + 1] = entry;
+    mem[at + 2] = flags;
+    mem[at + 3] = mask;
   }
 
   /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
   removeEnd(n: number, branch: number): void {
-    const d = this.nodeData;
-    const start = d[n * NODE + 2]!;
-    const last = start + d[n * NODE + 3]! - 1;
-    for (let i = start; i <= last; i++) {
-      if (this.ends[i * END] !== branch) continue;
-      this.ends.copyWithin(i * END, last * END, last * END + END);
-      d[n * NODE + 3]!--;
+    const mem = this.mem;
+    let b = this.at[n]!;
+    const first = b + mem[b + 2]!;
+    const last = first + (mem[b + 1]! - 1) * END;
+    for (let i = first; i <= last; i += END) {
+      if (mem[i] !== branch) continue;
+      mem.copyWithin(i, last, last + END);
+      mem[b + 1]!--;
       break;
     }
-    while (n !== this.root && d[n * NODE + 3] === 0 && d[n * NODE + 1] === 0) {
+    while (n !== this.root && mem[b + 1] === 0 && mem[b] === 0) {
       const p = this.parent[n]!;
       this.unlink(p, this.via[n]!);
-      this.edgeHoles += this.edgeRoom[n]!;
-      this.endHoles += this.endRoom[n]!;
+      this.holes += this.size(n);
       this.edgeRoom[n] = this.endRoom[n] = 0;
-      d.fill(0, n * NODE, n * NODE + NODE);
       this.maps[n] = undefined;
       this.ids.give(n);
       n = p;
+      b = this.at[n]!;
     }
   }
 
   private unlink(n: number, leaf: number): void {
-    const d = this.nodeData;
-    const start = d[n * NODE]!;
-    const last = start + d[n * NODE + 1]! - 1;
-    for (let i = start; i <= last; i++) {
-      if (this.edgeLeaf[i] !== leaf) continue;
-      this.edgeLeaf[i] = this.edgeLeaf[last]!;
-      this.edgeKid[i] = this.edgeKid[last]!;
-      d[n * NODE + 1]!--;
+    const mem = this.mem;
+    const b = this.at[n]!;
+    const first = b + HEAD;
+    const last = first + (mem[b]! - 1) * EDGE;
+    for (let e = first; e <= last; e += EDGE) {
+      if (mem[e] !== leaf) continue;
+      mem[e] = mem[last]!;
+      mem[e + 1] = mem[last + 1]!;
+      mem[b]!--;
       break;
     }
     const map = this.maps[n];
     if (map) {
       map.delete(leaf);
-      if (d[n * NODE + 1]! <= MAP_ABOVE) this.maps[n] = undefined;
+      if (mem[b]! <= MAP_ABOVE) this.maps[n] = undefined;
     }
   }
 }
@@ -415,6 +417,15 @@ export class PatternSet<T> {
   private serialParent = new Int32Array(64);
   private nSerials = 0;
   private doc: unknown;
+  /** The event text being matched by `matchText`, parsed only if a compiled pattern must confirm. */
+  private text: string | undefined;
+  // Reused per-event stacks for reading event text: one frame per open object or array.
+  private readonly frameKind: number[] = [];
+  private readonly frameNode: (PathNode | undefined)[] = [];
+  private readonly frameSerial: number[] = [];
+  /** Per array frame: elements that are objects or arrays; per object frame: its number (`PathNode.seen`). */
+  private readonly frameCount: number[] = [];
+  private objects = 0;
   private nOut = 0;
 
   /** Branches the last match examined once all their leaves were satisfied (a measure of its work). */
@@ -478,6 +489,8 @@ export class PatternSet<T> {
     this.st.ensureFields(this.pathIds.bound);
     this.arrayed = grown(this.arrayed, this.pathIds.bound);
     for (const b of built) this.insert(b);
+    // A bulk load is laid out depth first; a few changes go where there is room.
+    if (built.length > 64 || this.trie.wasteful) this.trie.layout();
     this.stack = grown(this.stack, this.trie.bound + 1);
   }
 
@@ -498,12 +511,43 @@ export class PatternSet<T> {
       this.checkLen[b.id] = 0;
       this.branchIds.give(b.id);
     }
+    if (this.trie.wasteful) this.trie.layout();
     return true;
   }
 
   /** The values of the patterns that match the event given as JSON text (parsing included). */
   matching(text: string): T[] {
-    return this.matchingDoc(parseEvent(text));
+    const n = this.matchText(text);
+    const out = new Array<T>(n);
+    const ids = this.out;
+    for (let i = 0; i < n; i++) out[i] = this.entries[ids[i]!]!.value;
+    return out;
+  }
+
+  /**
+   * matchIds for the event as JSON text: the text is read once, validated as JSON.parse would, and
+   * only values on paths some pattern reads are built (the rest is skipped, not materialised).
+   * Text that is not an object at the top, or holds a key twice in an object a pattern reads, is
+   * matched through JSON.parse; text JSON.parse refuses throws InvalidEventTextError.
+   */
+  matchText(text: string): number {
+    this.nOut = 0;
+    this.lastChecked = 0;
+    const st = this.st;
+    if (st.stamp >= LAST_STAMP) this.clearStamps();
+    st.stamp++;
+    st.nSat = 0;
+    this.text = text;
+    const read = this.scan(text);
+    st.serial = 0;
+    if (!read) {
+      this.text = undefined;
+      return this.matchIds(parseEvent(text));
+    }
+    this.collect();
+    this.text = undefined;
+    this.doc = undefined;
+    return this.nOut;
   }
 
   /** The values of the patterns that match an already parsed event, each once. */
@@ -801,6 +845,123 @@ export class PatternSet<T> {
     st.serial = 0;
   }
 
+  /**
+   * Reads the event text along the path trie, firing what `walk` fires for the parsed document.
+   * Subtrees no pattern reads are checked as JSON and skipped. False: JSON.parse must decide (text
+   * invalid as far as read, not an object at the top, or a read key twice in one object).
+   */
+  private scan(text: string): boolean {
+    const st = this.st;
+    const stamp = st.stamp;
+    const nodes = this.frameNode;
+    const serials = this.frameSerial;
+    const counts = this.frameCount;
+    st.nHits = 0;
+    this.nSerials = 0;
+    this.eventMask = 0;
+    let i = skipSpace(text, 0);
+    if (text.charCodeAt(i) !== OPEN_OBJECT) return false;
+    startText(text);
+    let d = 0;
+    nodes[0] = this.root;
+    serials[0] = 0;
+    counts[0] = ++this.objects;
+    const kinds = this.frameKind;
+    kinds[0] = OBJECT;
+    let first = true;
+    i++;
+    for (;;) {
+      i = skipSpace(text, i);
+      let c = text.charCodeAt(i);
+      const kind = kinds[d]!;
+      const close = kind === OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+      if (c === close) {
+        const n = nodes[d];
+        // One object in an array is as good as the object alone; two call for consistency.
+        if (kind === ARRAY && n !== undefined && counts[d]! > 1 && n.kids.length > 0) {
+          this.arrayed[n.slot] = stamp;
+          this.eventMask |= 1 << (n.slot & 31);
+        }
+        i++;
+        if (d-- === 0) return skipSpace(text, i) === text.length;
+        first = false;
+        continue;
+      }
+      if (!first) {
+        if (c !== COMMA) return false;
+        i = skipSpace(text, i + 1);
+        c = text.charCodeAt(i);
+      }
+      first = false;
+      let node: PathNode | undefined;
+      let serial = serials[d]!;
+      if (kind === OBJECT) {
+        if (c !== QUOTE) return false;
+        const end = stringEnd(text, i + 1);
+        if (end < 0) return false;
+        const parent = nodes[d];
+        if (parent !== undefined) {
+          const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+          const at = parent.keys.indexOf(key);
+          if (at >= 0) {
+            node = parent.kids[at]!;
+            if (node.seen === counts[d]) return false;
+            node.seen = counts[d]!;
+          }
+        }
+        i = skipSpace(text, end + 1);
+        if (text.charCodeAt(i) !== COLON) return false;
+        i = skipSpace(text, i + 1);
+        c = text.charCodeAt(i);
+      } else node = nodes[d];
+      const field = node?.field;
+      if (c === QUOTE) {
+        const end = stringEnd(text, i + 1);
+        if (end < 0) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.string(escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end), st);
+        }
+        i = end + 1;
+      } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        if (kind === ARRAY) {
+          counts[d]!++;
+          if (c === OPEN_OBJECT && node !== undefined && node.tags > 0) serial = this.element(node, serial);
+        }
+        d++;
+        if (c === OPEN_OBJECT) {
+          kinds[d] = OBJECT;
+          nodes[d] = node !== undefined && node.kids.length > 0 ? node : undefined;
+          counts[d] = ++this.objects;
+        } else {
+          kinds[d] = ARRAY;
+          nodes[d] = node;
+          counts[d] = 0;
+        }
+        serials[d] = serial;
+        first = true;
+        i++;
+      } else if (c === LOWER_T || c === LOWER_F || c === LOWER_N) {
+        const v = c === LOWER_N ? null : c === LOWER_T;
+        const word = v === null ? 'null' : v ? 'true' : 'false';
+        if (!text.startsWith(word, i)) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.other(v, st);
+        }
+        i += word.length;
+      } else {
+        const end = numberEnd(text, i);
+        if (end < 0) return false;
+        if (field !== undefined) {
+          st.serial = serial;
+          field.number(Number(text.slice(i, end)), st);
+        }
+        i = end;
+      }
+    }
+  }
+
   /** A serial for an object element of an array at `node`, inside the element `parent` (0: none). */
   private element(node: PathNode, parent: number): number {
     const s = ++this.nSerials;
@@ -847,18 +1008,17 @@ export class PatternSet<T> {
     const sat = st.sat;
     const nSat = st.nSat;
     const trie = this.trie;
-    const nodeData = trie.nodeData;
-    const edgeLeaf = trie.edgeLeaf;
-    const edgeKid = trie.edgeKid;
+    const mem = trie.mem;
+    const at = trie.at;
     const stack = this.stack;
     let top = 0;
     stack[top++] = trie.root;
     while (top > 0) {
       const n = stack[--top]!;
-      const at = n * NODE;
-      const ends = nodeData[at + 3]!;
-      if (ends !== 0) this.check(nodeData[at + 2]!, ends);
-      const count = nodeData[at + 1]!;
+      const b = at[n]!;
+      const ends = mem[b + 1]!;
+      if (ends !== 0) this.check(mem, b + mem[b + 2]!, ends);
+      const count = mem[b]!;
       if (count === 0) continue;
       const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
       if (map !== undefined) {
@@ -867,23 +1027,21 @@ export class PatternSet<T> {
           if (kid !== undefined) stack[top++] = kid;
         }
       } else {
-        const start = nodeData[at]!;
-        const end = start + count;
-        for (let i = start; i < end; i++) if (stamps[edgeLeaf[i]!] === stamp) stack[top++] = edgeKid[i]!;
+        const end = b + HEAD + count * EDGE;
+        for (let e = b + HEAD; e < end; e += EDGE) if (stamps[mem[e]!] === stamp) stack[top++] = mem[e + 1]!;
       }
     }
   }
 
-  /** The `count` ends from `first` in the end pool: each a branch whose positive leaves all hold. */
-  private check(first: number, count: number): void {
+  /** The `count` ends from `first` in the trie's array: each a branch whose positive leaves all hold. */
+  private check(ends: Int32Array, first: number, count: number): void {
     const stamp = this.st.stamp;
     const entryStamp = this.entryStamp;
     const eventMask = this.eventMask;
-    const ends = this.trie.ends;
     const out = this.out;
     this.lastChecked += count;
-    const end = (first + count) * END;
-    for (let o = first * END; o < end; o += END) {
+    const end = first + count * END;
+    for (let o = first; o < end; o += END) {
       const eid = ends[o + 1]!;
       const flags = ends[o + 2]!;
       if (flags !== 0) {
@@ -918,6 +1076,7 @@ export class PatternSet<T> {
       // The compiled pattern decides for the whole entry (all its branches).
       this.entryStamp[eid] = stamp;
       const e = this.entries[eid]!;
+      this.doc ??= parseEvent(this.text!);
       return (e.tree ??= compilePattern(e.pattern))(this.doc);
     }
     if (group >= 0 && !this.consistent(group)) return false;
@@ -957,4 +1116,117 @@ function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], pa
     }
   }
   return top;
+}
+
+// ---- reading event text ----------------------------------------------------------------------
+
+const OBJECT = 0;
+const ARRAY = 1;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LOWER_T = 0x74;
+const LOWER_F = 0x66;
+const LOWER_N = 0x6e;
+
+/** JSON's whitespace (space, tab, line feed, carriage return) from `i`. */
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+/** Set by stringEnd: the string held an escape, so JSON.parse decodes it. */
+let escaped = false;
+/** Raw control characters, which JSON strings may not hold. */
+const CONTROL = /[\u0000-\u001f]/;
+/** The text being read holds no raw control character: a string ends at the next quote unless a backslash comes first. */
+let clean = false;
+/** The first backslash at or after the last place looked from (the text's length when none). */
+let nextBackslash = -1;
+
+/** Prepares stringEnd for a new text. */
+function startText(text: string): void {
+  clean = !CONTROL.test(text);
+  nextBackslash = -1;
+}
+
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/** The closing quote of the JSON string whose text starts at `i`; -1 when it is not valid JSON. */
+function stringEnd(text: string, i: number): number {
+  // Most strings hold no escape: the native searches skip them whole.
+  if (clean) {
+    const q = text.indexOf('"', i);
+    if (q < 0) return -1;
+    if (nextBackslash < i) {
+      nextBackslash = text.indexOf('\\', i);
+      if (nextBackslash < 0) nextBackslash = text.length;
+    }
+    if (nextBackslash > q) {
+      escaped = false;
+      return q;
+    }
+  }
+  return escapedStringEnd(text, i);
+}
+
+/** stringEnd, one character at a time: escapes checked, control characters refused. */
+function escapedStringEnd(text: string, i: number): number {
+  let esc = false;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      escaped = esc;
+      return i;
+    }
+    if (c === BACKSLASH) {
+      esc = true;
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75) {
+        if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) return -1;
+        i += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+        continue;
+      }
+      return -1;
+    }
+    // Control characters are not allowed raw; NaN is the end of the text.
+    if (!(c >= 0x20)) return -1;
+    i++;
+  }
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** The end of the JSON number starting at `i`; -1 when there is none. */
+function numberEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 0x2d) i++;
+  const lead = text.charCodeAt(i);
+  if (lead === 0x30) i++;
+  else if (lead >= 0x31 && lead <= 0x39) while (isDigit(text.charCodeAt(++i)));
+  else return -1;
+  if (text.charCodeAt(i) === 0x2e) {
+    if (!isDigit(text.charCodeAt(++i))) return -1;
+    while (isDigit(text.charCodeAt(++i)));
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    const sign = text.charCodeAt(++i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(++i)));
+  }
+  return i;
 }

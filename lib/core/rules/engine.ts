@@ -2,7 +2,7 @@
 // so an event costs about the same against 10,000 rules as against 100, and a rule added, changed
 // or removed touches only its own part of the index. `if` patterns (the customer view) are compiled
 // on first use and shared between rules that write the same one.
-import { compilePattern, parseEvent, PatternSet, validate, type CompiledPattern, type PatternSetStats } from '../event-pattern/index.ts';
+import { compilePattern, PatternSet, validate, type CompiledPattern, type PatternSetStats } from '../event-pattern/index.ts';
 import type { Rule } from './rule.ts';
 
 export interface CompiledRule {
@@ -195,7 +195,7 @@ export class RuleSet {
    */
   matching(event: string | { source: string; 'detail-type': string }): CompiledRule[] {
     const set = this.set;
-    const n = set.matchIds(typeof event === 'string' ? parseEvent(event) : event);
+    const n = typeof event === 'string' ? set.matchText(event) : set.matchIds(event);
     if (n === 0) return [];
     const ids = set.matchedIds();
     if (n === 1) return [set.valueOf(ids[0]!)];
