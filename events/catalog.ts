@@ -74,6 +74,8 @@ const ids = (...required: IdKind[]) =>
 const base = (...required: IdKind[]) => ({ ids: ids(...required), occurredAt: timestamp });
 // Unknown extra fields are kept, so a source can add fields without breaking Baton.
 const detail = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
+/** A SKU, store, team or promotion code: what rules name under `context` (letters, digits, `._-`). */
+const contextKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a code of letters, digits, ".", "_" or "-" (at most 64)');
 
 export const CHANNELS = ['email', 'sms', 'push', 'device'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -101,9 +103,31 @@ const crm = {
     via: text(64),
   }),
   CustomerErased: detail({ ...base(), requestId: text(128) }),
+  /** Business context (docs/context.md): a call-centre team's load right now. No customer in it. */
+  CallCentreLoadReported: detail({
+    occurredAt: timestamp,
+    team: contextKey,
+    agentsFree: z.number().int().min(0).max(1_000_000),
+    queueLength: z.number().int().min(0).max(100_000_000),
+  }),
+  /** Business context: a promotion went live, changed or ended. */
+  PromotionChanged: detail({
+    occurredAt: timestamp,
+    promotionId: contextKey,
+    status: z.enum(['live', 'ended']),
+    validFrom: timestamp.optional(),
+    validUntil: timestamp.optional(),
+  }),
 };
 
 const erp = {
+  /** Business context (docs/context.md): stock of a SKU at one store or warehouse, as now counted. */
+  InventoryChanged: detail({
+    occurredAt: timestamp,
+    sku: contextKey,
+    location: contextKey,
+    available: z.number().int().min(0).max(1_000_000_000),
+  }),
   LicensePurchased: detail({
     ...base('licenseId'),
     licenseId: text(128),
@@ -286,6 +310,9 @@ const journeys = {
     dueAt: timestamp,
   }),
 };
+
+/** Business-context events (docs/context.md): about the business, not a customer; they change no profile. */
+export const CONTEXT_DETAIL_TYPES = ['InventoryChanged', 'CallCentreLoadReported', 'PromotionChanged'] as const;
 
 /** Every detail schema, by source, then detail-type. */
 export const CATALOG = {

@@ -102,6 +102,7 @@ export class DecisionApi extends Construct {
       counters: ['UpdateItem'],
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
+      context: ['Scan'],
     });
 
     const unsubscribeHandler = props.unsubscribeHandler ?? UNSUBSCRIBE_HANDLER;

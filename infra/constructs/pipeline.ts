@@ -165,14 +165,17 @@ export class Pipeline extends Construct {
     // links, the decisions of the customer found through byCustomer, quarantined events found by
     // Scan); feedback (Update on the outbox, deliverability counts: Put marker + Update); the cached
     // rules (Scan, Query for versions) and campaigns (Scan); a customer's journey positions and the
-    // timer outbox (Query on their partitions). No templates.
+    // timer outbox (Query on their partitions). No templates. An invalid event stored while its
+    // customer was being erased is withdrawn again (quarantine DeleteItem).
     props.tables.grantData(this.evaluate.role, {
       customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
       decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query:byCustomer'],
-      quarantine: ['PutItem', 'Scan', 'BatchWriteItem'],
+      quarantine: ['PutItem', 'DeleteItem', 'Scan', 'BatchWriteItem'],
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
+      // Business context: the latest fact per SKU, team or promotion (conditional Put), read on a cache (Scan).
+      context: ['PutItem', 'Scan'],
     });
 
     // Segment entries and exits go on the bus for rules and journeys: that source only.

@@ -12,9 +12,10 @@ import { contactHistory } from '../core/campaigns/history.ts';
 import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
+import type { BusinessContext } from '../core/context/index.ts';
 import { membershipAfter } from '../core/segments/membership.ts';
 import type { JourneyStep } from './journeys.ts';
-import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
+import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
 export interface DecisionEvent {
@@ -29,6 +30,8 @@ export interface DecisionBook {
   readonly campaigns: CampaignBook;
   /** The segments whose membership the commit keeps current; without them members stay as they are. */
   readonly segments?: SegmentBook;
+  /** The business right now (docs/context.md); rules read it as `context`. */
+  readonly context?: BusinessContext;
 }
 
 /** What one attempt would commit, before the decision: the profile read, others merged into it. */
@@ -135,6 +138,7 @@ export function decideOn(event: DecisionEvent, state: CustomerState, book: Decis
     contacts: contactHistory(state.contacts),
     now,
     ...(exhausted ? { exhausted } : {}),
+    ...(book.context ? { context: book.context } : {}),
   });
 }
 
@@ -179,6 +183,8 @@ export interface DecisionStepDeps {
   readonly maxPauseMs: number;
   /** Journeys (lib/app/journeys.ts): their sends join the arbitration, their positions the commit. */
   readonly journeys?: JourneyStep;
+  /** The business context rules read; without it a rule's `context` fields are absent. */
+  readonly context?: ContextSource;
 }
 
 export interface DecisionStep {
@@ -196,8 +202,8 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
   return {
     async book() {
-      const [rules, campaigns, segments] = await Promise.all([deps.rules.current(), deps.campaigns?.current(), deps.segments?.current()]);
-      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(segments ? { segments } : {}) };
+      const [rules, campaigns, segments, context] = await Promise.all([deps.rules.current(), deps.campaigns?.current(), deps.segments?.current(), deps.context?.current()]);
+      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(segments ? { segments } : {}), ...(context ? { context } : {}) };
     },
 
     async commit(attempt, job) {

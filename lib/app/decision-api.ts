@@ -13,7 +13,7 @@ import { decisionIdFor, type Candidate, type Decision } from '../core/decide.ts'
 import type { CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, assembleProfile, createDecisionStep, type Attempt } from './decide-and-commit.ts';
-import type { CampaignSource, CustomerRepository, Metrics, RuleSource } from './ports.ts';
+import type { CampaignSource, ContextSource, CustomerRepository, Metrics, RuleSource } from './ports.ts';
 
 /** The source and detail-type rules match for inbound requests. */
 export const API_SOURCE = 'baton.api';
@@ -76,6 +76,8 @@ export interface DecisionApiDeps {
    */
   readonly identities?: Pick<CustomerRepository<CustomerState>, 'resolve'>;
   readonly rules: RuleSource;
+  /** The business context rules read as `context` (docs/context.md). */
+  readonly context?: ContextSource;
   readonly campaigns?: CampaignSource;
   readonly metrics: Metrics;
   /** The stored decision, to answer a repeated requestId. */
@@ -109,6 +111,7 @@ export function createDecisionApi(deps: DecisionApiDeps): (request: DecisionRequ
     customers: deps.customers,
     rules: deps.rules,
     ...(deps.campaigns ? { campaigns: deps.campaigns } : {}),
+    ...(deps.context ? { context: deps.context } : {}),
     metrics: deps.metrics,
     clock: deps.clock ?? (() => new Date()),
     sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),

@@ -7,10 +7,11 @@ import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../../events/ca
 import { idKey, idsOf, lookupIdsOf, payloadHash, withJsonEscapesDecoded, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
+import { contextFactOf } from '../core/context/index.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
 import { publishMembership, withOwnId } from './segments.ts';
 import type { JourneyStep } from './journeys.ts';
-import type { CampaignSource, CommitResult, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
+import type { CampaignSource, CommitResult, ContextSource, ContextStore, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
 
 export interface IngestDeps {
   readonly customers: CustomerRepository<CustomerState>;
@@ -35,6 +36,9 @@ export interface IngestDeps {
   readonly afterApply?: (event: BatonEvent) => Promise<void>;
   /** Journeys (lib/app/journeys.ts); without it no journey runs. */
   readonly journeys?: JourneyStep;
+  /** Where business-context events are kept, and the cached context rules read (docs/context.md). */
+  readonly contextStore?: ContextStore;
+  readonly context?: ContextSource;
 }
 
 type QuarantineCode = QuarantinedEvent['code'];
@@ -44,7 +48,9 @@ export type IngestOutcome =
   | { readonly status: 'duplicate' }
   | { readonly status: 'quarantined'; readonly code: QuarantineCode; readonly reason: string }
   | { readonly status: 'erased'; readonly customerId?: string }
-  | { readonly status: 'unknown-customer' };
+  | { readonly status: 'unknown-customer' }
+  /** A business-context fact, kept (`applied`) or older than the one kept. */
+  | { readonly status: 'context'; readonly applied: boolean };
 
 /** A fault (not bad input): the event stays on the queue and is retried, then dead-lettered. */
 export class IngestError extends BatonError<'commit-contention'> {}
@@ -131,6 +137,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     maxAttempts: deps.maxAttempts ?? 12,
     maxPauseMs: 1000,
     ...(deps.journeys ? { journeys: deps.journeys } : {}),
+    ...(deps.context ? { context: deps.context } : {}),
   });
 
   async function quarantine(body: string, code: QuarantineCode, reason: string): Promise<IngestOutcome> {
@@ -174,6 +181,14 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     const parsed = parseEvent(body);
     if (!parsed.ok) return quarantine(body, parsed.code, parsed.reason);
     const event = withOwnId(parsed.event);
+    const fact = contextFactOf(event);
+    if (fact) {
+      // Not a customer's: no profile, no marker. The latest occurrence wins, so a replay is a no-op.
+      if (!deps.contextStore) throw new Error('ingest has no context store (lib/wiring/ingest.ts wires one)');
+      const applied = (await deps.contextStore.record(fact)) === 'applied';
+      deps.metrics.count(applied ? 'ContextFactsApplied' : 'ContextFactsStale');
+      return { status: 'context', applied };
+    }
     const hash = payloadHash(JSON.stringify(event));
     const ids = idsOf(event);
     const tagged = taggedCustomerId(event);

@@ -17,6 +17,7 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
 import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
+import type { BusinessContext, ContextFact } from '../core/context/index.ts';
 
 export type { MetricName };
 
@@ -143,6 +144,17 @@ export interface QuarantineStore {
   put(entry: QuarantinedEvent): Promise<void>;
   /** Removes an entry just put (its customer was erased meanwhile). */
   withdraw(entry: QuarantinedEvent): Promise<void>;
+}
+
+/** The latest business-context facts (docs/context.md), one per subject. */
+export interface ContextStore {
+  /** Keeps the fact unless one that occurred later (or at the same time) is kept: arrival order does not matter. */
+  record(fact: ContextFact): Promise<'applied' | 'stale'>;
+}
+
+/** The business context in force, cached and refreshed in the background like rules. */
+export interface ContextSource {
+  current(): Promise<BusinessContext>;
 }
 
 export interface RuleSource {

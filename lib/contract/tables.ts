@@ -41,6 +41,10 @@ export const TABLES = {
     timeToLiveAttribute: TTL_ATTRIBUTE,
     personalData: true,
   },
+  context: {
+    holds: 'business context: the latest stock per SKU and location, call-centre load per team, promotions',
+    personalData: false,
+  },
   counters: {
     holds: 'contact caps, campaign budgets, channel capacity windows and anonymous counters',
     timeToLiveAttribute: TTL_ATTRIBUTE,

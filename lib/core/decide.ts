@@ -14,6 +14,7 @@ import type { Rule } from './rules/rule.ts';
 import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
 import { inGlobalControl } from './campaigns/control.ts';
+import { outOfStock, type BusinessContext } from './context/index.ts';
 import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './campaigns/index.ts';
 
 /** Why a candidate was chosen or suppressed; string codes that `baton explain` and reports read. */
@@ -23,6 +24,7 @@ export const OUTCOMES = [
   'not-valid-now',
   'campaign-inactive',
   'customer-not-matched',
+  'out-of-stock',
   'no-consent',
   'rule-limit',
   'cooldown',
@@ -99,6 +101,8 @@ export interface DecideInput {
   readonly contacts?: readonly ContactRecord[];
   /** Limits (by `Reservation.key`) whose claims were refused at commit: decide again as if exhausted. */
   readonly exhausted?: ReadonlySet<string>;
+  /** The business right now (docs/context.md): rules read it as `context` in their `if`. */
+  readonly context?: BusinessContext;
 }
 
 export function decisionIdFor(customerId: string, eventId: string): string {
@@ -154,6 +158,8 @@ export function decide(input: DecideInput): Decision | undefined {
   // One group across every campaign: the default policy says who is in it.
   const control = book.policy('default').globalControl;
   const controlled = control !== undefined && inGlobalControl(customer.customerId, control);
+  const context = input.context;
+  const subject = context ? { ...customer, context } : customer;
 
   for (const { compiled, campaign } of ranked) {
     const rule = compiled.rule;
@@ -173,8 +179,13 @@ export function decide(input: DecideInput): Decision | undefined {
       candidates.push(candidate(rule, campaign, 'campaign-inactive', reason));
       continue;
     }
-    if (!compiled.if(customer)) {
+    if (!compiled.if(subject)) {
       candidates.push(candidate(rule, campaign, 'customer-not-matched', 'the customer does not match the rule\'s "if" pattern'));
+      continue;
+    }
+    // An offer of a SKU is held back while no location has it, without a rule having to say so.
+    if (then.channel !== 'bus' && then.sku !== undefined && context && outOfStock(context, then.sku)) {
+      candidates.push(candidate(rule, campaign, 'out-of-stock', `the offer sells ${then.sku}, which no location has in stock`));
       continue;
     }
     // Before any claim or channel is taken: a transactional message on the channel still goes.

@@ -20,6 +20,7 @@ export async function decisionApiDeps(settings: Settings, o: Observed, clients: 
     identities: ingest.customers,
     rules: ingest.rules,
     ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
+    ...(ingest.context ? { context: ingest.context } : {}),
     metrics: o.port,
     decisions: new DynamoDecisionStore(clients.dynamodb(), settings.tables.decisions),
     ...(secret ? { unsubscribe: { secret, publish: (event) => bus.publish(event) } } : {}),

@@ -16,6 +16,7 @@ import { BUS_NAME } from '../contract/routes.ts';
 import { CachedJourneySource, DynamoJourneyInstances, scanJourneys } from '../adapters/dynamo/journeys.ts';
 import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
 import { createJourneyStep } from '../app/journeys.ts';
+import { CachedContextSource, CONTEXT_REFRESH_MS, DynamoContextStore, scanContext } from '../adapters/dynamo/context.ts';
 import { awsClients, type Clients } from './clients.ts';
 
 /** What the wiring reports through: metrics, and warnings about items it skips (an Observability fits). */
@@ -64,6 +65,14 @@ export function ingestDeps(
         o.port.count('SegmentsRejected');
         o.logger.warn('segment skipped', { segmentId: rejection.segmentId, reason: rejection.reason });
       },
+    }),
+    contextStore: new DynamoContextStore(db, tables.context),
+    // Never staler than rules, and at most twice CONTEXT_REFRESH_MS (docs/context.md).
+    context: new CachedContextSource(scanContext(db, tables.context), {
+      refreshMs: Math.min(rulesRefreshMs ?? CONTEXT_REFRESH_MS, CONTEXT_REFRESH_MS),
+      metrics: o.port,
+      ...(clock ? { now: clock } : {}),
+      onRejected: (reason) => o.logger.warn('context item skipped', { reason }),
     }),
     ...(clients.bus ? { segmentEvents: new BusSegmentEvents(clients.bus(), settings.busName ?? BUS_NAME) } : {}),
     metrics: o.port,

@@ -451,15 +451,17 @@ describe('least privilege on data', () => {
   const expected = {
     // ingest: resolve (BatchGet), load (Get), commit/markSeen (transaction: Put, Delete of merged
     // profiles), erase (BatchWrite tombstones and links, Delete); feedback (Update on decisions,
-    // deliverability counts: Put marker + Update); quarantine (Put; erasure Scan + BatchWrite).
+    // deliverability counts: Put marker + Update); quarantine (Put, Delete of an entry whose customer
+    // was erased meanwhile; erasure Scan + BatchWrite); business context (conditional Put, cached Scan).
     evaluate: {
       customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query'],
       decisions: ['BatchWriteItem', 'PutItem', 'UpdateItem'],
       'decisions/index/byCustomer': ['Query'],
-      quarantine: ['BatchWriteItem', 'PutItem', 'Scan'],
+      quarantine: ['BatchWriteItem', 'DeleteItem', 'PutItem', 'Scan'],
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
+      context: ['PutItem', 'Scan'],
     },
     // load the customer and the template; claim/complete the outbox message (Update); SMS budget
     // (Update) and the deliverability guard (Query); the outbox stream.
@@ -478,6 +480,7 @@ describe('least privilege on data', () => {
       counters: ['UpdateItem'],
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
+      context: ['Scan'],
     },
   };
   const roles = {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadSample, listSamples } from '../../events/samples.ts';
 import { parseEvent } from '../../events/validate.ts';
-import { catalogEntries, CHANNELS } from '../../events/catalog.ts';
+import { catalogEntries, CHANNELS, CONTEXT_DETAIL_TYPES } from '../../events/catalog.ts';
 import {
   BOUNDS,
   CustomerStateError,
@@ -73,11 +73,12 @@ describe('reducers on the catalog samples', () => {
   it('has one reducer for every customer detail-type in the catalog, and none for Baton’s own events', () => {
     const expected = catalogEntries()
       .filter((e) => e.source !== 'baton' && e.source !== 'baton.segments' && e.source !== 'baton.journeys')
+      .filter((e) => !(CONTEXT_DETAIL_TYPES as readonly string[]).includes(e.detailType))
       .map((e) => `${e.source}/${e.detailType}`)
       .sort();
     expect(Object.keys(REDUCERS).sort()).toEqual(expected);
-    // One sample more: the journeys' timer event, which changes no state.
-    expect(listSamples().length).toBe(expected.length + 1);
+    // Samples beyond those: the journeys' timer event and the business-context events, which change no state.
+    expect(listSamples().length).toBe(expected.length + 1 + CONTEXT_DETAIL_TYPES.length);
   });
 
   it('CustomerUpserted sets every profile field with the event time and id', () => {

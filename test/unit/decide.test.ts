@@ -7,6 +7,7 @@ import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema, type RuleInput } from '../../lib/core/rules/rule.ts';
 import { campaignSchema, StaticCampaignBook, type CampaignInput } from '../../lib/core/campaigns/campaign.ts';
 import { limitKey, sharedLimits } from '../../lib/core/campaigns/reservations.ts';
+import { businessContext, type ContextFact } from '../../lib/core/context/index.ts';
 import { policySchema, type ContactPolicyInput, type ContactRecord } from '../../lib/core/campaigns/index.ts';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z'); // 13:00 in Berlin
@@ -32,6 +33,8 @@ interface Case {
   contacts?: ContactRecord[];
   exhausted?: string[];
   now?: Date;
+  /** Business context facts (docs/context.md). */
+  context?: ContextFact[];
   expected: Record<string, Outcome>;
 }
 
@@ -144,6 +147,37 @@ const cases: Case[] = [
     expected: { a: 'capacity' },
   },
   {
+    name: 'an offer whose SKU no location has is out of stock; the next candidate takes the channel',
+    rules: [r('a', { priority: 20, then: { channel: 'email', template: 'case', sku: 'CASE-1' } }), r('b', { then: { channel: 'email', template: 'usb', sku: 'USB-C' } })],
+    context: [
+      { kind: 'inventory', sku: 'CASE-1', location: 'store-1', available: 0, at: NOW.toISOString() },
+      { kind: 'inventory', sku: 'CASE-1', location: 'web', available: 0, at: NOW.toISOString() },
+      { kind: 'inventory', sku: 'USB-C', location: 'store-1', available: 0, at: NOW.toISOString() },
+      { kind: 'inventory', sku: 'USB-C', location: 'web', available: 3, at: NOW.toISOString() },
+    ],
+    expected: { a: 'out-of-stock', b: 'chosen' },
+  },
+  {
+    name: 'a SKU Baton has no stock figure for is not held back',
+    rules: [r('a', { then: { channel: 'email', template: 'case', sku: 'NEW-SKU' } })],
+    context: [{ kind: 'inventory', sku: 'CASE-1', location: 'web', available: 0, at: NOW.toISOString() }],
+    expected: { a: 'chosen' },
+  },
+  {
+    name: "rules read the business context in their if: a team's free agents, a live promotion",
+    rules: [
+      r('call', { priority: 30, if: { context: { callCentre: { service: { agentsFree: [{ numeric: ['>', 0] }] } } } }, then: { channel: 'bus', action: 'book-call' } }),
+      r('promo', { priority: 20, if: { context: { promotions: { 'BF-26': { live: [true] } } } } }),
+      r('ended', { priority: 10, if: { context: { promotions: { 'SUMMER-26': { live: [true] } } } }, then: { channel: 'sms', template: 't' } }),
+    ],
+    context: [
+      { kind: 'team', team: 'service', agentsFree: 2, queueLength: 4, at: NOW.toISOString() },
+      { kind: 'promotion', promotionId: 'BF-26', status: 'live', validUntil: '2026-03-11T00:00:00.000Z', at: NOW.toISOString() },
+      { kind: 'promotion', promotionId: 'SUMMER-26', status: 'live', validUntil: '2026-03-01T00:00:00.000Z', at: NOW.toISOString() },
+    ],
+    expected: { call: 'chosen', promo: 'chosen', ended: 'customer-not-matched' },
+  },
+  {
     name: 'bus actions need no consent and leave the channels free',
     rules: [r('bus', { then: { channel: 'bus', action: 'call-list' } }), r('a')],
     customer: { consent: { email: true } },
@@ -165,6 +199,7 @@ function run(c: Case) {
     now: c.now ?? NOW,
     ...(c.contacts ? { contacts: c.contacts } : {}),
     ...(c.exhausted ? { exhausted: new Set(c.exhausted) } : {}),
+    ...(c.context ? { context: businessContext(c.context, c.now ?? NOW) } : {}),
   });
 }
 

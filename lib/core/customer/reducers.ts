@@ -1,7 +1,7 @@
 // One reducer per detail-type. Each describes what its event says as a small CustomerState and
 // merges it into the current state with mergeCustomers, so applying events and merging profiles are
 // the same operation and share one proof of order-insensitivity. Pure: no I/O, no clock.
-import { sesEventTime, type BatonEvent, type Channel } from '../../../events/catalog.ts';
+import { CONTEXT_DETAIL_TYPES, sesEventTime, type BatonEvent, type Channel } from '../../../events/catalog.ts';
 import { mergeCustomers, capCategories, addCategories } from './merge.ts';
 import type { ContactTime } from '../channels/feedback.ts';
 import {
@@ -25,8 +25,11 @@ import {
   type Stamp,
 } from './state.ts';
 
-/** The events that describe a customer (Baton's own `baton`, `baton.segments` and `baton.journeys` events change no state). */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' }>;
+/**
+ * The events that describe a customer (Baton's own `baton`, `baton.segments` and `baton.journeys`
+ * events change no state, nor do the business-context events).
+ */
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' } | { 'detail-type': (typeof CONTEXT_DETAIL_TYPES)[number] }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -311,12 +314,17 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
   ]),
 ) as unknown as { readonly [K in ReducerKey]: Reducer<ByKey[K]> };
 
+const CONTEXT_TYPES: ReadonlySet<string> = new Set(CONTEXT_DETAIL_TYPES);
+export function isCustomerEvent(event: BatonEvent): event is CustomerEvent {
+  return event.source !== 'baton' && event.source !== 'baton.segments' && event.source !== 'baton.journeys' && !CONTEXT_TYPES.has(event['detail-type']);
+}
+
 /**
  * Applies one validated event to a state and returns the new state (the input is left untouched).
  * Baton's own `baton` and `baton.segments` events and detail-types without a reducer change nothing.
  */
 export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
-  if (event.source === 'baton' || event.source === 'baton.segments' || event.source === 'baton.journeys') return { ...state };
+  if (!isCustomerEvent(event)) return { ...state };
   const key = keyOf(event);
   if (!Object.hasOwn(REDUCERS, key)) return { ...state };
   return (REDUCERS[key] as Reducer)(state, event);

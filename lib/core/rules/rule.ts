@@ -9,6 +9,8 @@ export const messageAction = z.object({
   channel: z.enum(CHANNELS),
   template: id,
   offer: z.string().min(1).max(64).optional(),
+  /** The SKU the offer sells: while no location has it in stock the offer is suppressed (`out-of-stock`). */
+  sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a SKU code of letters, digits, ".", "_" or "-"').optional(),
   /** Transactional messages skip marketing consent, caps and quiet hours (stated explicitly). */
   transactional: z.boolean().default(false),
 });
