@@ -37,5 +37,9 @@ export const METRIC_NAMES = [
   'SegmentsRejected',
   'SegmentsEntered',
   'SegmentsLeft',
+  /** Outbound runs (docs/campaigns.md): runs started and finished, members decided by a run. */
+  'RunsStarted',
+  'RunsDone',
+  'RunMembersDecided',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
