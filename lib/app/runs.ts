@@ -70,34 +70,11 @@ export function createRuns(deps: RunDeps): Runs {
   });
   const clock: Clock = { now: () => deps.clock().getTime(), sleep: deps.sleep };
 
-  async function mustGet(runId: string): Promise<Run> {
-    const run = await deps.runs.get(runId);
-    if (!run) throw new RunError('run-not-found', `run: no run with this id; \`baton runs list\` shows the runs there are`);
-    return run;
-  }
+  const mustGet = (runId: string) => getRun(deps.runs, runId);
 
+  const control = runControl(deps);
   return {
-    async start(request) {
-      const run = newRun(request, deps.newRunId?.() ?? `run-${randomUUID().slice(0, 8)}`, deps.clock(), deps.members.buckets);
-      await deps.runs.create(run);
-      deps.metrics.count('RunsStarted');
-      return run;
-    },
-
-    async status(runId) {
-      const run = await mustGet(runId);
-      return { run, counts: await deps.runs.counts(runId) };
-    },
-
-    list: () => deps.runs.list(),
-
-    async control(runId, command) {
-      const run = await mustGet(runId);
-      const { from, to } = move(command);
-      const moved = await deps.runs.transition(runId, from, to);
-      if (!moved) throw new RunError('wrong-state', `run: a ${run.state} run cannot ${command}; expected a run that is ${from.join(' or ')}`);
-      return moved;
-    },
+    ...control,
 
     async work(runId) {
       let run = await deps.runs.get(runId);
@@ -196,6 +173,43 @@ export function createRuns(deps: RunDeps): Runs {
       (attempts) => new RunError('run-contention', `run ${run.runId}: a member could not be committed after ${attempts} attempts (concurrent updates); resume the run`),
     );
   }
+}
+
+
+export type RunControlDeps = Pick<RunDeps, 'runs' | 'clock' | 'metrics' | 'newRunId'> & { readonly members: Pick<SegmentMemberPages, 'buckets'> };
+
+/** Starting, reading and moving runs: what the CLI needs, without the decision step. */
+export function runControl(deps: RunControlDeps): Omit<Runs, 'work'> {
+  const mustGet = (runId: string) => getRun(deps.runs, runId);
+  return {
+    async start(request) {
+      const run = newRun(request, deps.newRunId?.() ?? `run-${randomUUID().slice(0, 8)}`, deps.clock(), deps.members.buckets);
+      await deps.runs.create(run);
+      deps.metrics.count('RunsStarted');
+      return run;
+    },
+
+    async status(runId) {
+      const run = await mustGet(runId);
+      return { run, counts: await deps.runs.counts(runId) };
+    },
+
+    list: () => deps.runs.list(),
+
+    async control(runId, command) {
+      const run = await mustGet(runId);
+      const { from, to } = move(command);
+      const moved = await deps.runs.transition(runId, from, to);
+      if (!moved) throw new RunError('wrong-state', `run: a ${run.state} run cannot ${command}; expected a run that is ${from.join(' or ')}`);
+      return moved;
+    },
+  };
+}
+
+async function getRun(runs: RunRepository, runId: string): Promise<Run> {
+  const run = await runs.get(runId);
+  if (!run) throw new RunError('run-not-found', `run: no run with this id; \`baton runs list\` shows the runs there are`);
+  return run;
 }
 
 /** Runs `fn` over the items, at most `limit` at once, results in order. */
