@@ -324,6 +324,16 @@ export interface RunRepository {
   counts(runId: string): Promise<RunCounts>;
   /** Counts a member no decision was committed for (profile gone), once per run and customer. */
   tallyAlone(runId: string, customerId: string, tally: Tally): Promise<void>;
+  /**
+   * Takes or renews the run's lease for `holder` until `untilMs` (cloud workers: one works on a run
+   * at a time); false when another holder's lease has not run out at `nowMs`.
+   */
+  lease(runId: string, holder: string, untilMs: number, nowMs: number): Promise<boolean>;
+}
+
+/** Where the cloud's run starter hands due runs to the run workers (an SQS queue). */
+export interface RunQueue {
+  enqueue(runIds: readonly string[]): Promise<void>;
 }
 
 /** A segment's members, page by page per bucket (lib/adapters/dynamo/segments.ts keeps them in buckets). */

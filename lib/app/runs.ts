@@ -12,7 +12,7 @@ import { TokenBucket, type Clock } from '../core/channels/capacity.ts';
 import { dueAt, move, newRun, nextPass, pace, placeInPass, runEvent, runMemberEventId, RunError, tallyOf, type BucketCheckpoint, type Run, type RunCounts, type RunRequest, type Tally } from '../core/runs/run.ts';
 import { AGAIN, assembleProfile, createDecisionStep, type DecisionStep } from './decide-and-commit.ts';
 import type { JourneyStep } from './journeys.ts';
-import type { CampaignSource, CustomerRepository, Metrics, RuleSource, RunRepository, SegmentMemberPages, SegmentSource } from './ports.ts';
+import type { CampaignSource, CustomerRepository, Metrics, RuleSource, RunQueue, RunRepository, SegmentMemberPages, SegmentSource } from './ports.ts';
 
 export interface RunDeps {
   readonly runs: RunRepository;
@@ -43,6 +43,15 @@ export interface RunStatus {
   readonly members?: number;
 }
 
+/** How a cloud worker works on a run: under a lease, and until a deadline (its Lambda's time). */
+export interface WorkOptions {
+  /** Takes the run's lease as this holder (renewed at every page); without it no lease is taken. */
+  readonly holder?: string;
+  readonly leaseMs?: number;
+  /** Stops at the first page boundary after this time (epoch ms of the real clock). */
+  readonly deadlineMs?: number;
+}
+
 export interface Runs {
   start(request: RunRequest): Promise<Run>;
   status(runId: string): Promise<RunStatus>;
@@ -52,7 +61,7 @@ export interface Runs {
    * Works on the run until it is done, paused or cancelled, or its next pass is not due yet.
    * Safe to call again at any time (after a crash): it carries on from the checkpoints.
    */
-  work(runId: string): Promise<Run | undefined>;
+  work(runId: string, options?: WorkOptions): Promise<Run | undefined>;
 }
 
 export function createRuns(deps: RunDeps): Runs {
@@ -76,7 +85,9 @@ export function createRuns(deps: RunDeps): Runs {
   return {
     ...control,
 
-    async work(runId) {
+    async work(runId, options = {}) {
+      const leased = async () => !options.holder || deps.runs.lease(runId, options.holder, Date.now() + (options.leaseMs ?? 120_000), Date.now());
+      if (!(await leased())) return deps.runs.get(runId);
       let run = await deps.runs.get(runId);
       while (run) {
         if (run.state === 'scheduled') {
@@ -85,7 +96,7 @@ export function createRuns(deps: RunDeps): Runs {
           continue;
         }
         if (run.state !== 'running' || run.pass.at > clock.now()) return run;
-        const finished = await workPass(run);
+        const finished = await workPass(run, async () => (options.deadlineMs !== undefined && Date.now() > options.deadlineMs) || !(await leased()));
         if (!finished) return deps.runs.get(runId);
         const after = await mustGet(runId);
         if (after.state !== 'running' || after.pass.at !== run.pass.at) {
@@ -104,7 +115,7 @@ export function createRuns(deps: RunDeps): Runs {
   };
 
   /** One pass over every bucket; false when the run stopped being this pass's (paused, cancelled). */
-  async function workPass(run: Run): Promise<boolean> {
+  async function workPass(run: Run, timeUp: () => Promise<boolean>): Promise<boolean> {
     const book = await step.book();
     const campaign = book.campaigns.campaign(run.campaignId);
     const fallbackZone = book.campaigns.policy(campaign.policyId).quietHours?.defaultTimeZone ?? 'UTC';
@@ -117,7 +128,13 @@ export function createRuns(deps: RunDeps): Runs {
         let checkpoint: BucketCheckpoint = next.b;
         while (!checkpoint.done && !stopped) {
           const current = await deps.runs.get(run.runId);
-          if (!current || current.state !== 'running' || current.pass.at !== run.pass.at) {
+          if (!current || current.state !== 'running' || current.pass.at !== run.pass.at || (await timeUp())) {
+            stopped = true;
+            break;
+          }
+          // No rule matches the run's event (not written yet, or not in this process's cached rules yet):
+          // deciding now would only suppress everyone. The run waits and the worker tries again.
+          if ((await step.book()).rules.matching(runEvent(run, '-', new Date(clock.now()))).length === 0) {
             stopped = true;
             break;
           }
@@ -225,4 +242,16 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
     }),
   );
   return out;
+}
+
+/**
+ * The cloud's run starter, every minute (EventBridge Scheduler): hands each run that is due
+ * (scheduled past its time, or running) to the run workers. A run already being worked on is
+ * handed over again; the worker finds its lease taken and leaves it.
+ */
+export async function startDueRuns(deps: { runs: RunRepository; queue: RunQueue; clock: () => Date }): Promise<string[]> {
+  const now = deps.clock().getTime();
+  const due = (await deps.runs.list()).filter((r) => (r.state === 'scheduled' || r.state === 'running') && r.pass.at <= now).map((r) => r.runId);
+  await deps.queue.enqueue(due);
+  return due;
 }

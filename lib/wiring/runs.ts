@@ -2,6 +2,7 @@
 // segments and journeys as ingest, the run items and counts in the counters table.
 import type { RunDeps } from '../app/runs.ts';
 import { DynamoRunMembers, DynamoRunRepository } from '../adapters/dynamo/runs.ts';
+import { SqsRunQueue } from '../adapters/aws/run-queue.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { ingestDeps, type IngestSettings, type Observed } from './ingest.ts';
 
@@ -33,4 +34,9 @@ export function runDeps(
     sleep,
     ...tuning,
   };
+}
+
+/** The cloud's run starter: the runs in the counters table, the run queue (its URL from the function's environment). */
+export function runStarterDeps(settings: Pick<IngestSettings, 'tables' | 'aws'>, queueUrl: string, clients: Pick<Clients, 'dynamodb' | 'sqs'> = awsClients(settings.aws ?? { endpoints: {} })) {
+  return { runs: new DynamoRunRepository(clients.dynamodb(), settings.tables.counters), queue: new SqsRunQueue(clients.sqs(), queueUrl), clock: () => new Date() };
 }

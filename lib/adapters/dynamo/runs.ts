@@ -6,6 +6,7 @@
 //                                          createdAt, passAt, passAfter?, buckets[] (checkpoints), finishedAt? }
 //                                          one partition: `baton runs list` is a Query, runs are few
 //   RUNCOUNT#<runId>#<shard> / COUNT     { sent, deferred, "suppressed:<reason>"… }  ADDed by each decision's commit
+//                                          leaseHolder?, leaseUntil? (cloud workers, one per run at a time)
 //   RUNALONE#<runId>#<customerId> / TALLY   marker: a member counted without a decision (profile gone)
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RunRepository, RunTallyWrite, SegmentMemberPages } from '../../app/ports.ts';
@@ -154,6 +155,24 @@ export class DynamoRunRepository implements RunRepository {
       pending = page.UnprocessedKeys?.[this.table]?.Keys as Item[] | undefined;
     }
     return counts;
+  }
+
+  async lease(runId: string, holder: string, untilMs: number, nowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: runKey(runId),
+          UpdateExpression: 'SET leaseHolder = :h, leaseUntil = :until',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseHolder = :h)',
+          ExpressionAttributeValues: { ':h': holder, ':until': untilMs, ':now': nowMs },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
   }
 
   async tallyAlone(runId: string, customerId: string, tally: Tally): Promise<void> {
