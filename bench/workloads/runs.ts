@@ -11,7 +11,7 @@ import { seedSegmentMembers } from '../../local/seed.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { tableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
-import { DynamoRunMembers } from '../../lib/adapters/dynamo/runs.ts';
+import { DynamoRunMembers } from '../../lib/adapters/dynamo/run-members.ts';
 import { ruleKey } from '../../lib/adapters/dynamo/rules.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { createRuns } from '../../lib/app/runs.ts';

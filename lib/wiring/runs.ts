@@ -1,7 +1,8 @@
 // Settings → adapters → outbound runs (lib/app/runs.ts): the same customers, rules, campaigns,
 // segments and journeys as ingest, the run items and counts in the counters table.
 import type { RunDeps } from '../app/runs.ts';
-import { DynamoRunMembers, DynamoRunRepository } from '../adapters/dynamo/runs.ts';
+import { DynamoRunRepository } from '../adapters/dynamo/runs.ts';
+import { DynamoRunMembers } from '../adapters/dynamo/run-members.ts';
 import { SqsRunQueue } from '../adapters/aws/run-queue.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { ingestDeps, type IngestSettings, type Observed } from './ingest.ts';

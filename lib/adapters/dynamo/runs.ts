@@ -9,12 +9,10 @@
 //                                          leaseHolder?, leaseUntil? (cloud workers, one per run at a time)
 //   RUNALONE#<runId>#<customerId> / TALLY   marker: a member counted without a decision (profile gone)
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RunRepository, RunTallyWrite, SegmentMemberPages } from '../../app/ports.ts';
+import type { RunRepository, RunTallyWrite } from '../../app/ports.ts';
 import { addTally, NO_COUNTS, type BucketCheckpoint, type Run, type RunCounts, type RunPass, type RunState, type Tally } from '../../core/runs/run.ts';
 import { cancellationCodes } from './client.ts';
 import type { TransactItem } from './counters.ts';
-import { DynamoSegmentMembers } from './segments.ts';
-import { MEMBER_BUCKETS } from './segment-members.ts';
 
 type Item = Record<string, unknown>;
 
@@ -193,17 +191,3 @@ export class DynamoRunRepository implements RunRepository {
   }
 }
 
-/** A segment's membership pages for a run; the cursor is DynamoDB's last key as JSON text (it goes into the checkpoint). */
-export class DynamoRunMembers implements SegmentMemberPages {
-  readonly buckets = MEMBER_BUCKETS;
-  private readonly members: DynamoSegmentMembers;
-
-  constructor(db: DynamoDBDocumentClient, tables: { customers: string; counters: string }) {
-    this.members = new DynamoSegmentMembers(db, tables);
-  }
-
-  async page(segmentId: string, bucket: number, cursor: string | undefined, limit: number): Promise<{ customerIds: string[]; cursor?: string }> {
-    const out = await this.members.page(segmentId, bucket, cursor ? (JSON.parse(cursor) as Item) : undefined, limit);
-    return { customerIds: out.members.map((m) => m.customerId), ...(out.cursor ? { cursor: JSON.stringify(out.cursor) } : {}) };
-  }
-}
