@@ -10,6 +10,7 @@ import { SIMULATION_KINDS, SIMULATIONS } from './commands/simulations.ts';
 import type { ItemsContext } from './commands/items.ts';
 import type { TemplateAction } from './commands/templates.ts';
 import { registerSegments } from './commands/segments-command.ts';
+import { registerRuns } from './commands/runs-command.ts';
 import { registerJourneys } from './commands/journeys.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
@@ -130,6 +131,7 @@ function program(codes: { exit: number }): Command {
   versioned('campaigns', 'campaign', async () => (await commands.campaigns()).runCampaigns, true);
   versioned('policies', 'policy', async () => (await commands.campaigns()).runPolicies, false);
   registerSegments(root, act, (flags, args) => on(flags, async (ctx) => (await import('./commands/segments.ts')).runSegments(args, flags, ctx)));
+  registerRuns(root, act, (flags, args) => on(flags, async (ctx) => (await import('./commands/runs.ts')).runRuns(args, flags, ctx)));
 
   const templates = root.command('templates').description('Liquid message templates: check every field they read, store them, render one');
   for (const [sub, what] of [

@@ -16,6 +16,7 @@ import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
 import { Channels } from './constructs/channels.ts';
 import { Observability } from './constructs/observability.ts';
 import { Pipeline } from './constructs/pipeline.ts';
+import { Runs } from './constructs/runs.ts';
 import { Tables } from './constructs/tables.ts';
 
 export interface BatonStackProps extends StackProps {
@@ -71,6 +72,7 @@ export class BatonStack extends Stack {
   readonly access: Access;
   readonly decisionApi: DecisionApi;
   readonly journeys: Journeys;
+  readonly runs: Runs;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -106,6 +108,8 @@ export class BatonStack extends Stack {
       evaluateQueue: this.pipeline.inboundQueue,
       timerWriters: [this.pipeline.evaluate],
     });
+    // Outbound runs and the daily segment refresh (infra/constructs/runs.ts).
+    this.runs = new Runs(this, 'Runs', { stage, bus: this.bus.bus, tables: this.tables, environment });
     this.channels = new Channels(this, 'Channels', {
       stage,
       bus: this.bus.bus,
@@ -137,6 +141,8 @@ export class BatonStack extends Stack {
         { id: 'TargetDlq', queue: this.pipeline.targetDeadLetterQueue, holds: 'events EventBridge could not deliver' },
         { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'outbox stream batches dispatch could not send' },
         { id: 'TimerDlq', queue: this.journeys.deadLetterQueue, holds: 'journey timers EventBridge Scheduler could not deliver to the inbound queue' },
+        { id: 'RunDlq', queue: this.runs.deadLetterQueue, holds: 'outbound runs a run worker failed on 5 times' },
+        { id: 'ScheduleDlq', queue: this.runs.scheduleDeadLetterQueue, holds: 'run starter and segment refresh invocations EventBridge Scheduler could not make' },
       ],
       journeys: { scheduleGroup: this.journeys.scheduleGroup },
       evaluate: this.pipeline.evaluate,

@@ -5,6 +5,8 @@
 //   npm start -- --verbose       every handler log line
 //   npm start -- --clock-speed 3600   the stack's clock runs an hour per real second (journey
 //                                waits in minutes); POST /local/clock/advance {"by":"7d"} jumps ahead
+//   npm start -- --clock-start 2026-03-10T06:00:00Z   the stack's clock starts there (a restart
+//                                carries on where the last one stopped: the clock never goes back)
 //   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT, BATON_SCHEDULER_PORT   other ports than 4010, 8000, 8005 and 4011
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -12,6 +14,7 @@ import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { publishEvents } from '../lib/adapters/aws/publisher.ts';
 import { BUS_NAME } from '../lib/contract/routes.ts';
 import { startLocalStack, type LocalStack } from './stack.ts';
+import { LocalClock } from './clock.ts';
 import { demoEvents, seedJourneys, seedRulesAndTemplates } from './demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     persist: { type: 'string' },
     verbose: { type: 'boolean' },
     'clock-speed': { type: 'string' },
+    'clock-start': { type: 'string' },
   },
 });
 
@@ -81,11 +85,14 @@ async function main(): Promise<void> {
     schedulerPort: portFromEnv('BATON_SCHEDULER_PORT'),
   };
   const speed = clockSpeed(values['clock-speed']);
+  const start = values['clock-start'] === undefined ? undefined : new Date(values['clock-start']);
+  if (start && Number.isNaN(start.getTime())) throw new Error('--clock-start: expected an ISO 8601 time such as 2026-03-10T06:00:00Z');
   stack = await startLocalStack({
     ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
     verbose: values.verbose ?? false,
     clockSpeed: speed,
+    ...(start ? { clock: new LocalClock({ speed, start }) } : {}),
   });
   const { endpoints, tables } = stack;
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);

@@ -16,6 +16,9 @@ import { dispatchDeps } from '../lib/wiring/dispatch.ts';
 import { ingestDeps } from '../lib/wiring/ingest.ts';
 import { segmentsRefreshDeps } from '../lib/wiring/segments.ts';
 import { refreshSegments, type RefreshReport } from '../lib/app/segments-refresh.ts';
+import { createRuns, type Runs } from '../lib/app/runs.ts';
+import { runDeps } from '../lib/wiring/runs.ts';
+import { LocalRunWorker } from './runs.ts';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { ObservabilityOptions } from '../lib/wiring/observability.ts';
 import type { ChannelSender, DeadLetterEntry, HeldMessages } from '../lib/app/ports.ts';
@@ -108,6 +111,8 @@ export interface LocalStack {
   readonly sendFailures: DeadLetterEntry[];
   /** Running figures (events, decisions, messages, quarantine, dead letters, skipped rules). */
   readonly summary: LiveSummary;
+  /** Outbound runs (docs/campaigns.md); a worker on the stack's clock executes the due ones. */
+  readonly runs: Runs;
   /** The daily segment refresh (it also runs once a day while the stack is up), as of `at` (default now). */
   refreshSegments(at?: Date): Promise<RefreshReport>;
   /** Waits until every event published so far was evaluated, dispatched and answered. */
@@ -322,6 +327,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     daily();
 
+    // Outbound runs: decided through the same step as ingest, paced on the stack's clock; a run the
+    // stack was working on when it died carries on from its checkpoint when it starts again.
+    const runsDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const runsBus = new EventBridgeClient({ endpoint: bus.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const runsLog = { warn: (message: string, attributes: Record<string, unknown>) => console.warn(message, attributes) };
+    const runs = createRuns(
+      runDeps(settings, { port: summary.tap({ count: () => undefined }), logger: runsLog }, {
+        clients: { dynamodb: () => runsDb, bus: () => runsBus },
+        clock: clock.now,
+        sleep: (ms) => new Promise<void>((r) => clock.setTimer(clock.nowMs() + ms, r)),
+      }),
+    );
+    const runWorker = new LocalRunWorker(runs, clock, (runId, error) => console.warn(`run ${runId}: ${(error as Error).message}; carrying on from its checkpoint`));
+    runWorker.start();
+    stoppers.push(async () => {
+      runWorker.stop();
+      runsDb.destroy();
+      runsBus.destroy();
+    });
+
     const endpoints = { bus: bus.endpoint, dynamodb: dynamodb.endpoint, ses: ses.endpoint, scheduler: scheduler.endpoint };
     return {
       endpoints,
@@ -337,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sendFailures,
       summary,
       refreshSegments: refresh,
+      runs,
       async settled(timeoutMs = 20_000) {
         const deadline = Date.now() + timeoutMs;
         // Quiet means: no timer due, queue empty, stream idle and SES feedback read, twice in a row.

@@ -15,7 +15,11 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { BusinessContext } from '../core/context/index.ts';
 import { membershipAfter } from '../core/segments/membership.ts';
 import type { JourneyStep } from './journeys.ts';
+<<<<<<< HEAD
 import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
+=======
+import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, RunTallyWrite, StoredProfile } from './ports.ts';
+>>>>>>> s3-runs
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
 export interface DecisionEvent {
@@ -166,6 +170,8 @@ export interface DecisionCommit {
   readonly stateAt: Date;
   /** False when the caller presents the offers itself (the decision API): nothing goes to the outbox. */
   readonly outbox: boolean;
+  /** An outbound run's count of the decision, committed with it (lib/app/runs.ts). */
+  readonly runTally?: (decision: Decision | undefined) => RunTallyWrite;
 }
 
 export interface DecisionStepDeps {
@@ -231,6 +237,7 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
         ...(decision?.reservations?.length ? { reservations: decision.reservations } : {}),
         membership,
         ...(journeys ? { journeys: journeys.writes } : {}),
+        ...(job.runTally ? { runTally: job.runTally(decision) } : {}),
       });
       if (result.status === 'committed') await plan?.committed();
       if (result.status === 'conflict') {

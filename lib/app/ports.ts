@@ -17,7 +17,11 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
 import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
+<<<<<<< HEAD
 import type { BusinessContext, ContextFact } from '../core/context/index.ts';
+=======
+import type { BucketCheckpoint, Run, RunCounts, RunPass, RunState, Tally } from '../core/runs/run.ts';
+>>>>>>> s3-runs
 
 export type { MetricName };
 
@@ -70,6 +74,8 @@ export interface ProfileChange<S> {
   readonly membership?: MembershipCommit;
   /** Journey positions moved by this event and the timers to arm or cancel, committed with it. */
   readonly journeys?: JourneyWrites;
+  /** An outbound run's count of this member's decision, committed with it (exactly once). */
+  readonly runTally?: RunTallyWrite;
 }
 
 export type CommitResult =
@@ -314,4 +320,47 @@ export interface JourneyTimers {
   create(name: string, at: string, timeZone: string, event: TimerEnvelope): Promise<'created' | 'exists'>;
   /** Deletes the schedule; one that is not there (fired, deleted) is fine. */
   delete(name: string): Promise<void>;
+}
+
+// Outbound runs (docs/campaigns.md): the run items with their checkpoints, their counts, the membership pages.
+
+/** One member's decision counted for a run, in the decision's own transaction. */
+export interface RunTallyWrite {
+  readonly runId: string;
+  readonly tally: Tally;
+}
+
+export interface RunRepository {
+  /** Stores a new run; throws when the id is taken. */
+  create(run: Run): Promise<void>;
+  get(runId: string): Promise<Run | undefined>;
+  /** Every run, newest first. */
+  list(): Promise<Run[]>;
+  /**
+   * Moves the run to `to` when it is in one of `from` (a conditional write), with the fields given;
+   * the run after the move, or undefined when it was in no such state (or does not exist).
+   */
+  transition(runId: string, from: readonly RunState[], to: RunState, fields?: { pass?: RunPass; buckets?: readonly BucketCheckpoint[]; finishedAt?: string }): Promise<Run | undefined>;
+  /** Saves one bucket's checkpoint, unless the run moved on to another pass meanwhile (false then). */
+  checkpoint(runId: string, passAt: number, bucket: number, checkpoint: BucketCheckpoint): Promise<boolean>;
+  /** Sent, deferred and suppressed by reason: what the decisions committed (what `baton report` reads). */
+  counts(runId: string): Promise<RunCounts>;
+  /** Counts a member no decision was committed for (profile gone), once per run and customer. */
+  tallyAlone(runId: string, customerId: string, tally: Tally): Promise<void>;
+  /**
+   * Takes or renews the run's lease for `holder` until `untilMs` (cloud workers: one works on a run
+   * at a time); false when another holder's lease has not run out at `nowMs`.
+   */
+  lease(runId: string, holder: string, untilMs: number, nowMs: number): Promise<boolean>;
+}
+
+/** Where the cloud's run starter hands due runs to the run workers (an SQS queue). */
+export interface RunQueue {
+  enqueue(runIds: readonly string[]): Promise<void>;
+}
+
+/** A segment's members, page by page per bucket (lib/adapters/dynamo/segments.ts keeps them in buckets). */
+export interface SegmentMemberPages {
+  readonly buckets: number;
+  page(segmentId: string, bucket: number, cursor: string | undefined, limit: number): Promise<{ customerIds: string[]; cursor?: string }>;
 }

@@ -150,7 +150,7 @@ describe('pipeline', () => {
   });
 
   it('encrypts every queue and refuses plain HTTP', () => {
-    expect(queues).toHaveLength(6); // inbound, its DLQ, EventBridge target DLQ, held messages, dispatch DLQ, journey timer DLQ
+    expect(queues).toHaveLength(9); // inbound, its DLQ, EventBridge target DLQ, held messages, dispatch DLQ, journey timer DLQ, run queue, its DLQ, schedule DLQ
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
       const policy = ofType(base.resources, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues.some((q: unknown) => refId(q) === id));
@@ -176,7 +176,7 @@ describe('queue encryption', () => {
   };
 
   it("encrypts every queue with the stack's customer-managed key", () => {
-    expect(queueIds).toHaveLength(6);
+    expect(queueIds).toHaveLength(9);
     for (const id of queueIds) {
       const queue = base.resources[id]!.Properties;
       expect(refId(queue.KmsMasterKeyId), id).toBe(keyId);
@@ -196,7 +196,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(5); // evaluate ← inbound; dispatch ↔ held, → DLQ; Scheduler's role → inbound, → timer DLQ
+    expect(checked).toBe(8); // evaluate ← inbound; dispatch ↔ held, → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -247,7 +247,7 @@ describe('dead-letter queues', () => {
     ['every option on', synth({ alarmEmail: 'ops@example.com', unsubscribeUrl: 'https://offers.example.com/u', stage: 'prod' }).resources],
   ])('has an alarm on the first message of every DLQ (%s)', (_name, resources) => {
     const dlqs = deadLetterQueues(resources);
-    expect([...dlqs].sort()).toHaveLength(3); // inbound, EventBridge targets, dispatch stream
+    expect([...dlqs].sort()).toHaveLength(4); // inbound, EventBridge targets, dispatch stream, run queue
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     for (const dlq of dlqs) {
       expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
@@ -399,7 +399,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -511,7 +511,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
+    expect(functions).toHaveLength(7); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);

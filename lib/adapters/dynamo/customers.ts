@@ -32,6 +32,7 @@ import { decisionItems } from './decisions.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 import { membershipItems } from './segment-members.ts';
 import { deleteInstancesOf, isJourneyItem, journeyWrites } from './journeys.ts';
+import { runTallyItem } from './runs.ts';
 
 const DAY = 86_400;
 
@@ -201,6 +202,8 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
       if (merged.segments?.length) items.push(...membershipItems(this.tables, merged.customerId, { entered: [], left: merged.segments, at: now.toISOString() }));
     }
     if (change.journeys) items.push(...journeyWrites(table, change.journeys, now));
+    // An outbound run counts the decision with it, so a resumed run counts each member once (./runs.ts).
+    if (change.runTally) items.push(runTallyItem(this.tables.counters, change.runTally));
     const firstReservation = items.length;
     for (const r of change.reservations ?? []) items.push(claimItem(this.tables.counters, r));
     const result = await this.transact(items, change.eventId, (index) => (index === 0 || items[index]?.Delete || isJourneyItem(items[index]) ? 'version' : 'identity'));
