@@ -15,11 +15,7 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { BusinessContext } from '../core/context/index.ts';
 import { membershipAfter } from '../core/segments/membership.ts';
 import type { JourneyStep } from './journeys.ts';
-<<<<<<< HEAD
-import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, StoredProfile } from './ports.ts';
-=======
-import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, RunTallyWrite, StoredProfile } from './ports.ts';
->>>>>>> s3-runs
+import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, RunTallyWrite, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
 export interface DecisionEvent {

@@ -17,11 +17,8 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
 import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
-<<<<<<< HEAD
 import type { BusinessContext, ContextFact } from '../core/context/index.ts';
-=======
 import type { BucketCheckpoint, Run, RunCounts, RunPass, RunState, Tally } from '../core/runs/run.ts';
->>>>>>> s3-runs
 
 export type { MetricName };
 

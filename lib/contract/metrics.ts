@@ -37,18 +37,15 @@ export const METRIC_NAMES = [
   'SegmentsRejected',
   'SegmentsEntered',
   'SegmentsLeft',
-<<<<<<< HEAD
   /** A business-context fact (stock, team load, promotion) replaced the one kept (docs/context.md). */
   'ContextFactsApplied',
   /** A context fact older than the one kept: ignored, so order of arrival does not matter. */
   'ContextFactsStale',
   /** A context refresh failed: decisions go on with the last good context. */
   'ContextRefreshFailed',
-=======
   /** Outbound runs (docs/campaigns.md): runs started and finished, members decided by a run. */
   'RunsStarted',
   'RunsDone',
   'RunMembersDecided',
->>>>>>> s3-runs
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
