@@ -37,5 +37,12 @@ export const METRIC_NAMES = [
   'SegmentsRejected',
   'SegmentsEntered',
   'SegmentsLeft',
+  /** Loyalty ledger postings committed, duplicates taken as no-ops, retries after a changed account (docs/loyalty.md). */
+  'LoyaltyPostings',
+  'LoyaltyDuplicates',
+  'LoyaltyConflicts',
+  'LoyaltyPartnerBudgetExhausted',
+  /** Loyalty items skipped at load for failing their schema (the reason is logged). */
+  'LoyaltyItemsRejected',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
