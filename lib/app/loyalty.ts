@@ -8,6 +8,7 @@ import { accrue, capKey, orderAllowed, priceOf, tierFor, type MemberView, type S
 import { lotExpiry, reversalFor, statementOf, takeFromLots, type LedgerEntry, type Statement } from '../core/loyalty/ledger.ts';
 import type { ProgrammeBook } from '../core/loyalty/items.ts';
 import { BatonError } from '../contract/errors.ts';
+import { SOURCES, utcTime, type BatonEvent } from '../../events/catalog.ts';
 import type { LedgerPosting, LoyaltyAccount, LoyaltyEvent, LoyaltyEventPublisher, LoyaltyLedger, Metrics, PostingResult, ProgrammeSource } from './ports.ts';
 
 export interface LoyaltyDeps {
@@ -259,8 +260,9 @@ export function createLoyalty(deps: LoyaltyDeps) {
     async expire(programmeId: string, now = clock()): Promise<{ expired: number; points: number; warned: number }> {
       const b = await book(programmeId);
       if (b.programme.expiry.kind === 'never') return { expired: 0, points: 0, warned: 0 };
-      // A daily run looks back a year: lots overdue longer than that (the schedule off for a year) need a run with an earlier `now`.
-      const from = new Date(Date.UTC(now.getUTCFullYear() - 1, now.getUTCMonth(), 1)).toISOString();
+      // From where the last run got to (a first run looks back five years), so a run missed for
+      // days or months still writes off every lot due meanwhile.
+      const from = (await deps.ledger.expiryCursor(programmeId)) ?? new Date(Date.UTC(now.getUTCFullYear() - 5, 0, 1)).toISOString();
       const due = await deps.ledger.expiring(programmeId, from, new Date(now.getTime() + 1).toISOString());
       let expired = 0;
       let points = 0;
@@ -282,14 +284,17 @@ export function createLoyalty(deps: LoyaltyDeps) {
         });
         if (outcome.status === 'committed' && outcome.points < 0) [expired, points] = [expired + 1, points - outcome.points];
       }
+      // The next run starts a month back: a sale arriving late may still add a pointer near `now`.
+      await deps.ledger.setExpiryCursor(programmeId, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString());
       const warnUntil = new Date(now.getTime() + b.programme.expiry.warnDays * 86_400_000 + 1).toISOString();
       const soon = await deps.ledger.expiring(programmeId, new Date(now.getTime() + 1).toISOString(), warnUntil);
       const warnings: LoyaltyEvent[] = [];
       for (const s of soon) {
         const lot = (await deps.ledger.account(programmeId, s.customerId))?.lots.find((l) => l.lotId === s.lotId);
-        if (lot && lot.points > 0) warnings.push({ eventId: `${programmeId}:expiring:${s.lotId}`, detailType: 'PointsExpiring', detail: { programmeId, customerId: s.customerId, lotId: s.lotId, points: lot.points, expiresAt: s.expiresAt, occurredAt: now.toISOString() } });
+        // Stable from one daily run to the next (the warning's own time, the points left in its id), so ingest takes it once.
+        const warnAt = new Date(Date.parse(s.expiresAt) - b.programme.expiry.warnDays * 86_400_000).toISOString();
+        if (lot && lot.points > 0) warnings.push({ eventId: `${programmeId}:expiring:${s.lotId}:${lot.points}`, detailType: 'PointsExpiring', detail: { programmeId, customerId: s.customerId, lotId: s.lotId, points: lot.points, expiresAt: s.expiresAt, occurredAt: warnAt } });
       }
-      // The same lot's warning keeps its event id day after day, so ingest takes it once.
       if (warnings.length) await deps.events?.publish(warnings);
       return { expired, points, warned: warnings.length };
     },
@@ -311,6 +316,37 @@ export function createLoyalty(deps: LoyaltyDeps) {
     },
   };
 }
+
+/**
+ * The ledger on the ingest path: after ingest applied an event (and again for a duplicate, so it
+ * must be idempotent, which every posting is by its transaction id), enrolment, sales and refunds
+ * reach the programmes the customer is a member of.
+ */
+export function loyaltyConsumer(loyalty: Loyalty, ledger: Pick<LoyaltyLedger, 'programmesOf'>, customerOf: (event: BatonEvent) => Promise<string | undefined>) {
+  return async (event: BatonEvent): Promise<void> => {
+    const kind = `${event.source}/${event['detail-type']}`;
+    if (!LEDGER_EVENTS.has(kind)) return;
+    const customerId = await customerOf(event);
+    if (!customerId) return;
+    if (event.source === SOURCES.crm && event['detail-type'] === 'MemberEnrolled') {
+      await loyalty.enrol(event.detail.programmeId, customerId, utcTime(event.detail.occurredAt) ?? event.detail.occurredAt);
+      return;
+    }
+    for (const programmeId of await ledger.programmesOf(customerId)) {
+      if ((event.source === SOURCES.pos && event['detail-type'] === 'SaleCompleted') || (event.source === SOURCES.partners && event['detail-type'] === 'PartnerSaleCompleted')) {
+        const d = event.detail;
+        const partnerId = 'partnerId' in d ? (d.partnerId as string) : undefined;
+        await loyalty.accrueSale(programmeId, customerId, { saleId: d.saleId, at: utcTime(d.occurredAt) ?? d.occurredAt, total: d.total, currency: d.currency, items: d.items, ...(partnerId ? { partnerId } : {}), event });
+      } else if ((event.source === SOURCES.pos && event['detail-type'] === 'SaleRefunded') || (event.source === SOURCES.partners && event['detail-type'] === 'PartnerSaleRefunded')) {
+        const d = event.detail;
+        const partnerId = 'partnerId' in d ? (d.partnerId as string) : undefined;
+        await loyalty.refundSale(programmeId, customerId, { saleId: d.saleId, refundId: d.refundId, amount: d.amount, at: utcTime(d.occurredAt) ?? d.occurredAt, ...(partnerId ? { partnerId } : {}) });
+      }
+    }
+  };
+}
+
+const LEDGER_EVENTS = new Set(['baton.crm/MemberEnrolled', 'baton.pos/SaleCompleted', 'baton.pos/SaleRefunded', 'baton.partners/PartnerSaleCompleted', 'baton.partners/PartnerSaleRefunded']);
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 

@@ -380,6 +380,9 @@ export interface LoyaltyLedger {
   entries(programmeId: string, customerId: string): Promise<LedgerEntry[]>;
   /** Lots whose expiry falls in [from, to): `customerId` and lot, from the expiry pointers. */
   expiring(programmeId: string, from: string, to: string): Promise<{ customerId: string; lotId: string; expiresAt: string }[]>;
+  /** Where the last expiry run got to (its pointers before it are all done), and moving it on. */
+  expiryCursor(programmeId: string): Promise<string | undefined>;
+  setExpiryCursor(programmeId: string, through: string): Promise<void>;
   /** A partner's funded and redeemed points in one month (`yyyy-mm`). */
   settlement(programmeId: string, partnerId: string, month: string): Promise<{ funded: number; redeemed: number }>;
 }

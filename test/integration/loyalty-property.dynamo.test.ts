@@ -57,14 +57,18 @@ describe('the ledger against its model', () => {
           model.enrol(cu);
         }
         const saleDay = new Map<string, number>();
+        // Time moves forward for the daily expiry run; a sale may arrive late, but not later than its
+        // points would have expired (out of scope: docs/loyalty.md), so its day is kept within 300 days.
+        let lastExpiry = 0;
         const run = async (o: Op, history: Op[]): Promise<void> => {
           switch (o.op) {
             case 'sale': {
               // A sale id keeps its first day and lines: a later copy of it is the same sale again.
               const key = `${o.c}|${o.sale}`;
               const first = history.find((h): h is Extract<Op, { op: 'sale' }> => h.op === 'sale' && `${h.c}|${h.sale}` === key) ?? o;
-              saleDay.set(key, first.day);
-              const at = dayAt(first.day);
+              const day = saleDay.get(key) ?? Math.max(first.day, lastExpiry - 300);
+              saleDay.set(key, day);
+              const at = dayAt(day);
               const total = first.lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0);
               model.sale(o.c, `s${o.sale}`, at, first.lines);
               await loyalty.accrueSale(programmeId, o.c, { saleId: `s${o.sale}`, at, total, currency: 'EUR', items: first.lines, event: { source: 'baton.pos', 'detail-type': 'SaleCompleted', detail: { total } } });
@@ -93,8 +97,9 @@ describe('the ledger against its model', () => {
               return;
             }
             case 'expire':
-              model.expire(dayAt(o.day));
-              await loyalty.expire(programmeId, new Date(dayAt(o.day)));
+              lastExpiry = Math.max(lastExpiry, o.day);
+              model.expire(dayAt(lastExpiry));
+              await loyalty.expire(programmeId, new Date(dayAt(lastExpiry)));
               return;
             case 'again': {
               const earlier = history.filter((h) => h.op !== 'again' && h.op !== 'parallel');
@@ -122,7 +127,21 @@ describe('the ledger against its model', () => {
           expect(sort(entries.map((e) => ({ kind: e.kind, txId: e.txId, points: e.points })))).toEqual(sort(model.entries.get(cu)!));
         }
       }),
-      { numRuns: Number(process.env.LOYALTY_RUNS ?? 12), endOnFailure: true },
+      {
+        numRuns: Number(process.env.LOYALTY_RUNS ?? 12),
+        endOnFailure: true,
+        // Found by this test: a lot due long before the run (the expiry run once looked back one year only).
+        examples: [[[
+          { op: 'sale', c: 'a', sale: 6, day: 23, lines: [{ category: 'garden', quantity: 2, unitPrice: 36.01 }, { category: 'grocery', quantity: 3, unitPrice: 34.23 }] },
+          { op: 'refund', c: 'a', sale: 2, refund: 4, amount: 26.78 },
+          { op: 'parallel', c: 'b', tx: 182, points: 31, n: 4 },
+          { op: 'sale', c: 'a', sale: 2, day: 496, lines: [{ category: 'electronics', quantity: 3, unitPrice: 7.58 }] },
+          { op: 'again', index: 329700755 },
+          { op: 'refund', c: 'a', sale: 6, refund: 2, amount: 55.44 },
+          { op: 'redeem', c: 'b', tx: 4, points: 12 },
+          { op: 'expire', day: 794 },
+        ]]],
+      },
     );
   });
 });

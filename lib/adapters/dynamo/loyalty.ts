@@ -12,6 +12,7 @@
 //   CUSTOMER#<customerId>             / PROGRAMME#<programmeId>   the programmes a customer is in
 //   DUE#<programmeId>#<yyyy-mm>#<shard> / <expiresAt>#<customerId>#<lotId>   what the expiry run reads
 //   BUDGET#<programmeId>#<partnerId>  / TOTAL              { used }   partner-funded points, claimed like campaign budgets
+//   EXPIRY#<programmeId>              / CURSOR             { from }   where the next expiry run starts
 //   STOCK#<programmeId>#<rewardId>    / TOTAL              { used }   units ordered
 //   STATS#<programmeId>#<shard>       / M#<yyyy-mm>        { earned, redeemed, ... }   programme-wide, sharded: no hot key
 //   SETTLE#<programmeId>#<partnerId>#<shard> / M#<yyyy-mm> { funded, redeemed }
@@ -25,7 +26,7 @@ import type { TransactItem } from './counters.ts';
 /** Programme-wide counters are spread over this many items, so no one key takes every posting. */
 export const COUNTER_SHARDS = 16;
 /** Expiry pointers per month are spread likewise. */
-export const DUE_SHARDS = 8;
+export const DUE_SHARDS = 4;
 
 export const memberPk = (programmeId: string, customerId: string) => `MEMBER#${programmeId}#${customerId}`;
 const shardOf = (text: string, shards: number) => createHash('sha256').update(text).digest().readUInt32BE(0) % shards;
@@ -119,6 +120,15 @@ export class DynamoLoyaltyLedger implements LoyaltyLedger {
       months.flatMap((m) => Array.from({ length: DUE_SHARDS }, (_, s) => this.queryAll(`DUE#${programmeId}#${m}#${s}`, '', { from, to: `${to}` }))),
     );
     return pages.flat().filter((i) => String(i.sk) < to).map((i) => ({ customerId: String(i.customerId), lotId: String(i.lotId), expiresAt: String(i.expiresAt) })).sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : 1));
+  }
+
+  async expiryCursor(programmeId: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `EXPIRY#${programmeId}`, sk: 'CURSOR' }, ConsistentRead: true }));
+    return out.Item?.from as string | undefined;
+  }
+
+  async setExpiryCursor(programmeId: string, from: string): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `EXPIRY#${programmeId}`, sk: 'CURSOR', from } }));
   }
 
   async settlement(programmeId: string, partnerId: string, month: string): Promise<{ funded: number; redeemed: number }> {

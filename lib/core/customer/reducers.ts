@@ -26,7 +26,7 @@ import {
 } from './state.ts';
 
 /** The events that describe a customer (Baton's own `baton`, `baton.segments` and `baton.journeys` events change no state). */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' }>;
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' | 'baton.loyalty' }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -262,6 +262,10 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
   'aws.ses/Email Rejected': emailFailed,
   'aws.ses/Email Rendering Failed': emailFailed,
   'aws.ses/Email Subscribed': emailSubscribed,
+  // Loyalty (docs/loyalty.md): the ledger keeps membership and points; the profile only sees the customer.
+  'baton.crm/MemberEnrolled': () => undefined,
+  'baton.partners/PartnerSaleCompleted': () => undefined,
+  'baton.partners/PartnerSaleRefunded': () => undefined,
 };
 
 /**
@@ -282,6 +286,9 @@ export const IDEMPOTENT_REDUCERS: ReadonlySet<ReducerKey> = new Set<ReducerKey>(
   'baton.device/DeviceStatusReported',
   'baton.device/ThreatDetected',
   'aws.ses/Email Delivery Delayed',
+  'baton.crm/MemberEnrolled',
+  'baton.partners/PartnerSaleCompleted',
+  'baton.partners/PartnerSaleRefunded',
 ]);
 
 /**
@@ -316,7 +323,7 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
  * Baton's own `baton` and `baton.segments` events and detail-types without a reducer change nothing.
  */
 export function applyEvent(state: CustomerState, event: BatonEvent): CustomerState {
-  if (event.source === 'baton' || event.source === 'baton.segments' || event.source === 'baton.journeys') return { ...state };
+  if (event.source === 'baton' || event.source === 'baton.segments' || event.source === 'baton.journeys' || event.source === 'baton.loyalty') return { ...state };
   const key = keyOf(event);
   if (!Object.hasOwn(REDUCERS, key)) return { ...state };
   return (REDUCERS[key] as Reducer)(state, event);
