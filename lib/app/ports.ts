@@ -390,3 +390,14 @@ export interface LoyaltyLedger {
 export interface LoyaltyEventPublisher {
   publish(events: readonly LoyaltyEvent[]): Promise<void>;
 }
+
+/** The offers a customer was exposed to since a time: decisions and their feedback (sent, opened, clicked). */
+export interface OfferExposures {
+  since(customerId: string, since: string): Promise<import('../core/loyalty/attribution.ts').Exposure[]>;
+}
+
+/** Where an attribution is kept: on the sale and on the decision, so the campaign report counts its revenue. */
+export interface AttributionStore {
+  /** False when the sale was attributed already (a replay): nothing changes. */
+  record(customerId: string, saleId: string, attribution: import('../core/loyalty/attribution.ts').Attribution, revenue: number, currency: string): Promise<boolean>;
+}
