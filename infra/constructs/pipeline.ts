@@ -173,6 +173,8 @@ export class Pipeline extends Construct {
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
+      // The loyalty ledger on the ingest path (docs/loyalty.md): accounts, lots, items; postings are transactions of Put/Update/Delete.
+      ledger: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     });
 
     // Segment entries and exits go on the bus for rules and journeys: that source only.

@@ -460,6 +460,8 @@ describe('least privilege on data', () => {
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
+      // the loyalty ledger (docs/loyalty.md): account Get, lots Query, caps BatchGet, postings (Put, Update, Delete).
+      ledger: ['BatchGetItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
     },
     // load the customer and the template; claim/complete the outbox message (Update); SMS budget
     // (Update) and the deliverability guard (Query); the outbox stream.
