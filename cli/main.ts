@@ -12,6 +12,7 @@ import type { TemplateAction } from './commands/templates.ts';
 import { registerSegments } from './commands/segments-command.ts';
 import { registerRuns } from './commands/runs-command.ts';
 import { registerJourneys } from './commands/journeys.ts';
+import { registerLoyalty } from './commands/loyalty.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
 const io = () => import('./io.ts');
@@ -145,6 +146,7 @@ function program(codes: { exit: number }): Command {
   }
 
   registerJourneys(root, act, on);
+  registerLoyalty(root, act, on);
 
   root
     .command('customer')

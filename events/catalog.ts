@@ -15,6 +15,10 @@ export const SOURCES = {
   segments: 'baton.segments',
   /** A journey's wait timing out: only Baton's EventBridge Scheduler schedules send it, to evaluate. */
   journeys: 'baton.journeys',
+  /** Loyalty partners' shops (docs/loyalty.md): their sales and refunds, one IAM role per partner. */
+  partners: 'baton.partners',
+  /** What the loyalty ledger publishes (PointsEarned, TierChanged, SaleAttributed...): rules and journeys read them. */
+  loyalty: 'baton.loyalty',
 } as const;
 export type Source = (typeof SOURCES)[keyof typeof SOURCES];
 
@@ -118,6 +122,8 @@ const crm = {
     validFrom: timestamp.optional(),
     validUntil: timestamp.optional(),
   }),
+  /** The customer joined a loyalty programme (docs/loyalty.md); one customer can be in several. */
+  MemberEnrolled: detail({ ...base(), programmeId: text(64) }),
 };
 
 const erp = {
@@ -189,6 +195,13 @@ const pos = {
     currency,
     reason: text(256).optional(),
   }),
+};
+
+// A partner's sale or refund carries the partner's id; its lines earn points like a store's.
+const partnerId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a partner id: lower-case letters, digits and dashes');
+const partners = {
+  PartnerSaleCompleted: detail({ ...pos.SaleCompleted.shape, partnerId }),
+  PartnerSaleRefunded: detail({ ...pos.SaleRefunded.shape, partnerId }),
 };
 
 const DEVICE_STATUS = ['protected', 'at-risk', 'unprotected'] as const;
@@ -313,6 +326,21 @@ const journeys = {
 
 /** Business-context events (docs/context.md): about the business, not a customer; they change no profile. */
 export const CONTEXT_DETAIL_TYPES = ['InventoryChanged', 'CallCentreLoadReported', 'PromotionChanged'] as const;
+/** Every loyalty event names the programme and the customer (Baton's id) and when it happened. */
+const loyaltyEvent = <T extends z.ZodRawShape>(shape: T) =>
+  z.looseObject({ eventId: text(256), programmeId: text(64), customerId: text(128), occurredAt: timestamp, ...shape });
+const points = z.number().int().min(-1e12).max(1e12);
+const loyalty = {
+  PointsEarned: loyaltyEvent({ txId: text(256), points, balance: points }),
+  PointsRedeemed: loyaltyEvent({ txId: text(256), points, balance: points }),
+  /** Ahead of expiry, by the programme's warning days: "your points expire in 30 days". */
+  PointsExpiring: loyaltyEvent({ lotId: text(256), points, expiresAt: timestamp }),
+  PointsExpired: loyaltyEvent({ lotId: text(256), points, balance: points }),
+  TierChanged: loyaltyEvent({ from: text(64).nullable(), to: text(64).nullable() }),
+  RewardOrdered: loyaltyEvent({ orderId: text(256), rewardId: text(64), points }),
+  /** A sale attributed to the offer that caused it (last touch in the window; a redeemed code wins). */
+  SaleAttributed: loyaltyEvent({ saleId: text(128), decisionId: text(128), campaignId: text(128), offer: text(64).optional(), touch: text(32), revenue: money, currency }),
+};
 
 /** Every detail schema, by source, then detail-type. */
 export const CATALOG = {
@@ -324,6 +352,8 @@ export const CATALOG = {
   [SOURCES.baton]: baton,
   [SOURCES.segments]: segments,
   [SOURCES.journeys]: journeys,
+  [SOURCES.partners]: partners,
+  [SOURCES.loyalty]: loyalty,
 } as const;
 
 type Catalog = typeof CATALOG;

@@ -176,6 +176,8 @@ export class Pipeline extends Construct {
       campaigns: ['Scan'],
       // Business context: the latest fact per SKU, team or promotion (conditional Put), read on a cache (Scan).
       context: ['PutItem', 'Scan'],
+      // The loyalty ledger on the ingest path (docs/loyalty.md): accounts, lots, items; postings are transactions of Put/Update/Delete.
+      ledger: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     });
 
     // Segment entries and exits go on the bus for rules and journeys: that source only.

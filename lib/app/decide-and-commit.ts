@@ -322,7 +322,7 @@ export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Prom
 /** SES feedback carries the customerId Baton tagged the send with, not an external id; segment events and journey timers their customerId. */
 export function taggedCustomerId(event: BatonEvent): string | undefined {
   // Segment events name the customer they are about (lib/app/segments.ts); a journey's timer the customer whose wait it ends.
-  if (event.source === SOURCES.segments || event.source === SOURCES.journeys) return event.detail.customerId;
+  if (event.source === SOURCES.segments || event.source === SOURCES.journeys || event.source === SOURCES.loyalty) return event.detail.customerId;
   if (event.source !== SOURCES.ses) return undefined;
   return (event.detail as { mail: { tags?: Record<string, string[]> } }).mail.tags?.customerId?.[0];
 }

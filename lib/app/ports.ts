@@ -361,3 +361,109 @@ export interface SegmentMemberPages {
   readonly buckets: number;
   page(segmentId: string, bucket: number, cursor: string | undefined, limit: number): Promise<{ customerIds: string[]; cursor?: string }>;
 }
+
+// Loyalty (docs/loyalty.md): programmes and their items, the points ledger, the loyalty events.
+
+import type { ProgrammeBook } from '../core/loyalty/items.ts';
+import type { LedgerEntry, Lot, LotTake, SaleRecord } from '../core/loyalty/ledger.ts';
+
+/** Where the ledger gets a programme with its promotions, partners and rewards (cached). */
+export interface ProgrammeSource {
+  book(programmeId: string): Promise<ProgrammeBook | undefined>;
+}
+
+/** A member's account in one programme, read consistently with its lots. */
+export interface LoyaltyAccount {
+  readonly programmeId: string;
+  readonly customerId: string;
+  readonly balance: number;
+  /** Lifetime points earned (what tiers are reached on). */
+  readonly earned: number;
+  readonly tier?: string | undefined;
+  readonly lots: readonly Lot[];
+}
+
+/** An event the ledger publishes on the bus (source baton.loyalty); `eventId` makes a copy a duplicate. */
+export interface LoyaltyEvent {
+  readonly eventId: string;
+  readonly detailType: 'PointsEarned' | 'PointsRedeemed' | 'PointsExpiring' | 'PointsExpired' | 'TierChanged' | 'RewardOrdered' | 'SaleAttributed';
+  readonly detail: Record<string, unknown>;
+}
+
+/** One atomic change of an account: every part is written in one DynamoDB transaction, or none. */
+export interface LedgerPosting {
+  readonly programmeId: string;
+  readonly customerId: string;
+  /** Applies once: a posting with a transaction id already written is a duplicate (nothing changes). */
+  readonly txId: string;
+  readonly payloadHash: string;
+  readonly at: string;
+  readonly entries: readonly LedgerEntry[];
+  /** Net change of the balance; a negative one is conditional on the balance covering it. */
+  readonly delta: number;
+  /** Added to the lifetime totals of the account. */
+  readonly totals?: Partial<Record<'earned' | 'redeemed' | 'reversed' | 'expired' | 'adjusted', number>>;
+  readonly tier?: string | undefined;
+  readonly newLot?: Lot;
+  /** Lots spent from, each conditional on still holding what was read. */
+  readonly takes: readonly LotTake[];
+  /** Capped rules' use in their period (`ruleId#period`), conditional on what was read. */
+  readonly caps?: readonly { readonly key: string; readonly had: number; readonly add: number }[];
+  /** Partner-funded points claimed against the partner's budget. */
+  readonly partnerBudgets?: readonly { readonly partnerId: string; readonly points: number; readonly limit: number }[];
+  /** One unit of a reward claimed against its stock. */
+  readonly stock?: { readonly rewardId: string; readonly limit: number };
+  /** A sale's record, for its refunds: `create` with the accrual, `update` conditional on what was read. */
+  readonly sale?: { readonly saleTxId: string; readonly record: SaleRecord & { readonly lotId?: string }; readonly expectRefunded?: number };
+  /** Points funded by / redeemed at partners in the posting's month, for settlement. */
+  readonly settlement?: readonly { readonly partnerId: string; readonly funded: number; readonly redeemed: number }[];
+  /** A lot's expiry pointer to remove (the expiry job's own postings). */
+  readonly expiredLot?: { readonly lotId: string; readonly expiresAt: string };
+  /** Published after the commit, and again when a duplicate of the posting arrives. */
+  readonly events: readonly LoyaltyEvent[];
+}
+
+export type PostingResult =
+  | { readonly status: 'committed' }
+  | { readonly status: 'duplicate'; readonly events: readonly LoyaltyEvent[] }
+  /** A condition failed: `on` says which (balance, lot, cap, sale, budget:<partnerId>, stock, account). */
+  | { readonly status: 'refused'; readonly on: string };
+
+export interface SaleOnLedger extends SaleRecord {
+  readonly lotId?: string;
+}
+
+export interface LoyaltyLedger {
+  account(programmeId: string, customerId: string): Promise<LoyaltyAccount | undefined>;
+  /** Opens the account (balance 0); false when the customer was a member already. */
+  enrol(programmeId: string, customerId: string, at: string): Promise<boolean>;
+  /** The programmes the customer is a member of. */
+  programmesOf(customerId: string): Promise<string[]>;
+  sale(programmeId: string, customerId: string, saleTxId: string): Promise<SaleOnLedger | undefined>;
+  capUsed(programmeId: string, customerId: string, keys: readonly string[]): Promise<Map<string, number>>;
+  post(posting: LedgerPosting): Promise<PostingResult>;
+  /** The member's entries, oldest first. */
+  entries(programmeId: string, customerId: string): Promise<LedgerEntry[]>;
+  /** Lots whose expiry falls in [from, to): `customerId` and lot, from the expiry pointers. */
+  expiring(programmeId: string, from: string, to: string): Promise<{ customerId: string; lotId: string; expiresAt: string }[]>;
+  /** Where the last expiry run got to (its pointers before it are all done), and moving it on. */
+  expiryCursor(programmeId: string): Promise<string | undefined>;
+  setExpiryCursor(programmeId: string, through: string): Promise<void>;
+  /** A partner's funded and redeemed points in one month (`yyyy-mm`). */
+  settlement(programmeId: string, partnerId: string, month: string): Promise<{ funded: number; redeemed: number }>;
+}
+
+export interface LoyaltyEventPublisher {
+  publish(events: readonly LoyaltyEvent[]): Promise<void>;
+}
+
+/** The offers a customer was exposed to since a time: decisions and their feedback (sent, opened, clicked). */
+export interface OfferExposures {
+  since(customerId: string, since: string): Promise<import('../core/loyalty/attribution.ts').Exposure[]>;
+}
+
+/** Where an attribution is kept: on the sale and on the decision, so the campaign report counts its revenue. */
+export interface AttributionStore {
+  /** False when the sale was attributed already (a replay): nothing changes. */
+  record(customerId: string, saleId: string, attribution: import('../core/loyalty/attribution.ts').Attribution, revenue: number, currency: string): Promise<boolean>;
+}

@@ -10,6 +10,8 @@ import type { CommitResult, CommittedMembership, MembershipCommit, Metrics, Segm
  * from what caused it. Ingest takes that one, so a copy published again is a duplicate.
  */
 export function withOwnId(event: BatonEvent): BatonEvent {
+  // Loyalty events (docs/loyalty.md) carry an eventId derived from their posting likewise.
+  if (event.source === SOURCES.loyalty) return { ...event, id: event.detail.eventId };
   if (event.source !== SOURCES.segments) return event;
   return { ...event, id: event.detail.eventId };
 }

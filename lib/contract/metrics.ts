@@ -47,5 +47,12 @@ export const METRIC_NAMES = [
   'RunsStarted',
   'RunsDone',
   'RunMembersDecided',
+  /** Loyalty ledger postings committed, duplicates taken as no-ops, retries after a changed account (docs/loyalty.md). */
+  'LoyaltyPostings',
+  'LoyaltyDuplicates',
+  'LoyaltyConflicts',
+  'LoyaltyPartnerBudgetExhausted',
+  /** Loyalty items skipped at load for failing their schema (the reason is logged). */
+  'LoyaltyItemsRejected',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -16,7 +16,7 @@ export interface Route {
   readonly target: RouteTarget;
 }
 
-const CUSTOMER_SOURCES = [SOURCES.crm, SOURCES.erp, SOURCES.pos, SOURCES.device];
+const CUSTOMER_SOURCES = [SOURCES.crm, SOURCES.erp, SOURCES.pos, SOURCES.device, SOURCES.partners];
 
 export const ROUTES: readonly Route[] = [
   {
@@ -39,11 +39,18 @@ export const ROUTES: readonly Route[] = [
     target: 'evaluate',
   },
   {
+    // Rules and journeys react to points earned, expiring, tiers and attributed sales (docs/loyalty.md).
+    id: 'LoyaltyEvents',
+    description: 'PointsEarned, PointsExpiring, TierChanged, SaleAttributed and the other loyalty events to evaluate',
+    pattern: { source: [SOURCES.loyalty] },
+    target: 'evaluate',
+  },
+  {
     // Nothing published to the bus is silently dropped: an unknown source reaches evaluate,
     // which quarantines it with the reason. Baton's own actions are for outside subscribers.
     id: 'UnknownSources',
     description: 'Events from sources Baton does not know, to be quarantined with the reason',
-    pattern: { source: [{ 'anything-but': [...CUSTOMER_SOURCES, SOURCES.ses, SOURCES.baton, SOURCES.segments] }] },
+    pattern: { source: [{ 'anything-but': [...CUSTOMER_SOURCES, SOURCES.ses, SOURCES.baton, SOURCES.segments, SOURCES.loyalty] }] },
     target: 'evaluate',
   },
 ];

@@ -50,6 +50,10 @@ export const TABLES = {
     timeToLiveAttribute: TTL_ATTRIBUTE,
     personalData: false,
   },
+  ledger: {
+    holds: 'loyalty programmes and their items, members\' accounts, lots and append-only ledger entries, sharded programme counters',
+    personalData: true,
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableKey = keyof typeof TABLES;

@@ -18,6 +18,12 @@ import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
 import { createJourneyStep } from '../app/journeys.ts';
 import { CachedContextSource, CONTEXT_REFRESH_MS, DynamoContextStore, scanContext } from '../adapters/dynamo/context.ts';
 import { awsClients, type Clients } from './clients.ts';
+import type { BatonEvent } from '../../events/catalog.ts';
+import { idsOf } from '../core/customer/identity.ts';
+import { createLoyalty, loyaltyConsumer } from '../app/loyalty.ts';
+import { DynamoLoyaltyLedger } from '../adapters/dynamo/loyalty.ts';
+import { DynamoLoyaltyItems } from '../adapters/dynamo/loyalty-items.ts';
+import { BusLoyaltyEvents } from '../adapters/aws/loyalty-events.ts';
 
 /** What the wiring reports through: metrics, and warnings about items it skips (an Observability fits). */
 export interface Observed {
@@ -78,8 +84,44 @@ export function ingestDeps(
     metrics: o.port,
     ...(clock ? { clock } : {}),
     ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
-    afterApply: createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
+    afterApply: both(
+      createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
+      loyaltyAfterApply(settings, o, db, clients, clock),
+    ),
   };
+}
+
+/** Runs both hooks in turn: each is idempotent, so a failure retries the record and both run again. */
+function both(a: (e: BatonEvent) => Promise<void>, b: (e: BatonEvent) => Promise<void>) {
+  return async (e: BatonEvent) => {
+    await a(e);
+    await b(e);
+  };
+}
+
+/** The loyalty ledger (docs/loyalty.md) on the ingest path: enrolment, sales and refunds post to the programmes. */
+function loyaltyAfterApply(settings: IngestSettings, o: Observed, db: ReturnType<Clients['dynamodb']>, clients: Partial<Pick<Clients, 'bus'>>, clock?: () => Date) {
+  const ledger = new DynamoLoyaltyLedger(db, settings.tables.ledger);
+  const customers = new DynamoCustomerRepository<CustomerState>(db, settings.tables);
+  const loyalty = createLoyalty({
+    ledger,
+    programmes: new DynamoLoyaltyItems(db, settings.tables.ledger, {
+      ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+      onRejected: (r) => {
+        o.port.count('LoyaltyItemsRejected');
+        o.logger.warn('loyalty item skipped', { programmeId: r.programmeId, item: r.sk, reason: r.reason });
+      },
+    }),
+    ...(clients.bus ? { events: new BusLoyaltyEvents(clients.bus(), settings.busName ?? BUS_NAME) } : {}),
+    metrics: o.port,
+    ...(clock ? { clock } : {}),
+  });
+  return loyaltyConsumer(loyalty, ledger, async (event) => {
+    const ids = idsOf(event);
+    if (!ids.length) return undefined;
+    const { links, erased } = await customers.resolve(ids);
+    return erased ? undefined : [...links.values()][0];
+  });
 }
 
 /** Journeys: the journeys in the campaigns table, positions and the timer outbox in the customers table, waits in Scheduler. */

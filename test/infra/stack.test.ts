@@ -462,6 +462,8 @@ describe('least privilege on data', () => {
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
       context: ['PutItem', 'Scan'],
+      // the loyalty ledger (docs/loyalty.md): account Get, lots Query, caps BatchGet, postings (Put, Update, Delete).
+      ledger: ['BatchGetItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
     },
     // load the customer and the template; claim/complete the outbox message (Update); SMS budget
     // (Update) and the deliverability guard (Query); the outbox stream.

@@ -215,6 +215,10 @@ export function customerEventArb(ids: CustomerIds, options: EventArbOptions = {}
         },
       };
     });
+  // Loyalty events change no profile state; they are here so every catalog type is exercised.
+  build['baton.crm/MemberEnrolled'] = time.map((t) => crm('MemberEnrolled', { ...base(t), programmeId: 'city-rewards' }));
+  build['baton.partners/PartnerSaleCompleted'] = build['baton.pos/SaleCompleted']!.map((r) => ({ ...r, source: 'baton.partners', 'detail-type': 'PartnerSaleCompleted', detail: { ...r.detail, partnerId: 'corner-cafe' } }));
+  build['baton.partners/PartnerSaleRefunded'] = build['baton.pos/SaleRefunded']!.map((r) => ({ ...r, source: 'baton.partners', 'detail-type': 'PartnerSaleRefunded', detail: { ...r.detail, partnerId: 'corner-cafe' } }));
   build['aws.ses/Email Sent'] = ses('Email Sent', 'Send', () => ({ send: {} }));
   build['aws.ses/Email Delivered'] = ses('Email Delivered', 'Delivery', ({ laterIso }) => ({ delivery: { timestamp: laterIso } }));
   build['aws.ses/Email Opened'] = ses('Email Opened', 'Open', ({ laterIso }) => ({ open: { timestamp: laterIso } }));

@@ -72,13 +72,13 @@ function deepFreeze<T>(value: T): T {
 describe('reducers on the catalog samples', () => {
   it('has one reducer for every customer detail-type in the catalog, and none for Baton’s own events', () => {
     const expected = catalogEntries()
-      .filter((e) => e.source !== 'baton' && e.source !== 'baton.segments' && e.source !== 'baton.journeys')
+      .filter((e) => e.source !== 'baton' && e.source !== 'baton.segments' && e.source !== 'baton.journeys' && e.source !== 'baton.loyalty')
       .filter((e) => !(CONTEXT_DETAIL_TYPES as readonly string[]).includes(e.detailType))
       .map((e) => `${e.source}/${e.detailType}`)
       .sort();
     expect(Object.keys(REDUCERS).sort()).toEqual(expected);
-    // Samples beyond those: the journeys' timer event and the business-context events, which change no state.
-    expect(listSamples().length).toBe(expected.length + 1 + CONTEXT_DETAIL_TYPES.length);
+    // Samples beyond those: the journeys' timer event, the seven loyalty events and the business-context events, which change no state.
+    expect(listSamples().length).toBe(expected.length + 1 + 7 + CONTEXT_DETAIL_TYPES.length);
   });
 
   it('CustomerUpserted sets every profile field with the event time and id', () => {
@@ -838,6 +838,11 @@ function reference(events: readonly CustomerEvent[], now: number) {
       case 'ThreatDetected':
         if (!devices.has(x['deviceId'])) devices.set(x['deviceId'], 'unknown');
         threats.set(x['threatId'], x['deviceId']);
+        break;
+      case 'MemberEnrolled':
+      case 'PartnerSaleCompleted':
+      case 'PartnerSaleRefunded':
+        // Loyalty: the ledger keeps them; the profile only sees the customer.
         break;
       default: {
         // SES

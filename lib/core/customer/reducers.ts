@@ -26,10 +26,10 @@ import {
 } from './state.ts';
 
 /**
- * The events that describe a customer (Baton's own `baton`, `baton.segments` and `baton.journeys`
- * events change no state, nor do the business-context events).
+ * The events that describe a customer (Baton's own `baton`, `baton.segments`, `baton.journeys` and
+ * `baton.loyalty` events change no state, nor do the business-context events).
  */
-export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' } | { 'detail-type': (typeof CONTEXT_DETAIL_TYPES)[number] }>;
+export type CustomerEvent = Exclude<BatonEvent, { source: 'baton' | 'baton.segments' | 'baton.journeys' | 'baton.loyalty' } | { 'detail-type': (typeof CONTEXT_DETAIL_TYPES)[number] }>;
 export type Reducer<E extends CustomerEvent = CustomerEvent> = (state: CustomerState, event: E) => CustomerState;
 type Describe<E extends CustomerEvent> = (delta: CustomerState, event: E, stamp: Stamp) => void;
 
@@ -265,6 +265,10 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
   'aws.ses/Email Rejected': emailFailed,
   'aws.ses/Email Rendering Failed': emailFailed,
   'aws.ses/Email Subscribed': emailSubscribed,
+  // Loyalty (docs/loyalty.md): the ledger keeps membership and points; the profile only sees the customer.
+  'baton.crm/MemberEnrolled': () => undefined,
+  'baton.partners/PartnerSaleCompleted': () => undefined,
+  'baton.partners/PartnerSaleRefunded': () => undefined,
 };
 
 /**
@@ -285,6 +289,9 @@ export const IDEMPOTENT_REDUCERS: ReadonlySet<ReducerKey> = new Set<ReducerKey>(
   'baton.device/DeviceStatusReported',
   'baton.device/ThreatDetected',
   'aws.ses/Email Delivery Delayed',
+  'baton.crm/MemberEnrolled',
+  'baton.partners/PartnerSaleCompleted',
+  'baton.partners/PartnerSaleRefunded',
 ]);
 
 /**
@@ -316,7 +323,7 @@ export const REDUCERS: { readonly [K in ReducerKey]: Reducer<ByKey[K]> } = Objec
 
 const CONTEXT_TYPES: ReadonlySet<string> = new Set(CONTEXT_DETAIL_TYPES);
 export function isCustomerEvent(event: BatonEvent): event is CustomerEvent {
-  return event.source !== 'baton' && event.source !== 'baton.segments' && event.source !== 'baton.journeys' && !CONTEXT_TYPES.has(event['detail-type']);
+  return event.source !== 'baton' && event.source !== 'baton.segments' && event.source !== 'baton.journeys' && event.source !== 'baton.loyalty' && !CONTEXT_TYPES.has(event['detail-type']);
 }
 
 /**

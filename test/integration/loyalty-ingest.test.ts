@@ -1,0 +1,37 @@
+// The ledger on the ingest path of the running local stack: a MemberEnrolled and a SaleCompleted
+// sent to the bus put points on the member's account, and a refund reverses them in proportion.
+import { describe, expect, it } from 'vitest';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { busClient, db, eventually, tables, unique } from '../support/local.ts';
+import { programmeFixture } from '../support/loyalty.ts';
+import { DynamoLoyaltyItems } from '../../lib/adapters/dynamo/loyalty-items.ts';
+import { DynamoLoyaltyLedger } from '../../lib/adapters/dynamo/loyalty.ts';
+import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
+
+async function send(source: string, detailType: string, detail: unknown) {
+  const out = await busClient().send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
+  expect(out.FailedEntryCount ?? 0).toBe(0);
+}
+
+describe('loyalty on the ingest path', () => {
+  it('enrols by event, accrues on a sale and reverses on a refund', async () => {
+    const client = db();
+    const programmeId = unique('city');
+    const f = programmeFixture(programmeId);
+    const items = new DynamoLoyaltyItems(client, tables().ledger);
+    await items.put(f.programme);
+    const card = unique('LC');
+    const at = new Date().toISOString();
+    await send('baton.crm', 'MemberEnrolled', { ids: { loyaltyCard: card }, occurredAt: at, programmeId });
+    const customers = new DynamoCustomerRepository(client, tables());
+    const customerId = await eventually('the member to be known', async () => [...(await customers.resolve([{ kind: 'loyaltyCard', value: card }])).links.values()][0]);
+    const ledger = new DynamoLoyaltyLedger(client, tables().ledger);
+    await eventually('the account to open', () => ledger.account(programmeId, customerId));
+    const saleId = unique('S');
+    await send('baton.pos', 'SaleCompleted', { ids: { loyaltyCard: card }, occurredAt: at, saleId, storeId: 'store-1', items: [{ sku: 'A', category: 'grocery', quantity: 2, unitPrice: 21.5 }], total: 43, currency: 'EUR' });
+    const earned = await eventually('points for the sale', async () => ((await ledger.account(programmeId, customerId))?.balance === 43 ? true : undefined));
+    expect(earned).toBe(true);
+    await send('baton.pos', 'SaleRefunded', { ids: { loyaltyCard: card }, occurredAt: at, saleId, refundId: unique('R'), amount: 21.5, currency: 'EUR' });
+    await eventually('half the points reversed', async () => ((await ledger.account(programmeId, customerId))?.balance === 22 ? true : undefined));
+  });
+});
