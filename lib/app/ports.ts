@@ -17,6 +17,7 @@ import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
 import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
+import type { Counts, DimensionKind, Exposure, Increment } from '../core/reports/aggregates.ts';
 
 export type { MetricName };
 
@@ -294,4 +295,30 @@ export interface JourneyTimers {
   create(name: string, at: string, timeZone: string, event: TimerEnvelope): Promise<'created' | 'exists'>;
   /** Deletes the schedule; one that is not there (fired, deleted) is fine. */
   delete(name: string): Promise<void>;
+}
+
+// ---- reports (lib/app/reports.ts, lib/adapters/dynamo/aggregates.ts) ----
+
+/** One dimension's figures for one day, as stored (the shards summed). */
+export interface AggregateCell {
+  readonly day: string;
+  readonly counts: Counts;
+}
+
+/** The report aggregates: sharded daily cells per dimension, kept exactly once per change. */
+export interface AggregatesPort {
+  /**
+   * Adds the increments of one change exactly once: `changeId` (a stream record's id, a feedback
+   * event's id) marks them counted, in the same transaction. Other features add their figures
+   * (points, run counts) through it with their own change ids.
+   */
+  add(changeId: string, increments: readonly Increment[]): Promise<'added' | 'already'>;
+  /** Records the exposure and adds its group size once per customer and campaign. */
+  expose(exposure: Exposure): Promise<'added' | 'already'>;
+  /** A goal the customer reached at `at`: converts each exposure still open in the window, once. */
+  convert(customerId: string, at: string, revenue: number, windowDays: number): Promise<number>;
+  /** The cells of one dimension from `from` to `to` (days, inclusive). */
+  cells(kind: DimensionKind, id: string, from: string, to: string): Promise<AggregateCell[]>;
+  /** The ids counted under a kind (channels, offers, segments, a journey's steps). */
+  ids(kind: DimensionKind): Promise<string[]>;
 }
