@@ -11,6 +11,7 @@ import type { ItemsContext } from './commands/items.ts';
 import type { TemplateAction } from './commands/templates.ts';
 import { registerSegments } from './commands/segments-command.ts';
 import { registerJourneys } from './commands/journeys.ts';
+import { registerReport } from './commands/report.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
 const io = () => import('./io.ts');
@@ -143,6 +144,7 @@ function program(codes: { exit: number }): Command {
   }
 
   registerJourneys(root, act, on);
+  registerReport(root, act, on);
 
   root
     .command('customer')
