@@ -116,6 +116,7 @@ export function text(kind: DimensionKind, id: string | undefined, reports: reado
     out.push(`${who}rates: ${RATES.map((k) => `${k} ${pct(r.rates[k])}`).join(', ')}`);
     const suppressed = Object.entries(r.total)
       .filter(([k, v]) => k.startsWith('suppressed.') && v)
+      .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k.slice('suppressed.'.length)} ${v}`);
     if (suppressed.length) out.push(`${who}suppressed: ${suppressed.join(', ')}`);
     if (r.uplift) {

@@ -188,7 +188,7 @@ export class DynamoAggregates implements AggregatesPort {
         }),
       );
       const keys = (page.Items ?? []).map((i) => ({ pk: i.pk, sk: i.sk }));
-      await this.batch(keys.map((Key) => ({ DeleteRequest: { Key } })));
+      for (let i = 0; i < keys.length; i += 25) await this.batch(keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })));
       removed += keys.length;
       start = page.LastEvaluatedKey;
     } while (start);
@@ -235,6 +235,7 @@ export class DynamoAggregates implements AggregatesPort {
     );
   }
 
+  /** One BatchWriteItem (at most 25 requests), retrying what was left unprocessed. */
   private async batch(requests: Record<string, unknown>[]): Promise<void> {
     let pending = requests;
     for (let attempt = 0; pending.length; attempt++) {
