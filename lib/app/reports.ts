@@ -8,6 +8,7 @@ import {
   conversionIncrements,
   exposureIncrements,
   fold,
+  type Counts,
   type DimensionKind,
   type Exposure,
   type Increment,
@@ -22,12 +23,22 @@ export interface DecisionChange {
 }
 
 /** Counts one change exactly once, however often the stream delivers it. */
-export function createAggregator(deps: { aggregates: AggregatesPort }): (change: DecisionChange) => Promise<void> {
+export function createAggregator(deps: { aggregates: AggregatesPort }): (change: DecisionChange) => Promise<MessageOutcome | undefined> {
   return async function aggregate(change) {
     const { increments, exposures } = countChange(change);
-    if (increments.length) await deps.aggregates.add(change.id, increments);
+    const added = increments.length ? await deps.aggregates.add(change.id, increments) : 'already';
     for (const exposure of exposures) await deps.aggregates.expose(exposure);
+    if (added !== 'added' || !String(change.newItem?.sk ?? '').startsWith('MSG#')) return undefined;
+    const of = (kind: string) => increments.find((i) => i.dimension.kind === kind)?.dimension.id;
+    return { channel: of('channel') ?? 'unknown', campaignId: of('campaign') ?? 'unknown', counts: increments[0]!.counts };
   };
+}
+
+/** What one message change counted, newly: the dashboard's per channel and campaign metrics. */
+export interface MessageOutcome {
+  readonly channel: string;
+  readonly campaignId: string;
+  readonly counts: Counts;
 }
 
 /** The goal a conversion is: a completed sale within the window after the customer's first decision in the campaign. */

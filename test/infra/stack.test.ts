@@ -196,7 +196,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(5); // evaluate ← inbound; dispatch ↔ held, → DLQ; Scheduler's role → inbound, → timer DLQ
+    expect(checked).toBe(6); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; Scheduler's role → inbound, → timer DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -399,7 +399,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, aggregates
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -460,6 +460,8 @@ describe('least privilege on data', () => {
       counters: ['PutItem', 'UpdateItem'],
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
+      // a completed sale converts the customer's exposures (Query, then a transaction of updates)
+      aggregates: ['Query', 'UpdateItem'],
     },
     // load the customer and the template; claim/complete the outbox message (Update); SMS budget
     // (Update) and the deliverability guard (Query); the outbox stream.
@@ -479,11 +481,17 @@ describe('least privilege on data', () => {
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
     },
+    // the report aggregates: markers, cells and exposures in transactions; the decisions stream.
+    aggregates: {
+      aggregates: ['PutItem', 'UpdateItem'],
+      'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+    },
   };
   const roles = {
     evaluate: base.stack.pipeline.evaluate.role,
     dispatch: base.stack.channels.dispatch.role,
     decisionsApi: base.stack.decisionApi.function.role,
+    aggregates: base.stack.reports.aggregates.role,
   };
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])('grants %s exactly the DynamoDB actions it uses, per table', (fn) => {
@@ -508,7 +516,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(4); // evaluate, dispatch, decisions-api, unsubscribe
+    expect(functions).toHaveLength(5); // evaluate, dispatch, decisions-api, unsubscribe, aggregates
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
