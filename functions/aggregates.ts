@@ -10,7 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DecisionChange, MessageOutcome } from '../lib/app/reports.ts';
 import type { MetricName } from '../lib/contract/metrics.ts';
-import { aggregatorFor } from '../lib/wiring/reports.ts';
+import { aggregatorFor, itemKind } from '../lib/wiring/reports.ts';
 import { awsClients } from '../lib/wiring/clients.ts';
 import { once } from '../lib/wiring/once.ts';
 import { observability, type ObservabilityOptions } from '../lib/wiring/observability.ts';
@@ -20,9 +20,11 @@ type Image = Parameters<typeof unmarshall>[0];
 /** The change a stream record carries, as plain items. */
 export function changeOf(r: DynamoDBRecord): DecisionChange {
   const d = r.dynamodb ?? {};
+  const newItem = d.NewImage ? unmarshall(d.NewImage as Image) : undefined;
   return {
     id: r.eventID ?? `${d.SequenceNumber}`,
-    newItem: d.NewImage ? unmarshall(d.NewImage as Image) : undefined,
+    kind: itemKind(newItem),
+    newItem,
     oldItem: d.OldImage ? unmarshall(d.OldImage as Image) : undefined,
   };
 }

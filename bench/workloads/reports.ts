@@ -12,7 +12,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { tableNames } from '../../lib/contract/tables.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { decisionItems } from '../../lib/adapters/dynamo/decisions.ts';
-import { DynamoAggregates, scanDecisionItems } from '../../lib/adapters/dynamo/aggregates.ts';
+import { DynamoAggregates, itemKind, scanDecisionItems } from '../../lib/adapters/dynamo/aggregates.ts';
 import { createReports, rebuildAggregates } from '../../lib/app/reports.ts';
 import { countChange, exposureIncrements, fold, type Exposure, type Increment } from '../../lib/core/reports/aggregates.ts';
 import { buildReport } from '../../lib/core/reports/report.ts';
@@ -47,7 +47,7 @@ function* generate(): Generator<Record<string, unknown>> {
       setState: {},
     };
     for (const item of decisionItems(decision, new Date(at))) {
-      if (!String(item.sk).startsWith('MSG#')) {
+      if (itemKind(item) !== 'message') {
         yield item;
         continue;
       }
@@ -75,7 +75,7 @@ async function scanReport(db: ReturnType<typeof documentClient>, table: string, 
     table,
     (items) => {
       for (const item of items) {
-        const counted = countChange({ newItem: item });
+        const counted = countChange(item);
         increments.push(...counted.increments.filter((i) => i.dimension.kind === 'campaign' && i.dimension.id === campaignId));
         for (const e of counted.exposures) if (e.campaignId === campaignId && (!first.has(e.customerId) || e.at < first.get(e.customerId)!.at)) first.set(e.customerId, e);
       }

@@ -12,11 +12,12 @@ import {
   type DimensionKind,
   type Exposure,
   type Increment,
+  type ItemChange,
 } from '../core/reports/aggregates.ts';
 import { buildReport, type DimensionReport, type Period } from '../core/reports/report.ts';
 
 /** One change of a decisions-table item: the stream record's id and its images (plain objects). */
-export interface DecisionChange {
+export interface DecisionChange extends ItemChange {
   readonly id: string;
   readonly newItem?: Record<string, unknown> | undefined;
   readonly oldItem?: Record<string, unknown> | undefined;
@@ -28,7 +29,7 @@ export function createAggregator(deps: { aggregates: AggregatesPort }): (change:
     const { increments, exposures } = countChange(change);
     const added = increments.length ? await deps.aggregates.add(change.id, increments) : 'already';
     for (const exposure of exposures) await deps.aggregates.expose(exposure);
-    if (added !== 'added' || !String(change.newItem?.sk ?? '').startsWith('MSG#')) return undefined;
+    if (added !== 'added' || change.kind !== 'message') return undefined;
     const of = (kind: string) => increments.find((i) => i.dimension.kind === kind)?.dimension.id;
     return { channel: of('channel') ?? 'unknown', campaignId: of('campaign') ?? 'unknown', counts: increments[0]!.counts };
   };
@@ -76,8 +77,8 @@ export function createReports(deps: { aggregates: AggregatesPort }) {
 
 /** What the rebuild needs: the stored decisions, and the aggregates' own rebuild writes. */
 export interface RebuildDeps {
-  /** Every decisions-table item, page by page. */
-  readonly scanDecisions: (onPage: (items: Record<string, unknown>[]) => void | Promise<void>) => Promise<void>;
+  /** Every decisions-table item, page by page, as a change with no old image. */
+  readonly scanDecisions: (onPage: (items: ItemChange[]) => void | Promise<void>) => Promise<void>;
   /** Roughly how many items the decisions table holds, for progress. */
   readonly decisionItems?: () => Promise<number>;
   readonly aggregates: {
@@ -100,7 +101,7 @@ export async function rebuildAggregates(deps: RebuildDeps, onProgress: (done: nu
   let done = 0;
   await deps.scanDecisions((items) => {
     for (const item of items) {
-      const counted = countChange({ newItem: item });
+      const counted = countChange(item);
       increments.push(...counted.increments);
       for (const e of counted.exposures) {
         const key = `${e.customerId}\u0000${e.campaignId}`;

@@ -3,6 +3,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../contract/tables.ts';
 import { DynamoAggregates, scanDecisionItems } from '../adapters/dynamo/aggregates.ts';
+
+export { itemKind } from '../adapters/dynamo/aggregates.ts';
 import { createAggregator, createReports, type RebuildDeps } from '../app/reports.ts';
 
 export function aggregatorFor(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'aggregates'>) {

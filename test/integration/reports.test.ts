@@ -124,7 +124,7 @@ describe('baton report campaign', () => {
     const id = unique('replayed');
     const d = decision(1, `${id}-cust`, D1, 'chosen');
     const [decisionItem] = decisionItems({ ...d, decisionId: id, candidates: d.candidates.map((c) => ({ ...c, campaignId: id })) }, new Date(d.at));
-    const change = { id: `${id}-record`, newItem: decisionItem };
+    const change = { id: `${id}-record`, kind: 'decision' as const, newItem: decisionItem };
     await aggregate(change);
     await aggregate(change); // the batch was retried
     await aggregate({ ...change, id: `${id}-other-record` }); // the same decision again: its exposure stays one

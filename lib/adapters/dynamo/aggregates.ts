@@ -20,7 +20,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { AggregateCell, AggregatesPort } from '../../app/ports.ts';
-import { addCounts, conversionIncrements, exposureIncrements, fold, type Counts, type DimensionKind, type Exposure, type Increment } from '../../core/reports/aggregates.ts';
+import { addCounts, conversionIncrements, exposureIncrements, fold, type Counts, type DimensionKind, type Exposure, type Increment, type ItemChange, type ItemKind } from '../../core/reports/aggregates.ts';
 
 /** Shards per dimension and day: a change's writes spread over this many partitions. */
 export const SHARDS = 8;
@@ -269,6 +269,12 @@ export class DynamoAggregates implements AggregatesPort {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a decisions-table item is, from its key (./decisions.ts owns the formats: DECISION, MSG#<channel>). */
+export function itemKind(item: Record<string, unknown> | undefined): ItemKind | undefined {
+  const sk = String(item?.sk ?? '');
+  return sk === 'DECISION' ? 'decision' : sk.startsWith('MSG#') ? 'message' : undefined;
+}
+
 /**
  * Read-only: every item of the decisions table, in `segments` parallel scans, page by page (the
  * rebuild's input). The decisions repository (./decisions.ts) owns the items; this only reads them.
@@ -276,7 +282,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function scanDecisionItems(
   db: DynamoDBDocumentClient,
   table: string,
-  onPage: (items: Record<string, unknown>[]) => void | Promise<void>,
+  onPage: (items: ItemChange[]) => void | Promise<void>,
   segments = 4,
 ): Promise<void> {
   await Promise.all(
@@ -284,7 +290,7 @@ export async function scanDecisionItems(
       let start: Record<string, unknown> | undefined;
       do {
         const page = await db.send(new ScanCommand({ TableName: table, Segment: segment, TotalSegments: segments, ExclusiveStartKey: start }));
-        await onPage(page.Items ?? []);
+        await onPage((page.Items ?? []).map((newItem) => ({ kind: itemKind(newItem), newItem })));
         start = page.LastEvaluatedKey;
       } while (start);
     }),

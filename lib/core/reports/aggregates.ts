@@ -126,7 +126,11 @@ export interface Exposure {
   readonly dimensions: readonly Dimension[];
 }
 
+/** What a decisions-table item is (the repository tells from its key): a decision, or an outbox message. */
+export type ItemKind = 'decision' | 'message';
+
 export interface ItemChange {
+  readonly kind: ItemKind | undefined;
   readonly newItem?: Record<string, unknown> | undefined;
   readonly oldItem?: Record<string, unknown> | undefined;
 }
@@ -135,9 +139,8 @@ export interface ItemChange {
 export function countChange(change: ItemChange): { increments: Increment[]; exposures: Exposure[] } {
   const item = change.newItem;
   if (!item) return { increments: [], exposures: [] };
-  const sk = String(item.sk ?? '');
-  if (sk === 'DECISION') return change.oldItem ? { increments: [], exposures: [] } : countDecision(item);
-  if (sk.startsWith('MSG#')) return { increments: countMessage(item, change.oldItem), exposures: [] };
+  if (change.kind === 'decision') return change.oldItem ? { increments: [], exposures: [] } : countDecision(item);
+  if (change.kind === 'message') return { increments: countMessage(item, change.oldItem), exposures: [] };
   return { increments: [], exposures: [] };
 }
 
