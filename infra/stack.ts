@@ -14,6 +14,7 @@ import { DecisionApi } from './constructs/api.ts';
 import { Journeys } from './constructs/journeys.ts';
 import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
 import { Channels } from './constructs/channels.ts';
+import { Reports } from './constructs/reports.ts';
 import { Observability } from './constructs/observability.ts';
 import { Pipeline } from './constructs/pipeline.ts';
 import { Runs } from './constructs/runs.ts';
@@ -68,6 +69,7 @@ export class BatonStack extends Stack {
   readonly tables: Tables;
   readonly pipeline: Pipeline;
   readonly channels: Channels;
+  readonly reports: Reports;
   readonly observability: Observability;
   readonly access: Access;
   readonly decisionApi: DecisionApi;
@@ -124,6 +126,9 @@ export class BatonStack extends Stack {
       dispatchConcurrency: props.dispatchConcurrency,
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd,
     });
+    this.reports = new Reports(this, 'Reports', { tables: this.tables, environment, deadLetterQueue: this.channels.deadLetterQueue });
+    // Ingest converts exposures when a goal event (a completed sale) is applied.
+    this.tables.grantData(this.pipeline.evaluate.role, { aggregates: ['Query', 'UpdateItem'] });
     this.decisionApi = new DecisionApi(this, 'DecisionApi', {
       stage,
       bus: this.bus.bus,
@@ -139,7 +144,7 @@ export class BatonStack extends Stack {
       deadLetterQueues: [
         { id: 'InboundDlq', queue: this.pipeline.inboundDeadLetterQueue, holds: 'events evaluate failed 5 times' },
         { id: 'TargetDlq', queue: this.pipeline.targetDeadLetterQueue, holds: 'events EventBridge could not deliver' },
-        { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'outbox stream batches dispatch could not send' },
+        { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'decisions stream batches dispatch could not send or the report aggregates could not count' },
         { id: 'TimerDlq', queue: this.journeys.deadLetterQueue, holds: 'journey timers EventBridge Scheduler could not deliver to the inbound queue' },
         { id: 'RunDlq', queue: this.runs.deadLetterQueue, holds: 'outbound runs a run worker failed on 5 times' },
         { id: 'ScheduleDlq', queue: this.runs.scheduleDeadLetterQueue, holds: 'run starter and segment refresh invocations EventBridge Scheduler could not make' },
@@ -147,6 +152,7 @@ export class BatonStack extends Stack {
       journeys: { scheduleGroup: this.journeys.scheduleGroup },
       evaluate: this.pipeline.evaluate,
       dispatch: this.channels.dispatch,
+      aggregates: this.reports.aggregates,
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
       alarmEmail: props.alarmEmail,
     });

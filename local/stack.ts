@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { evaluateHandler } from '../functions/evaluate.ts';
 import { dispatchHandler } from '../functions/dispatch.ts';
+import { aggregatesHandler } from '../functions/aggregates.ts';
+import { aggregatorFor } from '../lib/wiring/reports.ts';
 import { decisionsApiHandler } from '../functions/decisions-api.ts';
 import { decisionApiDeps } from '../lib/wiring/decision-api.ts';
 import { dispatchDeps } from '../lib/wiring/dispatch.ts';
@@ -274,6 +276,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stream.start();
     stoppers.push(() => stream.stop());
+    // The report aggregates read the same stream, as a second consumer does in the cloud.
+    const aggregatesDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const aggregates = new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables.decisions), aggregatesHandler(() => aggregatorFor(aggregatesDb, tables), observe) as never, {
+      name: `baton-${stage}-aggregates`,
+    });
+    aggregates.start();
+    stoppers.push(async () => {
+      await aggregates.stop();
+      aggregatesDb.destroy();
+    });
 
     const extensions: HttpExtension[] = [];
     const bus = new LocalBus({
@@ -373,7 +385,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await queue.drained();
           await sesFeedback.poll();
           await new Promise((r) => setTimeout(r, 150));
-          quiet = queue.depth === 0 && stream.isIdle && scheduler.due === 0 ? quiet + 1 : 0;
+          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && scheduler.due === 0 ? quiet + 1 : 0;
         }
       },
       stop: stopAll,

@@ -10,6 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CHANNELS } from '../../events/catalog.ts';
 import type { MetricName } from '../../lib/contract/metrics.ts';
 import type { BatonFunction } from './function.ts';
 
@@ -25,6 +26,15 @@ export const METRICS = {
     rulesRejected: 'RulesRejected',
   },
   dispatch: { sent: 'MessagesSent', failed: 'MessagesFailed' },
+  /** Message outcomes per channel (dimension channel) and per campaign (channel, campaignId), from the aggregates consumer. */
+  outcomes: {
+    sent: 'ChannelSent',
+    delivered: 'ChannelDelivered',
+    opened: 'ChannelOpened',
+    clicked: 'ChannelClicked',
+    bounced: 'ChannelBounced',
+    complained: 'ChannelComplained',
+  },
   journeys: {
     entries: 'JourneyEntries',
     steps: 'JourneySteps',
@@ -55,6 +65,8 @@ export interface ObservabilityProps {
   readonly deadLetterQueues: readonly WatchedDeadLetterQueue[];
   readonly evaluate: BatonFunction;
   readonly dispatch: BatonFunction;
+  /** The report aggregates' consumer: with it, the message outcome rates per channel and campaign. @default - no outcome widgets */
+  readonly aggregates?: BatonFunction;
   /**
    * Topic alarms notify.
    * @default - a new topic, KMS-encrypted, HTTPS only
@@ -264,7 +276,51 @@ export class Observability extends Construct {
       ),
     );
     if (props.journeys) this.addJourneyWidgets(dashboard, evaluate, props.journeys.scheduleGroup, graph);
+    if (props.aggregates) this.addOutcomeWidgets(dashboard, props.aggregates, graph);
     return dashboard;
+  }
+
+  /**
+   * Sends, deliveries, opens, clicks, bounces and complaints as rates: per channel one line each
+   * (metric math over the channel's counts), per campaign (SEARCH finds the campaigns; metric math
+   * cannot divide one search by another, so per campaign the figures are counts, 1 h periods, and
+   * `baton report campaign` gives the campaign's rates).
+   */
+  private addOutcomeWidgets(
+    dashboard: cloudwatch.Dashboard,
+    aggregates: BatonFunction,
+    graph: (title: string, left: cloudwatch.IMetric[], right?: cloudwatch.IMetric[]) => cloudwatch.GraphWidget,
+  ): void {
+    const m = METRICS.outcomes;
+    const hour = Duration.hours(1);
+    const perChannel = (channel: string) => {
+      // Metric ids are unique per graph: each channel's ids carry its name.
+      const id = (figure: string) => `${channel}${pascal(figure)}`;
+      const using = Object.fromEntries(
+        Object.entries(m).map(([figure, name]) => [id(figure), aggregates.metric(name, { dimensionsMap: { service: aggregates.serviceName, channel }, period: hour })]),
+      );
+      const rate = (label: string, part: string, whole: string) =>
+        new cloudwatch.MathExpression({ expression: `100 * ${id(part)} / ${id(whole)}`, usingMetrics: using, label: `${channel} ${label} %`, period: hour });
+      return {
+        rates: [rate('delivery', 'delivered', 'sent'), rate('open', 'opened', 'delivered'), rate('click', 'clicked', 'delivered')],
+        problems: [rate('bounce', 'bounced', 'sent'), rate('complaint', 'complained', 'delivered')],
+      };
+    };
+    const channels = CHANNELS.map(perChannel);
+    dashboard.addWidgets(
+      graph('Channels: delivery, open and click rates (%)', channels.flatMap((c) => c.rates)),
+      graph('Channels: bounce and complaint rates (%)', channels.flatMap((c) => c.problems)),
+    );
+    const search = (name: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{Baton,service,channel,campaignId} MetricName="${name}"', 'Sum', 3600)`,
+        label: '',
+        period: hour,
+      });
+    dashboard.addWidgets(
+      graph('Campaigns: sent and delivered per channel and campaign', [search(m.sent), search(m.delivered)]),
+      graph('Campaigns: opens, clicks, bounces and complaints per channel and campaign', [search(m.opened), search(m.clicked)], [search(m.bounced), search(m.complained)]),
+    );
   }
 
   /** Customers moving through journeys, timers due and late (evaluate's metrics, Scheduler's own). */

@@ -12,16 +12,19 @@ import { countsOf } from '../core/channels/deliverability.ts';
 export interface FeedbackDeps {
   readonly outbox: FeedbackRecorder;
   readonly deliverability?: DeliverabilityCounter;
+  /** Reports: a goal event (a completed sale) converts the customer's open exposures (lib/app/reports.ts). */
+  readonly goals?: (event: BatonEvent, applied: { readonly customerId: string } | undefined) => Promise<unknown>;
 }
 
 /** The `afterApply` hook of ingest. */
-export function createFeedback(deps: FeedbackDeps): (event: BatonEvent) => Promise<void> {
-  return async function feedback(event) {
+export function createFeedback(deps: FeedbackDeps): (event: BatonEvent, applied?: { readonly customerId: string }) => Promise<void> {
+  return async function feedback(event, applied) {
     const message = messageFeedback(event);
     const counts = deps.deliverability ? countsOf(event) : undefined;
     await Promise.all([
       message ? deps.outbox.recordFeedback(message) : undefined,
       counts ? deps.deliverability!.add(event.id, counts) : undefined,
+      deps.goals?.(event, applied),
     ]);
   };
 }

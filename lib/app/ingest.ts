@@ -33,7 +33,7 @@ export interface IngestDeps {
    * a failure here fails the record, which is retried and then seen as a duplicate.
    * Feedback uses it to update decision status (lib/app/feedback.ts).
    */
-  readonly afterApply?: (event: BatonEvent) => Promise<void>;
+  readonly afterApply?: (event: BatonEvent, applied?: { readonly customerId: string }) => Promise<void>;
   /** Journeys (lib/app/journeys.ts); without it no journey runs. */
   readonly journeys?: JourneyStep;
   /** Where business-context events are kept, and the cached context rules read (docs/context.md). */
@@ -253,7 +253,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
         });
         if (outcome === AGAIN) return AGAIN;
         await publishMembership(deps.segmentEvents, deps.metrics, customerId, result, membership);
-        if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event);
+        if (outcome.status === 'applied' || outcome.status === 'duplicate') await deps.afterApply?.(event, outcome.status === 'applied' ? { customerId: outcome.customerId } : undefined);
         return outcome;
       }, (attempts) => new IngestError('commit-contention', `event ${event.id} could not be committed after ${attempts} attempts (concurrent updates)`)),
     );

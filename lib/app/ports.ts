@@ -19,6 +19,7 @@ import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journey
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
 import type { BusinessContext, ContextFact } from '../core/context/index.ts';
 import type { BucketCheckpoint, Run, RunCounts, RunPass, RunState, Tally } from '../core/runs/run.ts';
+import type { Counts, DimensionKind, Exposure, Increment } from '../core/reports/aggregates.ts';
 
 export type { MetricName };
 
@@ -466,4 +467,30 @@ export interface OfferExposures {
 export interface AttributionStore {
   /** False when the sale was attributed already (a replay): nothing changes. */
   record(customerId: string, saleId: string, attribution: import('../core/loyalty/attribution.ts').Attribution, revenue: number, currency: string): Promise<boolean>;
+}
+
+// ---- reports (lib/app/reports.ts, lib/adapters/dynamo/aggregates.ts) ----
+
+/** One dimension's figures for one day, as stored (the shards summed). */
+export interface AggregateCell {
+  readonly day: string;
+  readonly counts: Counts;
+}
+
+/** The report aggregates: sharded daily cells per dimension, kept exactly once per change. */
+export interface AggregatesPort {
+  /**
+   * Adds the increments of one change exactly once: `changeId` (a stream record's id, a feedback
+   * event's id) marks them counted, in the same transaction. Other features add their figures
+   * (points, run counts) through it with their own change ids.
+   */
+  add(changeId: string, increments: readonly Increment[]): Promise<'added' | 'already'>;
+  /** Records the exposure and adds its group size once per customer and campaign. */
+  expose(exposure: Exposure): Promise<'added' | 'already'>;
+  /** A goal the customer reached at `at`: converts each exposure still open in the window, once. */
+  convert(customerId: string, at: string, revenue: number, windowDays: number): Promise<number>;
+  /** The cells of one dimension from `from` to `to` (days, inclusive). */
+  cells(kind: DimensionKind, id: string, from: string, to: string): Promise<AggregateCell[]>;
+  /** The ids counted under a kind (channels, offers, segments, a journey's steps). */
+  ids(kind: DimensionKind): Promise<string[]>;
 }

@@ -54,5 +54,13 @@ export const METRIC_NAMES = [
   'LoyaltyPartnerBudgetExhausted',
   /** Loyalty items skipped at load for failing their schema (the reason is logged). */
   'LoyaltyItemsRejected',
+  // Message outcomes per channel (dimension channel) and per campaign (channel, campaignId), from
+  // the report aggregates' consumer: counted once, on the message's first change to each.
+  'ChannelSent',
+  'ChannelDelivered',
+  'ChannelOpened',
+  'ChannelClicked',
+  'ChannelBounced',
+  'ChannelComplained',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

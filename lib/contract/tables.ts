@@ -54,6 +54,13 @@ export const TABLES = {
     holds: 'loyalty programmes and their items, members\' accounts, lots and append-only ledger entries, sharded programme counters',
     personalData: true,
   },
+  aggregates: {
+    // Not the counters table: a rebuild removes and rewrites every cell, which must never touch the
+    // live budgets and capacity claims there, and cells are kept as long as decisions (no TTL on them).
+    holds: 'report aggregates per campaign, rule, offer, channel, segment, journey step, run and day (sharded), their once-markers and exposures (hashed customer ids)',
+    timeToLiveAttribute: TTL_ATTRIBUTE,
+    personalData: false,
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableKey = keyof typeof TABLES;

@@ -4,6 +4,8 @@ import type { Settings } from '../contract/config.ts';
 import type { IngestDeps } from '../app/ingest.ts';
 import type { Metrics } from '../app/ports.ts';
 import { createFeedback } from '../app/feedback.ts';
+import { createConversions } from '../app/reports.ts';
+import { DynamoAggregates } from '../adapters/dynamo/aggregates.ts';
 import type { CustomerState } from '../core/customer/index.ts';
 import { DynamoCustomerRepository } from '../adapters/dynamo/customers.ts';
 import { DynamoQuarantine } from '../adapters/dynamo/quarantine.ts';
@@ -85,7 +87,11 @@ export function ingestDeps(
     ...(clock ? { clock } : {}),
     ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
     afterApply: both(
-      createFeedback({ outbox: new DynamoDecisionStore(db, tables.decisions), deliverability: new DynamoDeliverabilityCounters(db, tables.counters) }),
+      createFeedback({
+        outbox: new DynamoDecisionStore(db, tables.decisions),
+        deliverability: new DynamoDeliverabilityCounters(db, tables.counters),
+        goals: createConversions({ aggregates: new DynamoAggregates(db, tables.aggregates) }),
+      }),
       loyaltyAfterApply(settings, o, db, clients, clock),
     ),
   };

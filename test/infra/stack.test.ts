@@ -196,7 +196,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(8); // evaluate ← inbound; dispatch ↔ held, → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ
+    expect(checked).toBe(9); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -399,7 +399,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -464,6 +464,8 @@ describe('least privilege on data', () => {
       context: ['PutItem', 'Scan'],
       // the loyalty ledger (docs/loyalty.md): account Get, lots Query, caps BatchGet, postings (Put, Update, Delete).
       ledger: ['BatchGetItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      // a completed sale converts the customer's exposures (Query, then a transaction of updates)
+      aggregates: ['Query', 'UpdateItem'],
     },
     // load the customer and the template; claim/complete the outbox message (Update); SMS budget
     // (Update) and the deliverability guard (Query); the outbox stream.
@@ -484,11 +486,17 @@ describe('least privilege on data', () => {
       campaigns: ['Scan'],
       context: ['Scan'],
     },
+    // the report aggregates: markers, cells and exposures in transactions; the decisions stream.
+    aggregates: {
+      aggregates: ['PutItem', 'UpdateItem'],
+      'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+    },
   };
   const roles = {
     evaluate: base.stack.pipeline.evaluate.role,
     dispatch: base.stack.channels.dispatch.role,
     decisionsApi: base.stack.decisionApi.function.role,
+    aggregates: base.stack.reports.aggregates.role,
   };
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])('grants %s exactly the DynamoDB actions it uses, per table', (fn) => {
@@ -513,7 +521,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(7); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh
+    expect(functions).toHaveLength(8); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
