@@ -23,7 +23,8 @@ describe('the journey timer sweep', () => {
   const evaluateRole = id(stack.pipeline.evaluate.role);
 
   it('is a recurring schedule of the timer group: every five minutes the sweep message onto the inbound queue, with the timers\' role, retries and DLQ', () => {
-    const schedules = ofType('AWS::Scheduler::Schedule');
+    // The stack has other schedules (outbound runs, the daily segment refresh): one is the sweep.
+    const schedules = ofType('AWS::Scheduler::Schedule').filter(([, r]) => r.Properties.GroupName === 'baton-dev-journeys');
     expect(schedules).toHaveLength(1);
     expect(schedules[0]![1].Properties).toMatchObject({
       Name: SWEEP_SCHEDULE,
