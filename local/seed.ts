@@ -1,12 +1,16 @@
 // Many customers at once, straight into the tables with batch writes (tests and benchmarks of runs):
 // profiles built by the real reducers from a CRM upsert and an email consent, their id items, and
-// their membership of one segment with its count. Twenty thousand customers in seconds, where
-// twenty thousand events through ingest would take minutes.
+// their membership of one segment with its count, and that segment's definition (static, as
+// `baton segments put` writes it: a membership with no segment in force is dropped by the next
+// commit or daily refresh of each member). Twenty thousand customers in seconds, where twenty
+// thousand events through ingest would take minutes.
 import { BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BatonEvent } from '../events/catalog.ts';
 import { applyEvent, newCustomer } from '../lib/core/customer/index.ts';
 import { customerKey, idItemKey } from '../lib/adapters/dynamo/customers.ts';
 import { counterShardKey, memberKey } from '../lib/adapters/dynamo/segment-members.ts';
+import { DynamoSegmentRepository } from '../lib/adapters/dynamo/segments.ts';
+import { segmentSchema } from '../lib/core/segments/segment.ts';
 import type { TableNames } from '../lib/contract/tables.ts';
 
 export interface SeededCustomer {
@@ -15,9 +19,11 @@ export interface SeededCustomer {
   readonly timeZone: string;
 }
 
-/** Writes the customers as members of `segmentId`, 25 items a call, `parallel` calls at once. */
-export async function seedSegmentMembers(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'customers' | 'counters'>, segmentId: string, customers: readonly SeededCustomer[], at: Date, parallel = 8): Promise<void> {
+/** Writes `segmentId` as a static segment (if absent) and the customers as its members, 25 items a call, `parallel` calls at once. */
+export async function seedSegmentMembers(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'customers' | 'counters' | 'rules'>, segmentId: string, customers: readonly SeededCustomer[], at: Date, parallel = 8): Promise<void> {
   const when = at.toISOString();
+  const segment = segmentSchema.parse({ segmentId, kind: 'static', description: 'seeded members' });
+  await new DynamoSegmentRepository(db, tables.rules).put(segment, 'seed', { ifAbsent: true });
   const items = customers.flatMap((c) => {
     const crmId = `crm-${c.customerId}`;
     let state = newCustomer(c.customerId);

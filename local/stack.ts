@@ -200,7 +200,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(async () => ddb.destroy());
     stoppers.push(async () => clock.stop());
     const timersTable = schedulesTableName(stage);
-    await Promise.all([createTables(ddb, tables), createSchedulesTable(ddb, timersTable)]);
+    // No TTL: DynamoDB Local deletes expired items by the real clock, and the stack's clock may be
+    // simulated (a start in the past, a speed, advance()): an hour's capacity counter, kept "a day
+    // after its hour" of the stack's clock, would vanish at once and its hour's capacity with it.
+    await Promise.all([createTables(ddb, tables, { timeToLive: false }), createSchedulesTable(ddb, timersTable)]);
 
     const busEndpoint = `http://127.0.0.1:${busPort}`;
     const schedulerEndpoint = `http://127.0.0.1:${schedulerPort}`;

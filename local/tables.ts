@@ -8,11 +8,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, TABLE_KEYS, PARTITION_KEY, SORT_KEY, type TableNames, type TableSpec } from '../lib/contract/tables.ts';
 
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  await Promise.all(TABLE_KEYS.map((key) => createTable(client, names[key], TABLES[key])));
+/** `timeToLive: false` leaves TTL off (DynamoDB Local expires items by the real clock). @default true */
+export async function createTables(client: DynamoDBClient, names: TableNames, { timeToLive = true }: { timeToLive?: boolean } = {}): Promise<void> {
+  await Promise.all(TABLE_KEYS.map((key) => createTable(client, names[key], TABLES[key], timeToLive)));
 }
 
-async function createTable(client: DynamoDBClient, name: string, spec: TableSpec): Promise<void> {
+async function createTable(client: DynamoDBClient, name: string, spec: TableSpec, timeToLive = true): Promise<void> {
   const indexes = spec.indexes ?? [];
   const attributes = new Set([PARTITION_KEY, SORT_KEY, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
   const input: CreateTableCommandInput = {
@@ -44,7 +45,7 @@ async function createTable(client: DynamoDBClient, name: string, spec: TableSpec
     if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
     return;
   }
-  if (spec.timeToLiveAttribute) {
+  if (spec.timeToLiveAttribute && timeToLive) {
     await client.send(
       new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.timeToLiveAttribute } }),
     );
