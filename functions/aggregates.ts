@@ -9,7 +9,7 @@ import { parseSettings } from '../lib/contract/config.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DecisionChange, MessageOutcome } from '../lib/app/reports.ts';
-import type { MetricName } from '../lib/contract/metrics.ts';
+import { OUTCOME_METRICS } from '../lib/contract/metrics.ts';
 import { aggregatorFor, itemKind } from '../lib/wiring/reports.ts';
 import { awsClients } from '../lib/wiring/clients.ts';
 import { once } from '../lib/wiring/once.ts';
@@ -28,16 +28,6 @@ export function changeOf(r: DynamoDBRecord): DecisionChange {
     oldItem: d.OldImage ? unmarshall(d.OldImage as Image) : undefined,
   };
 }
-
-/** The dashboard's metric for each message figure. */
-export const OUTCOME_METRICS = {
-  sent: 'ChannelSent',
-  delivered: 'ChannelDelivered',
-  opened: 'ChannelOpened',
-  clicked: 'ChannelClicked',
-  bounced: 'ChannelBounced',
-  complained: 'ChannelComplained',
-} as const satisfies Record<string, MetricName>;
 
 export function aggregatesHandler(build: () => (change: DecisionChange) => Promise<MessageOutcome | undefined> = () => {
   const settings = parseSettings(process.env);

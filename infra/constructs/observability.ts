@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CHANNELS } from '../../events/catalog.ts';
-import type { MetricName } from '../../lib/contract/metrics.ts';
+import { OUTCOME_METRICS, type MetricName } from '../../lib/contract/metrics.ts';
 import type { BatonFunction } from './function.ts';
 
 /** The Powertools metrics the handlers emit (namespace Baton, dimension `service`). */
@@ -27,14 +27,7 @@ export const METRICS = {
   },
   dispatch: { sent: 'MessagesSent', failed: 'MessagesFailed' },
   /** Message outcomes per channel (dimension channel) and per campaign (channel, campaignId), from the aggregates consumer. */
-  outcomes: {
-    sent: 'ChannelSent',
-    delivered: 'ChannelDelivered',
-    opened: 'ChannelOpened',
-    clicked: 'ChannelClicked',
-    bounced: 'ChannelBounced',
-    complained: 'ChannelComplained',
-  },
+  outcomes: OUTCOME_METRICS,
   journeys: {
     entries: 'JourneyEntries',
     steps: 'JourneySteps',

@@ -64,3 +64,13 @@ export const METRIC_NAMES = [
   'ChannelComplained',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** The dashboard's metric for each message figure of the report aggregates (per channel, and per channel and campaign). */
+export const OUTCOME_METRICS = {
+  sent: 'ChannelSent',
+  delivered: 'ChannelDelivered',
+  opened: 'ChannelOpened',
+  clicked: 'ChannelClicked',
+  bounced: 'ChannelBounced',
+  complained: 'ChannelComplained',
+} as const satisfies Record<string, MetricName>;
