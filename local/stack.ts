@@ -117,7 +117,7 @@ export interface LocalStack {
   readonly runs: Runs;
   /** The daily segment refresh (it also runs once a day while the stack is up), as of `at` (default now). */
   refreshSegments(at?: Date): Promise<RefreshReport>;
-  /** Waits until every event published so far was evaluated, dispatched and answered. */
+  /** Waits until every event published so far was evaluated, dispatched and answered; throws after `timeoutMs` without progress. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -379,11 +379,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       refreshSegments: refresh,
       runs,
       async settled(timeoutMs = 20_000) {
-        const deadline = Date.now() + timeoutMs;
+        // The time allowed runs from the last sign of progress, not from the call: on a slow, busy
+        // machine a long replay keeps moving and is waited for; a stack stuck for that long is not.
+        let deadline = Date.now() + timeoutMs;
+        let seen = '';
         // Quiet means: no timer due, queue empty, stream idle and SES feedback read, twice in a row.
         let quiet = 0;
         while (quiet < 2) {
-          if (Date.now() > deadline) throw new Error(`local stack did not settle within ${timeoutMs} ms`);
+          const progress = `${summary.line()}|${queue.depth}|${scheduler.due}`;
+          if (progress !== seen) (seen = progress), (deadline = Date.now() + timeoutMs);
+          if (Date.now() > deadline) throw new Error(`local stack did not settle: no progress for ${timeoutMs} ms`);
           await scheduler.idle();
           await queue.drained();
           await sesFeedback.poll();

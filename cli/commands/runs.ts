@@ -3,14 +3,20 @@
 // run machinery) executes them; this command schedules, reads and moves them.
 import { runControl } from '../../lib/app/runs.ts';
 import { DynamoRunRepository } from '../../lib/adapters/dynamo/runs.ts';
-import { DynamoSegmentMembers, MEMBER_BUCKETS } from '../../lib/adapters/dynamo/segments.ts';
+import { CachedSegmentSource, DynamoSegmentMembers, MEMBER_BUCKETS, scanCurrentSegments } from '../../lib/adapters/dynamo/segments.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { RunError, type Run, type RunCounts } from '../../lib/core/runs/run.ts';
 import { report, UsageError, type CliFlags } from '../io.ts';
 import type { ItemsContext } from './items.ts';
 
 const control = (ctx: ItemsContext) =>
-  runControl({ runs: new DynamoRunRepository(ctx.db, ctx.names.counters), members: { buckets: MEMBER_BUCKETS }, clock: ctx.clock ?? (() => new Date()), metrics: new MemoryMetrics() });
+  runControl({
+    runs: new DynamoRunRepository(ctx.db, ctx.names.counters),
+    members: { buckets: MEMBER_BUCKETS },
+    segments: new CachedSegmentSource(scanCurrentSegments(ctx.db, ctx.names.rules)),
+    clock: ctx.clock ?? (() => new Date()),
+    metrics: new MemoryMetrics(),
+  });
 
 const when = (run: Run) => `${run.at}${run.localTime ? ' (each member\'s local time)' : ''}`;
 const summary = (run: Run) => `${run.runId.padEnd(14)} ${run.state.padEnd(9)} ${run.campaignId} → ${run.segmentId}  at ${when(run)}  ${run.rate}/s`;

@@ -193,7 +193,7 @@ export function createRuns(deps: RunDeps): Runs {
 }
 
 
-export type RunControlDeps = Pick<RunDeps, 'runs' | 'clock' | 'metrics' | 'newRunId'> & { readonly members: Pick<SegmentMemberPages, 'buckets'> };
+export type RunControlDeps = Pick<RunDeps, 'runs' | 'clock' | 'metrics' | 'newRunId' | 'segments'> & { readonly members: Pick<SegmentMemberPages, 'buckets'> };
 
 /** Starting, reading and moving runs: what the CLI needs, without the decision step. */
 export function runControl(deps: RunControlDeps): Omit<Runs, 'work'> {
@@ -201,6 +201,11 @@ export function runControl(deps: RunControlDeps): Omit<Runs, 'work'> {
   return {
     async start(request) {
       const run = newRun(request, deps.newRunId?.() ?? `run-${randomUUID().slice(0, 8)}`, deps.clock(), deps.members.buckets);
+      // A run over a segment that is not in force would page an empty (or stale) membership and
+      // "finish" having decided no one: refused before it is scheduled.
+      if (deps.segments && !(await deps.segments.current()).segment(run.segmentId)) {
+        throw new RunError('segment-not-found', `--segment: no segment with this id is in force; \`baton segments list\` shows the segments there are`);
+      }
       await deps.runs.create(run);
       deps.metrics.count('RunsStarted');
       return run;

@@ -28,8 +28,8 @@ const QUIET = { start: '21:00', end: '08:00' };
 /** Small enough that the quiet-hours deferrals of one zone fill their morning hour: capacity binds. */
 const CAPACITY = Math.max(50, Math.round(N / 8));
 const START = '2026-03-10T06:00:00.000Z';
-/** Ten simulated hours a real minute: the run spans several capacity windows. */
-const SPEED = 600;
+/** Thirty simulated hours a real minute: the run spans several capacity windows and the last zone's morning in about 20 s. */
+const SPEED = 1800;
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-runs-kill-'));
 const running: ChildProcess[] = [];

@@ -104,7 +104,7 @@ describe('outbound runs on DynamoDB Local', () => {
     expect(audit.inQuietHours).toBe(0);
   });
 
-  it('pauses, resumes and cancels, and refuses a move the state does not allow', async () => {
+  it('pauses, resumes and cancels, and refuses a move the state does not allow or a segment not in force', async () => {
     const { tables } = await setup(10, 1000);
     const clock = manualClock(START);
     const runs = createRuns(deps(tables, clock));
@@ -116,5 +116,9 @@ describe('outbound runs on DynamoDB Local', () => {
     expect((await runs.control(run.runId, 'cancel')).state).toBe('cancelled');
     await expect(runs.control(run.runId, 'resume')).rejects.toThrow(/cannot resume/);
     await expect(runs.start({ campaignId: 'spring', segmentId: 'gold', at: '2026-03-10 10:00' })).rejects.toThrow(/^at: expected an ISO 8601 time/);
+    // A segment that is not in force (never put, or a typo) is refused before anything is scheduled.
+    const before = (await runs.list()).length;
+    await expect(runs.start({ campaignId: 'spring', segmentId: 'glod', at: new Date(START).toISOString() })).rejects.toThrow(/^--segment: no segment with this id is in force/);
+    expect((await runs.list()).length).toBe(before);
   });
 });

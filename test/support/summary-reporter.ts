@@ -1,4 +1,5 @@
 // Ends every test run with one plain line, `N passed, N failed[, N skipped]`, which CI reads.
+// Just before it, the slowest files, so a run that creeps towards CI's time budget says where.
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -17,6 +18,11 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === 'failed' && ![...module.children.allTests()].some((t) => t.result().state === 'failed')) failed++;
     }
     failed += unhandledErrors.length;
+    const slowest = testModules
+      .map((m) => ({ file: m.moduleId.replace(/^.*?\/test\//, 'test/'), ms: m.diagnostic().collectDuration + m.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 12);
+    if (slowest.length) process.stdout.write(`\nslowest files (import + tests): ${slowest.map((s) => `${s.file} ${(s.ms / 1000).toFixed(0)} s`).join(', ')}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
 }

@@ -59,7 +59,7 @@ export interface RunCounts {
 }
 
 /** Bad input or a command the run's state does not allow; the message names the field, never a value. */
-export class RunError extends BatonError<'invalid-run' | 'run-not-found' | 'wrong-state' | 'run-contention'> {}
+export class RunError extends BatonError<'invalid-run' | 'run-not-found' | 'segment-not-found' | 'wrong-state' | 'run-contention'> {}
 
 const WALL_CLOCK = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
