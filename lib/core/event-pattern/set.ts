@@ -148,8 +148,18 @@ const STRIDE = 4;
 const HEAD = 4;
 /** Per edge: leaf id, where the child's block starts (not its id: one memory read less per step down). */
 const EDGE = 2;
-/** Per end: branch id, pattern id, flags, group mask, then for NEG1 its absent-ok leaf id and that leaf's path slot (what `check` reads, side by side). */
-const END = 6;
+/**
+ * Per end: branch id, pattern id, flags (with, for NEG1, the absent-ok leaf's path slot and id packed
+ * above them), group mask: what `check` reads, side by side. Kept to four numbers so that the trie of
+ * 10,000 patterns stays within a core's cache.
+ */
+const END = 4;
+/** The flags in an end's third number; above them the NEG1 leaf's slot (11 bits), then its id (16 bits). */
+const FLAG_BITS = 31;
+const SLOT_SHIFT = 5;
+const SLOT_MASK = 2047;
+const LEAF_SHIFT = 16;
+const LEAF_LIMIT = 65536;
 
 /**
  * The trie of branches in one typed array: each node is one block holding its edges (leaf id,
@@ -257,7 +267,8 @@ class FlatTrie {
       const from = this.at[n]!;
       const edges = old[from]!;
       const ends = old[from + 1]!;
-      const room = Math.max(1, edges);
+      // Blocks without children get no room for edges (most of them: a pattern's last leaf).
+      const room = edges;
       mem[top] = edges;
       mem[top + 1] = ends;
       mem[top + 2] = HEAD + room * EDGE;
@@ -288,7 +299,7 @@ class FlatTrie {
     const found = this.find(n, leaf);
     if (found >= 0) return this.mem[found + 3]!;
     const kid = this.node(n, leaf);
-    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, this.edgeRoom[n]! * 2, this.endRoom[n]!, this.at[n]!);
+    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, Math.max(1, this.edgeRoom[n]! * 2), this.endRoom[n]!, this.at[n]!);
     const b = this.at[n]!;
     const e = b + HEAD + this.mem[b]!++ * EDGE;
     this.mem[e] = leaf;
@@ -317,8 +328,8 @@ class FlatTrie {
     return map;
   }
 
-  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags, group mask and NEG1 leaf and slot. */
-  addEnd(n: number, branch: number, entry: number, flags: number, mask: number, negLeaf: number, negSlot: number): void {
+  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags word (see FLAG_BITS) and group mask. */
+  addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
     if (this.mem[this.at[n]! + 1] === this.endRoom[n]) this.place(n, this.edgeRoom[n]!, Math.max(1, this.endRoom[n]! * 2), this.at[n]!);
     const mem = this.mem;
     const b = this.at[n]!;
@@ -327,8 +338,6 @@ class FlatTrie {
     mem[at + 1] = entry;
     mem[at + 2] = flags;
     mem[at + 3] = mask;
-    mem[at + 4] = negLeaf;
-    mem[at + 5] = negSlot;
   }
 
   /** Takes `branch` off node `n`, then prunes nodes that lead nowhere any more. */
@@ -706,8 +715,8 @@ export class PatternSet<T> {
     let flags = this.branchData[o + 1]!;
     // One leaf that absence satisfies, and nothing to confirm: checked from the end itself.
     const one = b.neg.length === 1 && (flags & CONFIRM) === 0 ? b.neg[0]! : undefined;
-    if (one) flags = (flags & ~NEGATIVE) | NEG1;
-    this.trie.addEnd(node, b.id, this.branchData[o]!, flags, this.branchData[o + 2]!, one?.id ?? -1, one?.field.slot ?? -1);
+    if (one && one.id < LEAF_LIMIT && one.field.slot <= SLOT_MASK) flags = (flags & ~NEGATIVE) | NEG1 | (one.field.slot << SLOT_SHIFT) | (one.id << LEAF_SHIFT);
+    this.trie.addEnd(node, b.id, this.branchData[o]!, flags, this.branchData[o + 2]!);
     b.node = node;
   }
 
@@ -1068,13 +1077,14 @@ export class PatternSet<T> {
     const end = first + count * END;
     for (let o = first; o < end; o += END) {
       const eid = ends[o + 1]!;
-      const flags = ends[o + 2]!;
+      const word = ends[o + 2]!;
+      const flags = word & FLAG_BITS;
       if (flags !== 0) {
         if ((flags & MULTI) !== 0 && entryStamp[eid] === stamp) continue;
         // Groups whose nodes held no array of objects in this event need nothing more.
         if ((flags & (CONFIRM | NEGATIVE)) !== 0 || (ends[o + 3]! & eventMask) !== 0) {
           if (!this.passes(ends[o]!, eid, flags)) continue;
-        } else if ((flags & NEG1) !== 0 && st.present[ends[o + 5]!] === stamp && st.leafStamp[ends[o + 4]!] !== stamp) continue;
+        } else if ((flags & NEG1) !== 0 && st.present[(word >>> SLOT_SHIFT) & SLOT_MASK] === stamp && st.leafStamp[word >>> LEAF_SHIFT] !== stamp) continue;
         entryStamp[eid] = stamp;
       }
       out[this.nOut++] = eid;
