@@ -14,7 +14,7 @@
 // once its leaves are all satisfied, is checked further: for one such array under positive leaves,
 // from the array elements each satisfying value sat in; for the rest, with its compiled pattern.
 import { BatonError } from '../../contract/errors.ts';
-import { FieldIndex, Scratch, type Condition } from './field-index.ts';
+import { FieldIndex, leavesChanged, Scratch, type Condition } from './field-index.ts';
 import { parsePattern, type Cond as CondSpec, type FieldSpec } from './parse.ts';
 import { compilePattern, type CompiledPattern } from './tree.ts';
 
@@ -750,7 +750,10 @@ export class PatternSet<T> {
       return existing;
     }
     const leaf: LeafRec = { id: this.leafIds.take(), key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0 };
-    for (const c of unique) c.leaves.push(leaf.id);
+    for (const c of unique) {
+      c.leaves.push(leaf.id);
+      leavesChanged(c);
+    }
     for (let n: PathNode | undefined = path; n; n = n.parent) n.refs++;
     path.here++;
     this.leafByKey.set(key, leaf);
@@ -764,6 +767,7 @@ export class PatternSet<T> {
     this.st.leafStamp[leaf.id] = 0;
     for (const c of leaf.conds) {
       c.leaves.splice(c.leaves.indexOf(leaf.id), 1);
+      leavesChanged(c);
       leaf.field.release(c);
     }
     if (--leaf.path.here === 0) leaf.path.field = undefined;
@@ -935,8 +939,8 @@ export class PatternSet<T> {
         if (end < 0) return false;
         const parent = nodes[d];
         if (parent !== undefined) {
-          const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
-          const at = parent.keys.indexOf(key);
+          // A key without escapes is compared where it stands in the text: no string is made for it.
+          const at = escaped ? parent.keys.indexOf(JSON.parse(text.slice(i, end + 1)) as string) : keyAt(parent.keys, text, i + 1, end);
           if (at >= 0) {
             node = parent.kids[at]!;
             if (node.seen === counts[d]) return false;
@@ -1155,6 +1159,16 @@ function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], pa
 }
 
 // ---- reading event text ----------------------------------------------------------------------
+
+/** The index in `keys` of the key that is `text[from..to)`; -1 when none is. */
+function keyAt(keys: readonly string[], text: string, from: number, to: number): number {
+  const len = to - from;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length === len && text.startsWith(key, from)) return k;
+  }
+  return -1;
+}
 
 const OBJECT = 0;
 const ARRAY = 1;
