@@ -92,6 +92,8 @@ export interface Condition {
   readonly plan: Plan;
   /** Ids of the leaves that hold this condition among their alternatives. */
   readonly leaves: number[];
+  /** The one leaf when `leaves` has exactly one (most conditions), else -1: firing it reads no array. */
+  leaf: number;
   refs: number;
   tick: number;
 }
@@ -248,10 +250,19 @@ function planOf(s: CondSpec): Plan {
 }
 
 function fire(st: Scratch, c: Condition): void {
-  const ls = c.leaves;
   const stamp = st.stamp;
   const stamps = st.leafStamp;
   const serial = st.serial;
+  const one = c.leaf;
+  if (one >= 0) {
+    if (stamps[one] !== stamp) {
+      stamps[one] = stamp;
+      st.sat[st.nSat++] = one;
+    }
+    if (serial !== 0) st.hit(one, serial);
+    return;
+  }
+  const ls = c.leaves;
   for (let i = 0; i < ls.length; i++) {
     const l = ls[i]!;
     if (stamps[l] !== stamp) {
@@ -476,6 +487,11 @@ function removeWhere<T extends { c: Condition }>(list: T[], c: Condition): void 
 
 // ---- the field --------------------------------------------------------------------------------
 
+/** Keeps `leaf` in step after `c.leaves` changed. */
+export function leavesChanged(c: Condition): void {
+  c.leaf = c.leaves.length === 1 ? c.leaves[0]! : -1;
+}
+
 export class FieldIndex {
   private readonly conds = new Map<string, Condition>();
 
@@ -517,7 +533,7 @@ export class FieldIndex {
     const key = planKey(plan);
     let c = this.conds.get(key);
     if (!c) {
-      c = { key, plan, leaves: [], refs: 0, tick: 0 };
+      c = { key, plan, leaves: [], leaf: -1, refs: 0, tick: 0 };
       this.file(c, plan);
       this.conds.set(key, c);
     }

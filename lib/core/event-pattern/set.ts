@@ -14,7 +14,7 @@
 // once its leaves are all satisfied, is checked further: for one such array under positive leaves,
 // from the array elements each satisfying value sat in; for the rest, with its compiled pattern.
 import { BatonError } from '../../contract/errors.ts';
-import { FieldIndex, Scratch, type Condition } from './field-index.ts';
+import { FieldIndex, leavesChanged, Scratch, type Condition } from './field-index.ts';
 import { parsePattern, type Cond as CondSpec, type FieldSpec } from './parse.ts';
 import { compilePattern, type CompiledPattern } from './tree.ts';
 
@@ -139,15 +139,27 @@ const NEGATIVE = 2;
 const GROUPS = 4;
 /** Its pattern has other `$or` branches: match the pattern once per event. */
 const MULTI = 8;
+/** Its one leaf that absence satisfies is in its trie end (no other check needs the pool). */
+const NEG1 = 16;
 /** Per branch in `branchData`: pattern id, flags, a mask of its group nodes' slots, its checks in the pool. */
 const STRIDE = 4;
 
 /** A node's block in `FlatTrie.mem` starts with: edge count, end count, where its ends start (from the block), node id. */
 const HEAD = 4;
-/** Per edge: leaf id, child node id. */
+/** Per edge: leaf id, where the child's block starts (not its id: one memory read less per step down). */
 const EDGE = 2;
-/** Per end: branch id, pattern id, flags, group mask (what `check` reads, side by side). */
+/**
+ * Per end: branch id, pattern id, flags (with, for NEG1, the absent-ok leaf's path slot and id packed
+ * above them), group mask: what `check` reads, side by side. Kept to four numbers so that the trie of
+ * 10,000 patterns stays within a core's cache.
+ */
 const END = 4;
+/** The flags in an end's third number; above them the NEG1 leaf's slot (11 bits), then its id (16 bits). */
+const FLAG_BITS = 31;
+const SLOT_SHIFT = 5;
+const SLOT_MASK = 2047;
+const LEAF_SHIFT = 16;
+const LEAF_LIMIT = 65536;
 
 /**
  * The trie of branches in one typed array: each node is one block holding its edges (leaf id,
@@ -222,11 +234,21 @@ class FlatTrie {
       const e = from + mem[from + 2]!;
       mem.copyWithin(to + mem[to + 2]!, e, e + ends * END);
       this.holes += this.size(n);
+      if (n !== this.root) this.repoint(this.parent[n]!, this.via[n]!, to);
     }
     this.edgeRoom[n] = edgeRoom;
     this.endRoom[n] = endRoom;
     this.at[n] = to;
     this.top += need;
+  }
+
+  /** The edge of node `n` along `leaf` now leads to the block at `to`. */
+  private repoint(n: number, leaf: number, to: number): void {
+    const mem = this.mem;
+    const b = this.at[n]!;
+    const end = b + HEAD + mem[b]! * EDGE;
+    for (let e = b + HEAD; e < end; e += EDGE) if (mem[e] === leaf) mem[e + 1] = to;
+    this.maps[n]?.set(leaf, to);
   }
 
   /** Half of the array is holes left by moved and removed blocks: time to lay it out afresh. */
@@ -245,7 +267,8 @@ class FlatTrie {
       const from = this.at[n]!;
       const edges = old[from]!;
       const ends = old[from + 1]!;
-      const room = Math.max(1, edges);
+      // Blocks without children get no room for edges (most of them: a pattern's last leaf).
+      const room = edges;
       mem[top] = edges;
       mem[top + 1] = ends;
       mem[top + 2] = HEAD + room * EDGE;
@@ -258,29 +281,36 @@ class FlatTrie {
       this.endRoom[n] = ends;
       top += HEAD + room * EDGE + ends * END;
       // Pushed last first, so the first child is laid out right after its parent.
-      for (let i = edges - 1; i >= 0; i--) stack.push(old[from + HEAD + i * EDGE + 1]!);
+      for (let i = edges - 1; i >= 0; i--) stack.push(old[old[from + HEAD + i * EDGE + 1]! + 3]!);
+    }
+    // Edges still hold the old blocks' places: each old block names its node, which has its new place.
+    for (let b = 0; b < top; b += HEAD + this.edgeRoom[mem[b + 3]!]! * EDGE + mem[b + 1]! * END) {
+      const end = b + HEAD + mem[b]! * EDGE;
+      for (let e = b + HEAD; e < end; e += EDGE) mem[e + 1] = this.at[old[mem[e + 1]! + 3]!]!;
     }
     this.mem = mem;
     this.top = top;
     this.holes = 0;
+    for (let n = 0; n < this.maps.length; n++) if (this.maps[n] !== undefined) this.maps[n] = this.edgeMap(n);
   }
 
   /** The child of `n` along leaf `leaf`, made if missing. */
   child(n: number, leaf: number): number {
     const found = this.find(n, leaf);
-    if (found >= 0) return found;
+    if (found >= 0) return this.mem[found + 3]!;
     const kid = this.node(n, leaf);
-    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, this.edgeRoom[n]! * 2, this.endRoom[n]!, this.at[n]!);
+    if (this.mem[this.at[n]!] === this.edgeRoom[n]) this.place(n, Math.max(1, this.edgeRoom[n]! * 2), this.endRoom[n]!, this.at[n]!);
     const b = this.at[n]!;
     const e = b + HEAD + this.mem[b]!++ * EDGE;
     this.mem[e] = leaf;
-    this.mem[e + 1] = kid;
+    this.mem[e + 1] = this.at[kid]!;
     const map = this.maps[n];
-    if (map) map.set(leaf, kid);
+    if (map) map.set(leaf, this.at[kid]!);
     else if (this.mem[b]! > MAP_ABOVE) this.maps[n] = this.edgeMap(n);
     return kid;
   }
 
+  /** Where the child of `n` along `leaf` has its block; -1 when there is none. */
   private find(n: number, leaf: number): number {
     const map = this.maps[n];
     if (map) return map.get(leaf) ?? -1;
@@ -298,7 +328,7 @@ class FlatTrie {
     return map;
   }
 
-  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags and group mask. */
+  /** Adds an end to node `n`: branch `branch` of pattern `entry`, with its flags word (see FLAG_BITS) and group mask. */
   addEnd(n: number, branch: number, entry: number, flags: number, mask: number): void {
     if (this.mem[this.at[n]! + 1] === this.endRoom[n]) this.place(n, this.edgeRoom[n]!, Math.max(1, this.endRoom[n]! * 2), this.at[n]!);
     const mem = this.mem;
@@ -682,7 +712,11 @@ export class PatternSet<T> {
     let node = this.trie.root;
     for (const l of b.pos) node = this.trie.child(node, l.id);
     const o = b.id * STRIDE;
-    this.trie.addEnd(node, b.id, this.branchData[o]!, this.branchData[o + 1]!, this.branchData[o + 2]!);
+    let flags = this.branchData[o + 1]!;
+    // One leaf that absence satisfies, and nothing to confirm: checked from the end itself.
+    const one = b.neg.length === 1 && (flags & CONFIRM) === 0 ? b.neg[0]! : undefined;
+    if (one && one.id < LEAF_LIMIT && one.field.slot <= SLOT_MASK) flags = (flags & ~NEGATIVE) | NEG1 | (one.field.slot << SLOT_SHIFT) | (one.id << LEAF_SHIFT);
+    this.trie.addEnd(node, b.id, this.branchData[o]!, flags, this.branchData[o + 2]!);
     b.node = node;
   }
 
@@ -716,7 +750,10 @@ export class PatternSet<T> {
       return existing;
     }
     const leaf: LeafRec = { id: this.leafIds.take(), key, kind, path, field, conds: unique, depth: f.segs.length, uses: 0 };
-    for (const c of unique) c.leaves.push(leaf.id);
+    for (const c of unique) {
+      c.leaves.push(leaf.id);
+      leavesChanged(c);
+    }
     for (let n: PathNode | undefined = path; n; n = n.parent) n.refs++;
     path.here++;
     this.leafByKey.set(key, leaf);
@@ -730,6 +767,7 @@ export class PatternSet<T> {
     this.st.leafStamp[leaf.id] = 0;
     for (const c of leaf.conds) {
       c.leaves.splice(c.leaves.indexOf(leaf.id), 1);
+      leavesChanged(c);
       leaf.field.release(c);
     }
     if (--leaf.path.here === 0) leaf.path.field = undefined;
@@ -901,8 +939,8 @@ export class PatternSet<T> {
         if (end < 0) return false;
         const parent = nodes[d];
         if (parent !== undefined) {
-          const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
-          const at = parent.keys.indexOf(key);
+          // A key without escapes is compared where it stands in the text: no string is made for it.
+          const at = escaped ? parent.keys.indexOf(JSON.parse(text.slice(i, end + 1)) as string) : keyAt(parent.keys, text, i + 1, end);
           if (at >= 0) {
             node = parent.kids[at]!;
             if (node.seen === counts[d]) return false;
@@ -1009,18 +1047,17 @@ export class PatternSet<T> {
     const nSat = st.nSat;
     const trie = this.trie;
     const mem = trie.mem;
-    const at = trie.at;
     const stack = this.stack;
     let top = 0;
-    stack[top++] = trie.root;
+    // The stack holds where blocks start.
+    stack[top++] = trie.at[trie.root]!;
     while (top > 0) {
-      const n = stack[--top]!;
-      const b = at[n]!;
+      const b = stack[--top]!;
       const ends = mem[b + 1]!;
       if (ends !== 0) this.check(mem, b + mem[b + 2]!, ends);
       const count = mem[b]!;
       if (count === 0) continue;
-      const map = count > MAP_ABOVE && nSat < count ? trie.maps[n] : undefined;
+      const map = count > MAP_ABOVE && nSat < count ? trie.maps[mem[b + 3]!] : undefined;
       if (map !== undefined) {
         for (let j = 0; j < nSat; j++) {
           const kid = map.get(sat[j]!);
@@ -1035,7 +1072,8 @@ export class PatternSet<T> {
 
   /** The `count` ends from `first` in the trie's array: each a branch whose positive leaves all hold. */
   private check(ends: Int32Array, first: number, count: number): void {
-    const stamp = this.st.stamp;
+    const st = this.st;
+    const stamp = st.stamp;
     const entryStamp = this.entryStamp;
     const eventMask = this.eventMask;
     const out = this.out;
@@ -1043,12 +1081,14 @@ export class PatternSet<T> {
     const end = first + count * END;
     for (let o = first; o < end; o += END) {
       const eid = ends[o + 1]!;
-      const flags = ends[o + 2]!;
+      const word = ends[o + 2]!;
+      const flags = word & FLAG_BITS;
       if (flags !== 0) {
         if ((flags & MULTI) !== 0 && entryStamp[eid] === stamp) continue;
         // Groups whose nodes held no array of objects in this event need nothing more.
-        const simple = (flags & (CONFIRM | NEGATIVE)) === 0 && (ends[o + 3]! & eventMask) === 0;
-        if (!simple && !this.passes(ends[o]!, eid, flags)) continue;
+        if ((flags & (CONFIRM | NEGATIVE)) !== 0 || (ends[o + 3]! & eventMask) !== 0) {
+          if (!this.passes(ends[o]!, eid, flags)) continue;
+        } else if ((flags & NEG1) !== 0 && st.present[(word >>> SLOT_SHIFT) & SLOT_MASK] === stamp && st.leafStamp[word >>> LEAF_SHIFT] !== stamp) continue;
         entryStamp[eid] = stamp;
       }
       out[this.nOut++] = eid;
@@ -1119,6 +1159,16 @@ function pushKids(o: Record<string, unknown>, n: PathNode, values: unknown[], pa
 }
 
 // ---- reading event text ----------------------------------------------------------------------
+
+/** The index in `keys` of the key that is `text[from..to)`; -1 when none is. */
+function keyAt(keys: readonly string[], text: string, from: number, to: number): number {
+  const len = to - from;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length === len && text.startsWith(key, from)) return k;
+  }
+  return -1;
+}
 
 const OBJECT = 0;
 const ARRAY = 1;
