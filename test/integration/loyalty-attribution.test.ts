@@ -151,6 +151,9 @@ describe('POS attribution with the DynamoDB adapters', () => {
   it('attributes nothing to a campaign the customer is held out of, and a redeemed offer code wins outright', async () => {
     const w = await world();
     const c = unique('cus');
+    // A message of the campaign clicked, yet the customer is in its control group (a rule's holdout
+    // added later): the campaign is attributed nothing, not even by its code.
+    await w.offered(decision(c, 'held', 'HELD', hours(-2)), { clickedAt: hours(-1) });
     await w.offered(decision(c, 'held', 'HELD', hours(0), true));
     expect(await w.attributeSale(c, w.saleOf('S1', hours(5), ['HELD']))).toBeUndefined();
     const coded = await w.offered(decision(c, 'boots', 'BOOTS20', hours(1)));
