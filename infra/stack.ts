@@ -18,6 +18,7 @@ import { Reports } from './constructs/reports.ts';
 import { Observability } from './constructs/observability.ts';
 import { Pipeline } from './constructs/pipeline.ts';
 import { Runs } from './constructs/runs.ts';
+import { Loyalty } from './constructs/loyalty.ts';
 import { Tables } from './constructs/tables.ts';
 
 export interface BatonStackProps extends StackProps {
@@ -60,6 +61,8 @@ export interface BatonStackProps extends StackProps {
   readonly dispatchConcurrency?: number;
   /** Baton's hard monthly SMS budget in US dollars. @default 1 */
   readonly smsMonthlyBudgetUsd?: number;
+  /** Loyalty partners that publish their sales (one role each: infra/constructs/loyalty.ts). @default none */
+  readonly loyaltyPartners?: readonly string[];
 }
 
 /** Baton in one stack: bus, tables, pipeline, channels, observability and access. */
@@ -75,6 +78,7 @@ export class BatonStack extends Stack {
   readonly decisionApi: DecisionApi;
   readonly journeys: Journeys;
   readonly runs: Runs;
+  readonly loyalty: Loyalty;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -112,6 +116,12 @@ export class BatonStack extends Stack {
     });
     // Outbound runs and the daily segment refresh (infra/constructs/runs.ts).
     this.runs = new Runs(this, 'Runs', { stage, bus: this.bus.bus, tables: this.tables, environment });
+    // Partner roles and the daily expiry run (infra/constructs/loyalty.ts).
+    this.loyalty = new Loyalty(this, 'Loyalty', {
+      stage, bus: this.bus.bus, tables: this.tables, environment,
+      scheduleDeadLetterQueue: this.runs.scheduleDeadLetterQueue,
+      partners: props.loyaltyPartners,
+    });
     this.channels = new Channels(this, 'Channels', {
       stage,
       bus: this.bus.bus,
@@ -147,7 +157,7 @@ export class BatonStack extends Stack {
         { id: 'DispatchDlq', queue: this.channels.deadLetterQueue, holds: 'decisions stream batches dispatch could not send or the report aggregates could not count' },
         { id: 'TimerDlq', queue: this.journeys.deadLetterQueue, holds: 'journey timers EventBridge Scheduler could not deliver to the inbound queue' },
         { id: 'RunDlq', queue: this.runs.deadLetterQueue, holds: 'outbound runs a run worker failed on 5 times' },
-        { id: 'ScheduleDlq', queue: this.runs.scheduleDeadLetterQueue, holds: 'run starter and segment refresh invocations EventBridge Scheduler could not make' },
+        { id: 'ScheduleDlq', queue: this.runs.scheduleDeadLetterQueue, holds: 'run starter, segment refresh and loyalty expiry invocations EventBridge Scheduler could not make' },
       ],
       journeys: { scheduleGroup: this.journeys.scheduleGroup },
       evaluate: this.pipeline.evaluate,

@@ -66,8 +66,36 @@ export async function showCustomer(ref: string, flags: CliFlags, ctx: CustomerCo
       ...(j.endedAt ? { endedAt: j.endedAt, endReason: j.endReason } : {}),
     })),
   };
-  report(flags, ctx, shown, pageOf);
+  const loyalty = await statementsOf(ctx, item.customerId as string);
+  report(flags, ctx, loyalty.length ? { ...shown, loyalty } : shown, pageOf);
   return 0;
+}
+
+/** The member's statement in each programme (docs/loyalty.md): "you have 1,240 points, 300 expire on 31 March". */
+async function statementsOf(ctx: CustomerContext, customerId: string): Promise<LoyaltyShown[]> {
+  const [{ DynamoLoyaltyItems }, { DynamoLoyaltyLedger }, { createLoyalty }, { statementLine }] = await Promise.all([
+    import('../../lib/adapters/dynamo/loyalty-items.ts'),
+    import('../../lib/adapters/dynamo/loyalty.ts'),
+    import('../../lib/app/loyalty.ts'),
+    import('../../lib/core/loyalty/ledger.ts'),
+  ]);
+  const ledger = new DynamoLoyaltyLedger(ctx.db, ctx.names.ledger);
+  const loyalty = createLoyalty({ ledger, programmes: new DynamoLoyaltyItems(ctx.db, ctx.names.ledger, { refreshMs: 0 }), ...(ctx.clock ? { clock: ctx.clock } : {}) });
+  const out: LoyaltyShown[] = [];
+  for (const programmeId of await ledger.programmesOf(customerId)) {
+    const s = await loyalty.statement(programmeId, customerId).catch(() => undefined); // a programme removed since: nothing to show
+    if (s) out.push({ programmeId, balance: s.balance, currencyName: s.currencyName, tier: s.tier ?? null, nextExpiry: s.nextExpiry ?? null, statement: statementLine(s) });
+  }
+  return out;
+}
+
+interface LoyaltyShown {
+  programmeId: string;
+  balance: number;
+  currencyName: string;
+  tier: string | null;
+  nextExpiry: { points: number; on: string } | null;
+  statement: string;
 }
 
 /** What an active instance waits for: its wait's time, and the awaited event when there is one (a meanwhile send since does not change it). */
@@ -87,6 +115,7 @@ function pageOf(c: {
   decisionsTotal: number;
   decisions: ExplainedDecision[];
   journeys: { journeyId: string; version: number; status: string; step: string | null; waitingFor: string | null; endedAt?: string; endReason?: string | undefined }[];
+  loyalty?: LoyaltyShown[];
 }): string[] {
   const lines = [`customer ${c.customerId} (version ${c.version}, updated ${c.updatedAt})`, `  ids: ${c.identities.join(', ')}`];
   // Who first (the profile), then the derived fields; custom fields once, under `custom`.
@@ -102,6 +131,10 @@ function pageOf(c: {
   for (const [channel, s] of Object.entries(c.consent)) {
     const state = s.via === null ? 'no   never given' : `${s.granted ? 'yes  given' : 'no   withdrawn'} ${s.at} via ${s.via}`;
     lines.push(`  ${channel.padEnd(7)} ${state}`);
+  }
+  if (c.loyalty?.length) {
+    lines.push('loyalty:');
+    for (const l of c.loyalty) lines.push(`  ${l.programmeId}: ${l.statement}${l.tier ? ` (tier ${l.tier})` : ''}`);
   }
   if (c.journeys.length) {
     lines.push('journeys:');

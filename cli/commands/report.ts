@@ -119,6 +119,8 @@ export function text(kind: DimensionKind, id: string | undefined, reports: reado
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k.slice('suppressed.'.length)} ${v}`);
     if (suppressed.length) out.push(`${who}suppressed: ${suppressed.join(', ')}`);
+    // Only where a POS sale was attributed (docs/loyalty.md): other reports read as before.
+    if (r.total.attributedSales) out.push(`${who}attributed: ${r.total.attributedSales} sales, revenue ${(r.total.attributedRevenue ?? 0).toFixed(2)}`);
     if (r.uplift) {
       const u = r.uplift;
       out.push(

@@ -47,6 +47,13 @@ const monthOf = (at: string) => at.slice(0, 7);
 
 const AGAIN = Symbol('again');
 
+/** The balance a committed posting leaves: the one it read plus its change (no second read of the account). */
+const balanceAfter = new WeakMap<LedgerPosting, number>();
+function known(read: number, posting: LedgerPosting): LedgerPosting {
+  balanceAfter.set(posting, read + posting.delta);
+  return posting;
+}
+
 export function createLoyalty(deps: LoyaltyDeps) {
   const clock = deps.clock ?? (() => new Date());
   const maxAttempts = deps.maxAttempts ?? 20;
@@ -73,7 +80,7 @@ export function createLoyalty(deps: LoyaltyDeps) {
         await deps.events?.publish(posting.events);
         deps.metrics?.count('LoyaltyPostings');
         const points = posting.entries.reduce((s, e) => s + e.points, 0);
-        return { status: 'committed', points, balance: NaN, entries: posting.entries };
+        return { status: 'committed', points, balance: balanceAfter.get(posting) ?? NaN, entries: posting.entries };
       }
       if (result.status === 'duplicate') {
         // The first copy may have crashed between commit and publish: its events go out again.
@@ -89,7 +96,8 @@ export function createLoyalty(deps: LoyaltyDeps) {
   }
 
   async function withBalance(outcome: LoyaltyOutcome, programmeId: string, customerId: string): Promise<LoyaltyOutcome> {
-    if (outcome.status !== 'committed') return outcome;
+    // Known from the posting: the balance it read plus its change, as its events carry it.
+    if (outcome.status !== 'committed' || !Number.isNaN(outcome.balance)) return outcome;
     const a = await deps.ledger.account(programmeId, customerId);
     return { ...outcome, balance: a?.balance ?? 0 };
   }
@@ -133,7 +141,7 @@ export function createLoyalty(deps: LoyaltyDeps) {
           if (points > 0) events.push({ eventId: `${programmeId}:${txId}:earned`, detailType: 'PointsEarned', detail: { programmeId, customerId, txId, points, balance: acct.balance + points, lines: entries.map((e) => ({ ruleId: e.ruleId, promotionId: e.promotionId, points: e.points })), occurredAt: sale.at } });
           if (tier !== acct.tier) events.push({ eventId: `${programmeId}:${txId}:tier`, detailType: 'TierChanged', detail: { programmeId, customerId, from: acct.tier ?? null, to: tier ?? null, occurredAt: sale.at } });
           const expiresAt = lotExpiry(b.programme.expiry, at);
-          return {
+          return known(acct.balance, {
             programmeId, customerId, txId, payloadHash: hashOf(sale.event), at: sale.at, entries, delta: points,
             totals: { earned: points }, tier,
             ...(points > 0 ? { newLot: { lotId: txId, earnedAt: sale.at, expiresAt, points } } : {}),
@@ -142,7 +150,7 @@ export function createLoyalty(deps: LoyaltyDeps) {
             sale: { saleTxId: txId, record: { total: sale.total, earned: points, refunded: 0, reversed: 0, ...(points > 0 ? { lotId: txId } : {}) } },
             settlement: [...funded].map(([partnerId, p]) => ({ partnerId, funded: p, redeemed: 0 })),
             events,
-          } satisfies LedgerPosting;
+          } satisfies LedgerPosting);
         },
         (r) => {
           if (r.on.startsWith('budget:')) {
@@ -170,11 +178,11 @@ export function createLoyalty(deps: LoyaltyDeps) {
         const taken = takes.reduce((s, t) => s + t.points, 0);
         const unrecovered = due.points - taken + short;
         const entries: LedgerEntry[] = due.points > 0 ? [{ kind: 'reversal', txId, at: refund.at, points: -taken, ...(unrecovered > 0 ? { unrecovered } : {}) }] : [];
-        return {
+        return known(acct.balance, {
           programmeId, customerId, txId, payloadHash: hashOf(refund), at: refund.at, entries, delta: -taken, totals: { reversed: taken }, takes,
           sale: { saleTxId: saleTx, record: { ...sale, refunded: due.refunded, reversed: sale.reversed + due.points }, expectRefunded: sale.refunded },
           events: [],
-        } satisfies LedgerPosting;
+        } satisfies LedgerPosting);
       });
       return withBalance(outcome, programmeId, customerId);
     },
@@ -187,13 +195,13 @@ export function createLoyalty(deps: LoyaltyDeps) {
         if (!acct) return { status: 'not-member' };
         if (acct.balance < r.points) return { status: 'insufficient', balance: acct.balance, needed: r.points };
         const { takes } = takeFromLots(acct.lots, r.points);
-        return {
+        return known(acct.balance, {
           programmeId, customerId, txId: `redeem:${r.txId}`, payloadHash: hashOf(r), at,
           entries: [{ kind: 'redemption', txId: `redeem:${r.txId}`, at, points: -r.points, ...(r.partnerId ? { partnerId: r.partnerId } : {}) }],
           delta: -r.points, totals: { redeemed: r.points }, takes,
           ...(r.partnerId ? { settlement: [{ partnerId: r.partnerId, funded: 0, redeemed: r.points }] } : {}),
           events: [{ eventId: `${programmeId}:redeem:${r.txId}`, detailType: 'PointsRedeemed', detail: { programmeId, customerId, txId: r.txId, points: r.points, balance: acct.balance - r.points, occurredAt: at } }],
-        } satisfies LedgerPosting;
+        } satisfies LedgerPosting);
       });
       return withBalance(outcome, programmeId, customerId);
     },
@@ -216,7 +224,7 @@ export function createLoyalty(deps: LoyaltyDeps) {
           if (acct.balance < price.points) return { status: 'insufficient', balance: acct.balance, needed: price.points };
           const { takes } = takeFromLots(acct.lots, price.points);
           const detail = { programmeId, customerId, orderId: o.orderId, rewardId: reward.rewardId, points: price.points, ...(price.promotionId ? { promotionId: price.promotionId } : {}), occurredAt: at };
-          return {
+          return known(acct.balance, {
             programmeId, customerId, txId, payloadHash: hashOf(o), at,
             entries: [{ kind: 'redemption', txId, at, points: -price.points, rewardId: reward.rewardId, ...(rule.ruleId ? { ruleId: rule.ruleId } : {}), ...(price.promotionId ? { promotionId: price.promotionId } : {}), ...(reward.partnerId ? { partnerId: reward.partnerId } : {}) }],
             delta: -price.points, totals: { redeemed: price.points }, takes,
@@ -226,7 +234,7 @@ export function createLoyalty(deps: LoyaltyDeps) {
               { eventId: `${programmeId}:${txId}:redeemed`, detailType: 'PointsRedeemed', detail: { programmeId, customerId, txId, points: price.points, balance: acct.balance - price.points, occurredAt: at } },
               { eventId: `${programmeId}:${txId}:ordered`, detailType: 'RewardOrdered', detail },
             ],
-          } satisfies LedgerPosting;
+          } satisfies LedgerPosting);
         },
         (r) => (r.on === 'stock' ? { status: 'out-of-stock' } : AGAIN),
       );
@@ -243,12 +251,12 @@ export function createLoyalty(deps: LoyaltyDeps) {
         if (!acct) return { status: 'not-member' };
         if (a.points < 0 && acct.balance < -a.points) return { status: 'insufficient', balance: acct.balance, needed: -a.points };
         const takes = a.points < 0 ? takeFromLots(acct.lots, -a.points).takes : [];
-        return {
+        return known(acct.balance, {
           programmeId, customerId, txId, payloadHash: hashOf(a), at,
           entries: [{ kind: 'adjustment', txId, at, points: a.points }], delta: a.points, totals: { adjusted: a.points }, takes,
           ...(a.points > 0 ? { newLot: { lotId: txId, earnedAt: at, expiresAt: lotExpiry(b.programme.expiry, new Date(at)), points: a.points } } : {}),
           events: [],
-        } satisfies LedgerPosting;
+        } satisfies LedgerPosting);
       });
       return withBalance(outcome, programmeId, customerId);
     },

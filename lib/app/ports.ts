@@ -466,7 +466,7 @@ export interface OfferExposures {
 /** Where an attribution is kept: on the sale and on the decision, so the campaign report counts its revenue. */
 export interface AttributionStore {
   /** False when the sale was attributed already (a replay): nothing changes. */
-  record(customerId: string, saleId: string, attribution: import('../core/loyalty/attribution.ts').Attribution, revenue: number, currency: string): Promise<boolean>;
+  record(customerId: string, saleId: string, attribution: import('../core/loyalty/attribution.ts').Attribution, revenue: number, currency: string, saleAt?: string): Promise<boolean>;
 }
 
 // ---- reports (lib/app/reports.ts, lib/adapters/dynamo/aggregates.ts) ----

@@ -42,6 +42,8 @@ export const ENV = {
   deliverabilityGuard: 'BATON_DELIVERABILITY_GUARD',
   /** How often running functions re-read rules (milliseconds); 10 s by default. */
   rulesRefreshMs: 'BATON_RULES_REFRESH_MS',
+  /** How far back an offer's touch counts for a POS sale's attribution (days); 7 by default (docs/loyalty.md). */
+  attributionWindowDays: 'BATON_ATTRIBUTION_WINDOW_DAYS',
   /** EventBridge Scheduler group journeys' waits are created in. */
   schedulerGroup: 'BATON_SCHEDULER_GROUP',
   /** Role Scheduler assumes to deliver a wait's end to the evaluate queue. */
@@ -91,6 +93,8 @@ export interface Settings {
   readonly busName?: string;
   /** How often running functions re-read rules and campaigns; the sources' default when undefined. */
   readonly rulesRefreshMs?: number;
+  /** POS attribution's window in days; the rule's default (7) when undefined. */
+  readonly attributionWindowDays?: number;
   /** E-mail is sent only when a sender is configured. */
   readonly email?: { readonly from: string; readonly configurationSet?: string };
   readonly sms: { readonly originationNumber?: string; readonly monthlyBudgetUsd: number; readonly costPerPartUsd: number };
@@ -183,6 +187,7 @@ const environmentSchema = z.object({
   [ENV.schedulerDeadLetterArn]: optional(z.string().regex(/^arn:[\w-]+:sqs:[\w-]+:\d{12}:.+$/, { error: 'expected the ARN of an SQS queue' })),
   [ENV.schedulerEndpoint]: url('http://127.0.0.1:4010'),
   [ENV.rulesRefreshMs]: optional(z.coerce.number({ error: 'expected milliseconds, a positive whole number' }).int({ error: 'expected milliseconds, a positive whole number' }).positive({ error: 'expected milliseconds, a positive whole number' })),
+  [ENV.attributionWindowDays]: optional(z.coerce.number({ error: 'expected days, a whole number from 1 to 90' }).int({ error: 'expected days, a whole number from 1 to 90' }).min(1, { error: 'expected days, a whole number from 1 to 90' }).max(90, { error: 'expected days, a whole number from 1 to 90' })),
 });
 
 /**
@@ -223,7 +228,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     throw new SettingsError([`${ENV.schedulerGroup}, ${ENV.schedulerRoleArn} and ${ENV.schedulerTargetArn} go together: set all three for journeys, or none`]);
   }
   return {
-    ...defined({ stage: v[ENV.stage], busName: v[ENV.busName], rulesRefreshMs: v[ENV.rulesRefreshMs] }),
+    ...defined({ stage: v[ENV.stage], busName: v[ENV.busName], rulesRefreshMs: v[ENV.rulesRefreshMs], attributionWindowDays: v[ENV.attributionWindowDays] }),
     tables,
     aws: { endpoints },
     ...(sender ? { email: { from: sender, ...defined({ configurationSet }) } } : {}),

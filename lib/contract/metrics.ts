@@ -54,6 +54,8 @@ export const METRIC_NAMES = [
   'LoyaltyPartnerBudgetExhausted',
   /** Loyalty items skipped at load for failing their schema (the reason is logged). */
   'LoyaltyItemsRejected',
+  /** POS sales attributed to an offer, once per sale (docs/loyalty.md). */
+  'SalesAttributed',
   // Message outcomes per channel (dimension channel) and per campaign (channel, campaignId), from
   // the report aggregates' consumer: counted once, on the message's first change to each.
   'ChannelSent',

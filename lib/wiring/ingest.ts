@@ -26,6 +26,8 @@ import { createLoyalty, loyaltyConsumer } from '../app/loyalty.ts';
 import { DynamoLoyaltyLedger } from '../adapters/dynamo/loyalty.ts';
 import { DynamoLoyaltyItems } from '../adapters/dynamo/loyalty-items.ts';
 import { BusLoyaltyEvents } from '../adapters/aws/loyalty-events.ts';
+import { attributionConsumer, createAttribution } from '../app/attribution.ts';
+import { DynamoAttributionStore, DynamoOfferExposures } from '../adapters/dynamo/loyalty-attribution.ts';
 
 /** What the wiring reports through: metrics, and warnings about items it skips (an Observability fits). */
 export interface Observed {
@@ -34,7 +36,7 @@ export interface Observed {
 }
 
 /** What ingest reads of the settings: the CLI's quarantine replay has only table names and a client. */
-export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'busName' | 'scheduler'>>;
+export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'busName' | 'scheduler' | 'attributionWindowDays'>>;
 
 /** Without a bus client (the CLI's quarantine replay), segments are kept current but no event is published. */
 export function ingestDeps(
@@ -92,7 +94,7 @@ export function ingestDeps(
         deliverability: new DynamoDeliverabilityCounters(db, tables.counters),
         goals: createConversions({ aggregates: new DynamoAggregates(db, tables.aggregates) }),
       }),
-      loyaltyAfterApply(settings, o, db, clients, clock),
+      both(loyaltyAfterApply(settings, o, db, clients, clock), attributionAfterApply(settings, o, db, clients)),
     ),
   };
 }
@@ -108,7 +110,6 @@ function both(a: (e: BatonEvent) => Promise<void>, b: (e: BatonEvent) => Promise
 /** The loyalty ledger (docs/loyalty.md) on the ingest path: enrolment, sales and refunds post to the programmes. */
 function loyaltyAfterApply(settings: IngestSettings, o: Observed, db: ReturnType<Clients['dynamodb']>, clients: Partial<Pick<Clients, 'bus'>>, clock?: () => Date) {
   const ledger = new DynamoLoyaltyLedger(db, settings.tables.ledger);
-  const customers = new DynamoCustomerRepository<CustomerState>(db, settings.tables);
   const loyalty = createLoyalty({
     ledger,
     programmes: new DynamoLoyaltyItems(db, settings.tables.ledger, {
@@ -122,12 +123,30 @@ function loyaltyAfterApply(settings: IngestSettings, o: Observed, db: ReturnType
     metrics: o.port,
     ...(clock ? { clock } : {}),
   });
-  return loyaltyConsumer(loyalty, ledger, async (event) => {
+  return loyaltyConsumer(loyalty, ledger, customerOf(db, settings));
+}
+
+/** The customer an event is about, once ingest applied it; none for an erased one. */
+function customerOf(db: ReturnType<Clients['dynamodb']>, settings: IngestSettings) {
+  const customers = new DynamoCustomerRepository<CustomerState>(db, settings.tables);
+  return async (event: BatonEvent) => {
     const ids = idsOf(event);
     if (!ids.length) return undefined;
     const { links, erased } = await customers.resolve(ids);
     return erased ? undefined : [...links.values()][0];
+  };
+}
+
+/** POS attribution (docs/loyalty.md): a sale attributed to the customer's last offer, SaleAttributed on the bus. */
+function attributionAfterApply(settings: IngestSettings, o: Observed, db: ReturnType<Clients['dynamodb']>, clients: Partial<Pick<Clients, 'bus'>>) {
+  const attributeSale = createAttribution({
+    exposures: new DynamoOfferExposures(db, settings.tables.decisions),
+    store: new DynamoAttributionStore(db, settings.tables),
+    ...(clients.bus ? { events: new BusLoyaltyEvents(clients.bus(), settings.busName ?? BUS_NAME) } : {}),
+    ...(settings.attributionWindowDays ? { rule: { windowDays: settings.attributionWindowDays } } : {}),
+    metrics: o.port,
   });
+  return attributionConsumer(attributeSale, customerOf(db, settings));
 }
 
 /** Journeys: the journeys in the campaigns table, positions and the timer outbox in the customers table, waits in Scheduler. */

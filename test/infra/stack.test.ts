@@ -196,7 +196,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(9); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ
+    expect(checked).toBe(10); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ; loyalty expiry's schedule role → schedule DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -399,7 +399,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -521,7 +521,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(8); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates
+    expect(functions).toHaveLength(9); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -847,6 +847,52 @@ describe('journey timers (EventBridge Scheduler)', () => {
   });
 });
 
+describe('loyalty: partner roles and the daily expiry run', () => {
+  const { stack, resources } = synth({ loyaltyPartners: ['corner-cafe', 'city-garage'] });
+  const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const busArn = { 'Fn::GetAtt': [id(stack.bus.bus), 'Arn'] };
+
+  it('gives each partner its own role that can put only baton.partners sales and refunds on the bus', () => {
+    expect(Object.keys(stack.loyalty.partnerRoles)).toEqual(['corner-cafe', 'city-garage']);
+    for (const [partnerId, role] of Object.entries(stack.loyalty.partnerRoles)) {
+      const r = resources[id(role)]!;
+      expect(r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement)).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: busArn,
+          Condition: {
+            'ForAllValues:StringEquals': { 'events:source': [SOURCES.partners], 'events:detail-type': ['PartnerSaleCompleted', 'PartnerSaleRefunded'] },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+          },
+        },
+      ]);
+      expect(r.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ENV.account}:root` }, Condition: { StringEquals: { 'aws:PrincipalTag/baton:publisher': `partner:${partnerId}` } } },
+      ]);
+      for (const [, p] of ofType(resources, 'AWS::IAM::Policy')) expect(p.Properties.Roles.map(refId)).not.toContain(id(role));
+    }
+    expect(Object.keys(base.stack.loyalty.partnerRoles)).toEqual([]);
+    expect(() => synth({ loyaltyPartners: ['Corner Cafe'] })).toThrow(/"Corner Cafe" is not a partner id/);
+  });
+
+  it('runs the expiry daily through Scheduler, with retries and the schedule DLQ', () => {
+    const schedules = ofType(resources, 'AWS::Scheduler::Schedule').filter(([, r]) => String(r.Properties.Description).includes('loyalty expiry'));
+    expect(schedules).toHaveLength(1);
+    const schedule = schedules[0]![1];
+    expect(schedule.Properties.ScheduleExpression).toBe('cron(0 2 * * ? *)');
+    expect(refId(schedule.Properties.Target.Arn)).toBe(id(stack.loyalty.expiry.function));
+    expect(refId(schedule.Properties.Target.DeadLetterConfig.Arn)).toBe(id(stack.runs.scheduleDeadLetterQueue));
+    expect(schedule.Properties.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 1800, MaximumRetryAttempts: 5 });
+  });
+
+  it('grants the expiry run the ledger only, and the bus only for PointsExpiring and PointsExpired', () => {
+    expect(dataAccess(stack, resources, stack.loyalty.expiry.role)).toEqual({ ledger: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'] });
+    const put = iamStatements(resources).filter(({ statement }) => statement.Action === 'events:PutEvents' && JSON.stringify(statement.Condition ?? {}).includes(SOURCES.loyalty));
+    expect(put.map(({ statement }) => statement.Condition['ForAllValues:StringEquals'])).toContainEqual({ 'events:source': [SOURCES.loyalty], 'events:detail-type': ['PointsExpiring', 'PointsExpired'] });
+  });
+});
+
 describe('cdk-nag (AwsSolutions, Serverless)', () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -858,6 +904,7 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
       unsubscribeUrl: 'https://offers.example.com/u',
       createSenderIdentity: true,
       crossAccountPublishers: [{ account: '111122223333', system: 'crm' as const }],
+      loyaltyPartners: ['corner-cafe', 'city-garage'],
     }],
   ])('reports no unacknowledged finding (%s)', (_name, props) => {
     const { app: scope, stack } = synth(props);

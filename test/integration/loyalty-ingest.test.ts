@@ -2,7 +2,8 @@
 // sent to the bus put points on the member's account, and a refund reverses them in proportion.
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { busClient, db, eventually, tables, unique } from '../support/local.ts';
+import { busClient, db, endpoints, eventually, tables, unique } from '../support/local.ts';
+import { batonWith, stackEnv } from '../support/cli.ts';
 import { programmeFixture } from '../support/loyalty.ts';
 import { DynamoLoyaltyItems } from '../../lib/adapters/dynamo/loyalty-items.ts';
 import { DynamoLoyaltyLedger } from '../../lib/adapters/dynamo/loyalty.ts';
@@ -33,5 +34,11 @@ describe('loyalty on the ingest path', () => {
     expect(earned).toBe(true);
     await send('baton.pos', 'SaleRefunded', { ids: { loyaltyCard: card }, occurredAt: at, saleId, refundId: unique('R'), amount: 21.5, currency: 'EUR' });
     await eventually('half the points reversed', async () => ((await ledger.account(programmeId, customerId))?.balance === 22 ? true : undefined));
+    // The statement in the customer view, by the member's card.
+    const shown = await batonWith(stackEnv(endpoints()), 'customer', 'show', card, '--stage', 'test');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`loyalty:\\n  ${programmeId}: you have 22 points`));
+    const json = JSON.parse((await batonWith(stackEnv(endpoints()), 'customer', 'show', card, '--stage', 'test', '--json')).stdout);
+    expect(json.loyalty).toEqual([expect.objectContaining({ programmeId, balance: 22, currencyName: 'points' })]);
   });
 });

@@ -35,6 +35,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const), day: fc.integer({ min: 300, max: 900 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('again' as const), index: fc.nat() }) },
 );
+// Debits sized around a balance a few sales make: together they usually pass it.
+const debits = fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 2, maxLength: 5 });
 const dayAt = (day: number) => new Date(Date.UTC(2025, 0, 1) + day * 86_400_000 + 3_600_000).toISOString();
 
 describe('the ledger against its model', () => {
@@ -43,7 +45,7 @@ describe('the ledger against its model', () => {
     const items = new DynamoLoyaltyItems(client, table, { refreshMs: 0 });
     const ledger = new DynamoLoyaltyLedger(client, table);
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 4, maxLength: 14 }), async (ops) => {
+      fc.asyncProperty(fc.array(op, { minLength: 4, maxLength: 14 }), debits, async (ops, drain) => {
         const programmeId = unique('p');
         await items.put({
           programmeId, name: 'Model', moneyCurrency: 'EUR', pointValue: 0.01, rounding: 'floor',
@@ -126,6 +128,27 @@ describe('the ledger against its model', () => {
           const sort = (xs: { kind: string; txId: string; points: number }[]) => xs.map((e) => `${e.kind} ${e.txId} ${e.points}`).sort();
           expect(sort(entries.map((e) => ({ kind: e.kind, txId: e.txId, points: e.points })))).toEqual(sort(model.entries.get(cu)!));
         }
+        // Last, parallel debits at the port that spend no lot: here the balance condition is the
+        // only guard (elsewhere the lots' own conditions also hold the balance up), so it is tested alone.
+        for (const cu of CUSTOMERS) {
+          const before = model.balance.get(cu)!;
+          const results = await Promise.all(
+            drain.map((points, i) => {
+              const txId = `drain:${i}`;
+              const at = dayAt(950);
+              return ledger.post({ programmeId, customerId: cu, txId, payloadHash: txId, at, entries: [{ kind: 'adjustment', txId, at, points: -points }], delta: -points, totals: { adjusted: -points }, takes: [], events: [] });
+            }),
+          );
+          const after = (await ledger.account(programmeId, cu))!.balance;
+          const taken = drain.filter((_, i) => results[i]!.status === 'committed').reduce((s, x) => s + x, 0);
+          expect(after, `balance of ${cu} after parallel debits`).toBeGreaterThanOrEqual(0);
+          expect(after).toBe(before - taken);
+          // The balance only falls while they run: a debit refused for the balance would not fit now either.
+          drain.forEach((points, i) => {
+            const r = results[i]!;
+            if (r.status === 'refused' && r.on === 'balance') expect(after).toBeLessThan(points);
+          });
+        }
       }),
       {
         numRuns: Number(process.env.LOYALTY_RUNS ?? 12),
@@ -140,7 +163,7 @@ describe('the ledger against its model', () => {
           { op: 'refund', c: 'a', sale: 6, refund: 2, amount: 55.44 },
           { op: 'redeem', c: 'b', tx: 4, points: 12 },
           { op: 'expire', day: 794 },
-        ]]],
+        ], [40, 40, 40]]],
       },
     );
   });

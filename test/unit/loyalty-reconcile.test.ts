@@ -82,4 +82,10 @@ describe('baton loyalty reconcile', () => {
   it('reads quoted CSV fields', () => {
     expect(parseCsv('a,"b,c","d ""e"""\r\n1,2,3\n')).toEqual([['a', 'b,c', 'd "e"'], ['1', '2', '3']]);
   });
+
+  it('reports an export csv-parse cannot read by its line and the parser code, never the field', () => {
+    const r = readLegacyCsv('transactionId,customerId,occurredAt,currency,total,lines,points\nT1,secret-customer,2026-01-01T00:00:00Z,EUR,1,"a:1:1,5\n');
+    expect(r.rows).toEqual([]);
+    expect(r.unreadable).toEqual([{ line: 2, reason: 'csv: CSV_QUOTE_NOT_CLOSED (expected RFC 4180 fields)' }]);
+  });
 });

@@ -5,6 +5,7 @@
 //   PROGRAMME#<programmeId> / PROMOTION#<id>      earning and spending promotions
 //   PROGRAMME#<programmeId> / PARTNER#<id>        partners and their promotional budget
 //   PROGRAMME#<programmeId> / REWARD#<id>         the reward catalogue (stock: ./loyalty.ts)
+//   PROGRAMMES / <programmeId>                    every programme, for the daily expiry run
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { checkLoyaltyItem, type LoyaltyItem, type Partner, type ProgrammeBook, type Promotion, type Reward } from '../../core/loyalty/items.ts';
 import { BatonError } from '../../contract/errors.ts';
@@ -12,6 +13,8 @@ import type { ProgrammeSource } from '../../app/ports.ts';
 import { RejectionLog, WarmCache, type WarmCacheOptions } from './rules.ts';
 
 export const programmePk = (programmeId: string) => `PROGRAMME#${programmeId}`;
+/** PROGRAMMES / <programmeId>: one item per programme, written with it. */
+const PROGRAMMES_PK = 'PROGRAMMES';
 
 export function loyaltyItemKey(v: LoyaltyItem): { pk: string; sk: string } {
   const pk = programmePk(v.item.programmeId);
@@ -57,8 +60,22 @@ export class DynamoLoyaltyItems implements ProgrammeSource {
       if (!book) throw new InvalidLoyaltyItem('invalid-loyalty-item', `${v.kind} of programme ${v.item.programmeId}: programmeId: no such programme (put the programme first)`);
     }
     await this.db.send(new PutCommand({ TableName: this.table, Item: { ...loyaltyItemKey(v), kind: v.kind, item: raw } }));
+    // The list the daily expiry run walks (one small partition, never a scan of the ledger).
+    if (v.kind === 'programme') await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: PROGRAMMES_PK, sk: v.item.programmeId, programmeId: v.item.programmeId } }));
     this.caches.delete(v.item.programmeId);
     return v;
+  }
+
+  /** Every programme put (`baton loyalty put`), for the daily expiry run. */
+  async programmeIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PROGRAMMES_PK }, ExclusiveStartKey: start }));
+      ids.push(...(page.Items ?? []).map((i) => String(i.sk)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   book(programmeId: string): Promise<ProgrammeBook | undefined> {

@@ -3,6 +3,7 @@
 // explained where a known cause fits (a promotion one side missed, another rounding rule).
 import { accrue, capKey, tierFor, type SaleLine } from './earn.ts';
 import { ROUNDING, type ProgrammeBook } from './items.ts';
+import { parse } from 'csv-parse/sync';
 
 /** One row of the legacy export, as read from the CSV (columns in docs/loyalty.md). */
 export interface LegacyRow {
@@ -19,29 +20,12 @@ export interface LegacyRow {
 export const LEGACY_COLUMNS = ['transactionId', 'customerId', 'occurredAt', 'currency', 'total', 'lines', 'partnerId', 'points'] as const;
 
 /**
- * RFC 4180 fields (quotes, doubled quotes, commas and newlines inside quotes). No CSV library is
- * installed in the project, so this is kept to exactly that.
+ * RFC 4180 fields (quotes, doubled quotes, commas and newlines inside quotes) by csv-parse's sync
+ * API on a string: no I/O here. Rows may differ in length (a short row is reported, not thrown).
  */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field), rows.push(row), (row = []), (field = '');
-    } else field += ch;
-  }
-  if (field !== '' || row.length) row.push(field), rows.push(row);
-  return rows.filter((r) => r.length > 1 || r[0] !== '');
+  // Every line ending, mixed too: a hand-edited export may have both.
+  return parse(text, { relax_column_count: true, skip_empty_lines: true, relax_quotes: true, record_delimiter: ['\r\n', '\n', '\r'] }) as string[][];
 }
 
 /** `category:quantity:unitPrice;…` */
@@ -60,7 +44,15 @@ function parseLines(text: string): SaleLine[] | undefined {
 
 /** The rows of a legacy export; a row that cannot be read is reported by line and column, not value. */
 export function readLegacyCsv(text: string): { rows: LegacyRow[]; unreadable: { line: number; reason: string }[] } {
-  const [header, ...body] = parseCsv(text);
+  let parsed: string[][];
+  try {
+    parsed = parseCsv(text);
+  } catch (err) {
+    // csv-parse's own message may quote the field: only its code and line are reported.
+    const e = err as { code?: string; lines?: number };
+    return { rows: [], unreadable: [{ line: e.lines ?? 1, reason: `csv: ${e.code ?? 'unreadable'} (expected RFC 4180 fields)` }] };
+  }
+  const [header, ...body] = parsed;
   const missing = LEGACY_COLUMNS.filter((c) => c !== 'partnerId' && !header?.includes(c));
   if (!header || missing.length) return { rows: [], unreadable: [{ line: 1, reason: `header: expected the columns ${LEGACY_COLUMNS.join(', ')} (missing ${missing.join(', ')})` }] };
   const at = Object.fromEntries(header.map((h, i) => [h, i]));

@@ -17,7 +17,10 @@
 //   the exposure that makes it once;
 // - converted / revenue (and controlConverted / controlRevenue): a goal reached within the window
 //   after the exposure, counted on the exposure's day;
-// - pointsEarned / pointsSpent: added by loyalty through the same increments.
+// - pointsEarned / pointsSpent: added by loyalty through the same increments;
+// - attributedSales / attributedRevenue: a POS sale attributed to the decision (docs/loyalty.md),
+//   kept on the decision item (`attributions`, a list, one entry per sale), counted when its entry appears,
+//   on the sale's day, under the attributed campaign and offer.
 import { OUTCOMES, type Outcome } from '../decide.ts';
 
 /**
@@ -48,6 +51,8 @@ export const FIGURES = [
   'controlRevenue',
   'pointsEarned',
   'pointsSpent',
+  'attributedSales',
+  'attributedRevenue',
 ] as const;
 export type Figure = (typeof FIGURES)[number] | `suppressed.${SuppressedReason}`;
 export type Counts = Partial<Record<Figure, number>>;
@@ -139,7 +144,12 @@ export interface ItemChange {
 export function countChange(change: ItemChange): { increments: Increment[]; exposures: Exposure[] } {
   const item = change.newItem;
   if (!item) return { increments: [], exposures: [] };
-  if (change.kind === 'decision') return change.oldItem ? { increments: [], exposures: [] } : countDecision(item);
+  if (change.kind === 'decision') {
+    const attributed = countAttributions(item, change.oldItem);
+    if (change.oldItem) return { increments: attributed, exposures: [] };
+    const counted = countDecision(item);
+    return { increments: [...counted.increments, ...attributed], exposures: counted.exposures };
+  }
   if (change.kind === 'message') return { increments: countMessage(item, change.oldItem), exposures: [] };
   return { increments: [], exposures: [] };
 }
@@ -180,6 +190,29 @@ function countMessage(item: Record<string, unknown>, old: Record<string, unknown
   const day = dayOf(created);
   // Decision-level attributes (run, segment) are copied onto the message by whoever sets them.
   return dimensionsOf(item).map((dimension) => ({ dimension, day, counts }));
+}
+
+/** A sale attributed to a decision, as the attribution store keeps it on the decision item. */
+export interface AttributionOnDecision {
+  readonly saleId: string;
+  readonly campaignId: string;
+  readonly offer?: string;
+  readonly revenue: number;
+  /** When the sale happened: the figures count on its day. */
+  readonly at: string;
+}
+
+/** The sales newly attributed to a decision (entries of `attributions` the old image did not have). */
+function countAttributions(item: Record<string, unknown>, old: Record<string, unknown> | undefined): Increment[] {
+  const now = (Array.isArray(item.attributions) ? item.attributions : []) as AttributionOnDecision[];
+  const before = new Set((Array.isArray(old?.attributions) ? old.attributions : []).map((a: AttributionOnDecision) => a.saleId));
+  return now
+    .filter((a) => !before.has(a.saleId))
+    .flatMap((a) => {
+      const day = dayOf(a.at);
+      const counts: Counts = { attributedSales: 1, attributedRevenue: Number(a.revenue) };
+      return dimensionsOf({ campaignId: a.campaignId, offer: a.offer }).map((dimension) => ({ dimension, day, counts }));
+    });
 }
 
 /** The increments a reached goal adds for one exposure. */
