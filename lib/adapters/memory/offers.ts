@@ -18,7 +18,7 @@ export class MemoryOfferLearning implements OfferLearningStore, OfferStatsSource
   }
 
   /** A copy of the counts now: what a cached reader would hold until its next refresh. */
-  snapshot(): OfferStats {
+  snapshot(): OfferCountsTable {
     const copy = new OfferCountsTable();
     for (const [key, counts] of this.live.entries()) {
       const [ruleId, context, offer] = key.split('\u0000') as [string, string, string];
