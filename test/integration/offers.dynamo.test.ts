@@ -13,7 +13,12 @@ import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema } from '../../lib/core/rules/rule.ts';
 import { seededRandom } from '../../lib/core/seeded-random.ts';
 import type { BatonEvent } from '../../events/catalog.ts';
-import { db, tables, unique } from '../support/local.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { batonWith, stackEnv } from '../support/cli.ts';
+import { busClient, db, endpoints, eventually, profileByExternalId, tables, unique } from '../support/local.ts';
 
 describe('offers that learn on DynamoDB', () => {
   it('credits exposure, click and sale once each, on sharded counters the cached reader sums', async () => {
@@ -63,5 +68,42 @@ describe('offers that learn on DynamoDB', () => {
     expect(used.filter((n) => n > 0).length).toBeGreaterThan(1);
     const fresh = new CachedOfferStats(store, { current: async () => rules });
     expect((await fresh.current()).counts(ruleId, 'channel=email|tier=other', 'RENEW10')).toEqual({ exposures: 24, clicks: 0, conversions: 0, revenue: 0 });
+  });
+
+  it('`baton rules test` shows each offer\'s estimate and why one won, from the counts in the table', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'baton-offers-'));
+    try {
+      const ruleId = unique('renew');
+      const crmId = unique('CRM-offers');
+      const at = new Date().toISOString();
+      const out = await busClient().send(
+        new PutEventsCommand({
+          Entries: [
+            ['CustomerUpserted', { ids: { crmId }, occurredAt: at, profile: { firstName: 'Ola', tier: 'gold' } }],
+            ['ConsentChanged', { ids: { crmId }, occurredAt: at, channel: 'email', granted: true, via: 'web-form' }],
+          ].map(([t, d]) => ({ Source: 'baton.crm', DetailType: t as string, Detail: JSON.stringify(d), EventBusName: 'baton' })),
+        }),
+      );
+      expect(out.FailedEntryCount).toBe(0);
+      await eventually('the consenting profile', async () => (JSON.stringify((await profileByExternalId('crmId', crmId))?.state ?? {}).includes('web-form') ? true : undefined));
+      // What feedback taught the rule so far: RENEW10 converts gold customers far better.
+      const store = new DynamoOfferLearning(db(), tables().counters);
+      await store.add(`${ruleId}-a`, { ruleId, context: 'channel=email|tier=gold', offer: 'RENEW20', exposures: 1200, conversions: 18 });
+      await store.add(`${ruleId}-b`, { ruleId, context: 'channel=email|tier=gold', offer: 'RENEW10', exposures: 1150, conversions: 69 });
+      const rules = join(work, 'rule.json');
+      writeFileSync(rules, JSON.stringify({ ruleId, campaignId: 'renewal', enabled: true, priority: 10, when: { source: ['baton.crm'], 'detail-type': ['CustomerUpserted'] }, then: { channel: 'email', template: 'renewal-offer', offers: [{ offer: 'RENEW20', value: 20 }, { offer: 'RENEW10', value: 12 }, { offer: 'RENEW-NEW', value: 15 }], learn: { reward: 'converted', context: ['channel', { field: 'tier', values: ['gold', 'silver'] }] } } }));
+      const events = join(work, 'events.json');
+      writeFileSync(events, JSON.stringify([{ source: 'baton.crm', 'detail-type': 'CustomerUpserted', detail: { ids: { crmId }, occurredAt: at, profile: { tier: 'gold' } } }]));
+      const run = await batonWith(stackEnv(endpoints()), 'rules', 'test', rules, '--events', events, '--stage', 'test');
+      console.log(run.stdout);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('offers in channel=email|tier=gold (Thompson sampling: draw × value):');
+      expect(run.stdout).toMatch(/RENEW20 +value +20 +18\/1200/);
+      expect(run.stdout).toMatch(/RENEW10 +value +12 +69\/1150/);
+      expect(run.stdout).toMatch(/RENEW-NEW +value +15 +0\/0/);
+      expect(run.stdout).toContain('← sent');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -222,3 +222,16 @@ export class OfferCountsTable implements OfferStats {
     return this.table.entries();
   }
 }
+
+/** The choice as `baton explain` and `baton rules test` print it: one line per offer, the winner marked. */
+export function offerLines(choice: OfferChoice): string[] {
+  const width = Math.max(...choice.arms.map((a) => a.offer.length));
+  return [
+    `offers in ${choice.context} (${choice.method === 'thompson' ? 'Thompson sampling: draw × value' : 'priority order'}):`,
+    ...choice.arms.map(
+      (a) =>
+        `  ${a.offer.padEnd(width)}  value ${String(a.value).padStart(6)}  ${String(a.responses).padStart(6)}/${String(a.exposures).padEnd(6)} p≈${(a.mean * 100).toFixed(2).padStart(6)} %` +
+        `${a.sampled === undefined ? '' : `  drew ${(a.sampled * 100).toFixed(2).padStart(6)} %  → ${a.score}`}${a.offer === choice.offer ? '  ← sent' : ''}`,
+    ),
+  ];
+}
