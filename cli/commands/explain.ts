@@ -4,6 +4,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDecisionHistory, DynamoDecisionStore, type DecisionRecord, type OutboxItem } from '../../lib/adapters/dynamo/decisions.ts';
 import { FEEDBACK_FIELDS } from '../../lib/core/channels/feedback.ts';
+import { offerLines, type OfferChoice } from '../../lib/core/offers/offers.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import { findCustomer, notFound, report, type CliFlags, type Printer } from '../io.ts';
 
@@ -21,6 +22,8 @@ export interface StoredCandidate {
   outcome: string;
   reason: string;
   notBefore?: string;
+  /** A rule with a set of offers: each offer's estimate and why one won (docs/offers.md). */
+  offers?: OfferChoice;
 }
 
 /** A message as explained: what was sent, its status, and each feedback time it has. */
@@ -98,6 +101,7 @@ function decisionLines(e: ExplainedDecision): string[] {
     ...e.candidates.flatMap((c) => [
       `  ${c.outcome.padEnd(20)} ${c.ruleId} (${c.channel}, campaign ${c.campaignId}, priority ${c.campaignPriority ?? 0}/${c.priority})`,
       `  ${''.padEnd(20)} ${c.reason}`,
+      ...(c.offers ? offerLines(c.offers).map((l) => `  ${''.padEnd(20)} ${l}`) : []),
     ]),
     ...(e.candidates.length ? [] : ['  (none)']),
     'messages:',

@@ -13,6 +13,8 @@ import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
 import { DynamoRuleRepository } from '../../lib/adapters/dynamo/rules.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
+import { DynamoOfferLearning } from '../../lib/adapters/dynamo/offers.ts';
+import { offerLines, type OfferChoice } from '../../lib/core/offers/offers.ts';
 import { readEvents, readItemFile, UsageError, type CliFlags } from '../io.ts';
 import { runItems, type ItemsContext, type ItemSpec, type Reference } from './items.ts';
 
@@ -126,6 +128,9 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
     onRejected: (r) => ctx.out(`(skipped invalid ${r.kind} ${r.id}: ${r.reason})`),
   }).current();
   const customers = new DynamoCustomerRepository<CustomerState>(ctx.db, ctx.names);
+  // What the file's learning rules have learned so far under their ids (docs/offers.md): the dry run chooses as ingest would.
+  const learning = rules.filter((r) => r.then.channel !== 'bus' && r.then.learn).map((r) => r.ruleId);
+  const offers = learning.length ? await new DynamoOfferLearning(ctx.db, ctx.names.counters).read(learning) : undefined;
   const now = (ctx.clock ?? (() => new Date()))();
   const results: Record<string, unknown>[] = [];
   let triggered = 0;
@@ -141,7 +146,7 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
     }
     const event = parsed.event;
     // lib/app's dry run: the read (resolve, load, merge) and the decision ingest makes, no commit.
-    const run = await dryRunDecision({ customers }, { event, rules: ruleSet, campaigns, now });
+    const run = await dryRunDecision({ customers }, { event, rules: ruleSet, campaigns, now, offers });
     const candidates = run.decision?.candidates ?? [];
     if (run.decision?.messages.length) triggered++;
     results.push({
@@ -152,7 +157,7 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
       known: run.known,
       ...(run.erased ? { erased: true } : {}),
       ids: run.idKinds,
-      candidates: candidates.map((c) => ({ ruleId: c.ruleId, channel: c.channel, outcome: c.outcome, reason: c.reason, ...(c.notBefore ? { notBefore: c.notBefore } : {}) })),
+      candidates: candidates.map((c) => ({ ruleId: c.ruleId, channel: c.channel, outcome: c.outcome, reason: c.reason, ...(c.notBefore ? { notBefore: c.notBefore } : {}), ...(c.offers ? { offers: c.offers } : {}) })),
     });
   }
   if (flags.json) {
@@ -164,7 +169,7 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
       ctx.out(`#${r.index} invalid event (${r.invalid}): ${r.reason}`);
       continue;
     }
-    const cands = r.candidates as { ruleId: string; channel: string; outcome: string; reason: string; notBefore?: string }[];
+    const cands = r.candidates as { ruleId: string; channel: string; outcome: string; reason: string; notBefore?: string; offers?: OfferChoice }[];
     if (r.erased) {
       ctx.out(`#${r.index} ${r.eventType} ${r.eventId}: an id of an erased customer; ingest drops the event, nothing is decided`);
       continue;
@@ -175,7 +180,10 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
       continue;
     }
     ctx.out(`#${r.index} ${r.eventType} ${r.eventId} for ${who}:`);
-    for (const c of cands) ctx.out(`    ${c.outcome.padEnd(20)} ${c.ruleId} (${c.channel}): ${c.reason}`);
+    for (const c of cands) {
+      ctx.out(`    ${c.outcome.padEnd(20)} ${c.ruleId} (${c.channel}): ${c.reason}`);
+      for (const l of c.offers ? offerLines(c.offers) : []) ctx.out(`    ${''.padEnd(20)} ${l}`);
+    }
   }
   ctx.out(`dry run: ${triggered} of ${results.length} event(s) would queue a message; nothing was sent or written`);
   return 0;

@@ -169,9 +169,11 @@ export class Pipeline extends Construct {
     // customer was being erased is withdrawn again (quarantine DeleteItem).
     props.tables.grantData(this.evaluate.role, {
       customers: ['BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem', 'BatchWriteItem', 'Query'],
-      decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query:byCustomer'],
+      // Offers that learn (docs/offers.md): a sale attributed to a decision reads its messages (Query);
+      // the counts are read on a cache (Query per shard) and added with a marker (Put + Update).
+      decisions: ['PutItem', 'UpdateItem', 'BatchWriteItem', 'Query', 'Query:byCustomer'],
       quarantine: ['PutItem', 'DeleteItem', 'Scan', 'BatchWriteItem'],
-      counters: ['PutItem', 'UpdateItem'],
+      counters: ['PutItem', 'UpdateItem', 'Query'],
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
       // Business context: the latest fact per SKU, team or promotion (conditional Put), read on a cache (Scan).

@@ -13,9 +13,10 @@ import { recordDecision, SpentLimits } from '../core/campaigns/decision-state.ts
 import type { RuleSet } from '../core/rules/engine.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
 import type { BusinessContext } from '../core/context/index.ts';
+import type { OfferStats } from '../core/offers/offers.ts';
 import { membershipAfter } from '../core/segments/membership.ts';
 import type { JourneyStep } from './journeys.ts';
-import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, ProfileChange, Resolution, RuleSource, RunTallyWrite, StoredProfile } from './ports.ts';
+import type { MembershipCommit, SegmentSource, CampaignSource, CommitResult, ContextSource, CustomerRepository, Metrics, OfferStatsSource, ProfileChange, Resolution, RuleSource, RunTallyWrite, StoredProfile } from './ports.ts';
 
 /** What rules match: an event on the bus, or the decision API's `baton.api/OfferRequested`. */
 export interface DecisionEvent {
@@ -32,6 +33,8 @@ export interface DecisionBook {
   readonly segments?: SegmentBook;
   /** The business right now (docs/context.md); rules read it as `context`. */
   readonly context?: BusinessContext;
+  /** What rules with a set of offers have learned (docs/offers.md); without it the set is a priority list. */
+  readonly offers?: OfferStats;
 }
 
 /** What one attempt would commit, before the decision: the profile read, others merged into it. */
@@ -139,6 +142,8 @@ export function decideOn(event: DecisionEvent, state: CustomerState, book: Decis
     now,
     ...(exhausted ? { exhausted } : {}),
     ...(book.context ? { context: book.context } : {}),
+    // Thompson sampling: a fresh draw per decision (tests inject seeded counts, decide takes the random source).
+    ...(book.offers ? { learning: { stats: book.offers, random: Math.random } } : {}),
   });
 }
 
@@ -187,6 +192,8 @@ export interface DecisionStepDeps {
   readonly journeys?: JourneyStep;
   /** The business context rules read; without it a rule's `context` fields are absent. */
   readonly context?: ContextSource;
+  /** The learning state of offers (cached like rules); without it a set of offers is a priority list. */
+  readonly offers?: OfferStatsSource;
 }
 
 export interface DecisionStep {
@@ -204,8 +211,8 @@ export function createDecisionStep(deps: DecisionStepDeps): DecisionStep {
 
   return {
     async book() {
-      const [rules, campaigns, segments, context] = await Promise.all([deps.rules.current(), deps.campaigns?.current(), deps.segments?.current(), deps.context?.current()]);
-      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(segments ? { segments } : {}), ...(context ? { context } : {}) };
+      const [rules, campaigns, segments, context, offers] = await Promise.all([deps.rules.current(), deps.campaigns?.current(), deps.segments?.current(), deps.context?.current(), deps.offers?.current()]);
+      return { rules, campaigns: campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(segments ? { segments } : {}), ...(context ? { context } : {}), ...(offers ? { offers } : {}) };
     },
 
     async commit(attempt, job) {
@@ -274,6 +281,8 @@ export interface DryRunInput {
   readonly rules: RuleSet;
   readonly campaigns?: CampaignBook;
   readonly now: Date;
+  /** The learning state of offers, so the explanation shows each offer's estimate (docs/offers.md). */
+  readonly offers?: OfferStats;
 }
 
 export interface DryRun {
@@ -309,7 +318,7 @@ export async function dryRunDecision(deps: DryRunDeps, input: DryRunInput): Prom
     return { customerId: undefined, known: false, erased: read.status === 'erased', idKinds, decision: undefined };
   }
   const state = applyEvent(read.draft.state, input.event);
-  const book = { rules: input.rules, campaigns: input.campaigns ?? EMPTY_CAMPAIGN_BOOK };
+  const book = { rules: input.rules, campaigns: input.campaigns ?? EMPTY_CAMPAIGN_BOOK, ...(input.offers ? { offers: input.offers } : {}) };
   return {
     customerId: read.known ? read.draft.customerId : undefined,
     known: read.known,

@@ -11,7 +11,7 @@ import { contextFactOf } from '../core/context/index.ts';
 import { AGAIN, createDecisionStep, readProfile, taggedCustomerId, type Again } from './decide-and-commit.ts';
 import { publishMembership, withOwnId } from './segments.ts';
 import type { JourneyStep } from './journeys.ts';
-import type { CampaignSource, CommitResult, ContextSource, ContextStore, CustomerRepository, Metrics, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
+import type { CampaignSource, CommitResult, ContextSource, ContextStore, CustomerRepository, Metrics, OfferStatsSource, QuarantineStore, QuarantinedEvent, RuleSource, SegmentEventPublisher, SegmentSource } from './ports.ts';
 
 export interface IngestDeps {
   readonly customers: CustomerRepository<CustomerState>;
@@ -39,6 +39,8 @@ export interface IngestDeps {
   /** Where business-context events are kept, and the cached context rules read (docs/context.md). */
   readonly contextStore?: ContextStore;
   readonly context?: ContextSource;
+  /** What rules with a set of offers have learned (docs/offers.md), cached like rules. */
+  readonly offers?: OfferStatsSource;
 }
 
 type QuarantineCode = QuarantinedEvent['code'];
@@ -138,6 +140,7 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     maxPauseMs: 1000,
     ...(deps.journeys ? { journeys: deps.journeys } : {}),
     ...(deps.context ? { context: deps.context } : {}),
+    ...(deps.offers ? { offers: deps.offers } : {}),
   });
 
   async function quarantine(body: string, code: QuarantineCode, reason: string): Promise<IngestOutcome> {

@@ -20,6 +20,7 @@ import type { JourneyBook } from '../core/journeys/evaluate.ts';
 import type { BusinessContext, ContextFact } from '../core/context/index.ts';
 import type { BucketCheckpoint, Run, RunCounts, RunPass, RunState, Tally } from '../core/runs/run.ts';
 import type { Counts, DimensionKind, Exposure, Increment } from '../core/reports/aggregates.ts';
+import type { OfferCounts, OfferStats } from '../core/offers/offers.ts';
 
 export type { MetricName };
 
@@ -166,6 +167,38 @@ export interface RuleSource {
   current(): Promise<RuleSet>;
 }
 
+// Offers that learn (docs/offers.md): counts per rule, context and offer.
+
+/** The learning state decide reads; implementations cache it like the rules (stated staleness). */
+export interface OfferStatsSource {
+  current(): Promise<OfferStats>;
+}
+
+/** What one piece of feedback adds to one offer's counts in one context. */
+export interface OfferCountWrite extends Partial<OfferCounts> {
+  readonly ruleId: string;
+  readonly context: string;
+  readonly offer: string;
+}
+
+export interface OfferLearningStore {
+  /** Adds the counts once per `once` key (a replayed event adds nothing); false when added before. */
+  add(once: string, write: OfferCountWrite): Promise<boolean>;
+}
+
+/** An outbox message a learning rule sent: the offer and the context feedback credits. */
+export interface LearningMessage {
+  readonly ruleId: string;
+  readonly channel: Channel | 'bus';
+  readonly offer?: string;
+  readonly offerContext?: string;
+}
+
+export interface OfferMessages {
+  /** The messages of a decision (none when it is unknown or erased). */
+  messagesOf(decisionId: string): Promise<readonly LearningMessage[]>;
+}
+
 /** Counters the domain reports; Powertools metrics on Lambda, an in-memory tally in tests. */
 export interface Metrics {
   /** With dimensions (e.g. journeyId and stepId) the figure is kept per their values as well. */
@@ -252,7 +285,8 @@ export interface ChannelSender {
 
 export interface FeedbackRecorder {
   /** Sets `field` if not set yet; a message that does not exist (erased, or not Baton's) is ignored. */
-  recordFeedback(feedback: MessageFeedback): Promise<void>;
+  /** Returns the message as it now stands (the learner reads its offer and context), if it exists. */
+  recordFeedback(feedback: MessageFeedback): Promise<LearningMessage | void>;
 }
 
 export interface DeliverabilityCounter {

@@ -15,6 +15,7 @@ import { type Reservation, mergeReservations, reservationsFor } from './campaign
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
 import { inGlobalControl } from './campaigns/control.ts';
 import { outOfStock, type BusinessContext } from './context/index.ts';
+import { chooseOffer, type Offer, type OfferChoice, type OfferLearning } from './offers/offers.ts';
 import { ContactStats, exempt, isTimeZone, quietUntil, type ContactPolicy, type ContactRecord } from './campaigns/index.ts';
 
 /** Why a candidate was chosen or suppressed; string codes that `baton explain` and reports read. */
@@ -49,6 +50,8 @@ export interface Candidate {
   readonly reason: string;
   /** For `deferred`: when the message may be sent (end of the customer's quiet hours). */
   readonly notBefore?: string;
+  /** For a rule with a set of offers that sends: each offer's estimate and why one won (docs/offers.md). */
+  readonly offers?: OfferChoice;
 }
 
 export interface OutboxMessage {
@@ -59,6 +62,8 @@ export interface OutboxMessage {
   readonly channel: Channel | 'bus';
   readonly template?: string;
   readonly offer?: string;
+  /** A learning rule's context (e.g. `channel=email|tier=gold`): feedback credits the offer there. */
+  readonly offerContext?: string;
   readonly action?: string;
   readonly payload?: Record<string, unknown>;
   readonly transactional: boolean;
@@ -103,6 +108,8 @@ export interface DecideInput {
   readonly exhausted?: ReadonlySet<string>;
   /** The business right now (docs/context.md): rules read it as `context` in their `if`. */
   readonly context?: BusinessContext;
+  /** Learning state and random source for rules that `learn`; without it a set of offers is a priority list. */
+  readonly learning?: OfferLearning;
 }
 
 export function decisionIdFor(customerId: string, eventId: string): string {
@@ -188,6 +195,12 @@ export function decide(input: DecideInput): Decision | undefined {
       candidates.push(candidate(rule, campaign, 'out-of-stock', `the offer sells ${then.sku}, which no location has in stock`));
       continue;
     }
+    // Likewise each offer of a set; the rule goes on with the others.
+    const eligible = then.channel !== 'bus' && then.offers ? eligibleOffers(then.offers, context) : undefined;
+    if (eligible && eligible.length === 0) {
+      candidates.push(candidate(rule, campaign, 'out-of-stock', 'every offer of the set sells a SKU no location has in stock'));
+      continue;
+    }
     // Before any claim or channel is taken: a transactional message on the channel still goes.
     if (controlled && channel !== 'bus' && !transactional) {
       candidates.push(candidate(rule, campaign, 'global-control', `customer is in the ${Math.round(control!.share * 100)} % global control group: no marketing messages`));
@@ -239,13 +252,17 @@ export function decide(input: DecideInput): Decision | undefined {
       continue;
     }
     if (wanted.length) (claims ??= []).push(...wanted);
+    // The learner picks among the offers only once every policy, budget and holdout let the rule send.
+    const offers = eligible ? chooseOffer(rule.ruleId, channel, eligible, then.channel !== 'bus' ? then.learn : undefined, customer, input.learning) : undefined;
+    const offerWhy = offers ? `; offer ${offers.offer}: ${offers.reason}` : '';
     if (notBefore) {
-      const c = candidate(rule, campaign, 'deferred', `chosen for ${channel}; held by quiet hours (policy ${policy.policyId}) until ${notBefore}`);
-      candidates.push({ ...c, notBefore });
+      const c = candidate(rule, campaign, 'deferred', `chosen for ${channel}; held by quiet hours (policy ${policy.policyId}) until ${notBefore}${offerWhy}`);
+      candidates.push({ ...c, notBefore, ...(offers ? { offers } : {}) });
     } else {
-      candidates.push(candidate(rule, campaign, 'chosen', `ranked highest for ${channel} among the candidates whose conditions all hold`));
+      const c = candidate(rule, campaign, 'chosen', `ranked highest for ${channel} among the candidates whose conditions all hold${offerWhy}`);
+      candidates.push(offers ? { ...c, offers } : c);
     }
-    messages.push(message(decisionId, customer.customerId, rule, notBefore));
+    messages.push(message(decisionId, customer.customerId, rule, notBefore, offers));
   }
   return {
     decisionId,
@@ -309,7 +326,12 @@ function contactBlock(
   return undefined;
 }
 
-function message(decisionId: string, customerId: string, rule: Rule, notBefore: string | undefined): OutboxMessage {
+/** The offers of a set whose SKU some location has (all of them without a business context). */
+function eligibleOffers(offers: readonly Offer[], context: BusinessContext | undefined): readonly Offer[] {
+  return context ? offers.filter((o) => o.sku === undefined || !outOfStock(context, o.sku)) : offers;
+}
+
+function message(decisionId: string, customerId: string, rule: Rule, notBefore: string | undefined, offers: OfferChoice | undefined): OutboxMessage {
   const then = rule.then;
   // Plain literals rather than spreads: this runs for every message chosen.
   const m: { -readonly [K in keyof OutboxMessage]: OutboxMessage[K] } =
@@ -318,6 +340,9 @@ function message(decisionId: string, customerId: string, rule: Rule, notBefore: 
       : { decisionId, customerId, ruleId: rule.ruleId, campaignId: rule.campaignId, channel: then.channel, template: then.template, transactional: then.transactional };
   if (then.channel === 'bus') {
     if (then.payload) m.payload = then.payload;
+  } else if (offers) {
+    m.offer = offers.offer;
+    if (offers.method === 'thompson') m.offerContext = offers.context;
   } else if (then.offer) m.offer = then.offer;
   if (notBefore) m.notBefore = notBefore;
   return m;

@@ -18,6 +18,8 @@ import { BUS_NAME } from '../contract/routes.ts';
 import { CachedJourneySource, DynamoJourneyInstances, scanJourneys } from '../adapters/dynamo/journeys.ts';
 import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
 import { createJourneyStep } from '../app/journeys.ts';
+import { CachedOfferStats, DynamoOfferLearning } from '../adapters/dynamo/offers.ts';
+import { createOfferLearning } from '../app/offers.ts';
 import { CachedContextSource, CONTEXT_REFRESH_MS, DynamoContextStore, scanContext } from '../adapters/dynamo/context.ts';
 import { awsClients, type Clients } from './clients.ts';
 import type { BatonEvent } from '../../events/catalog.ts';
@@ -49,17 +51,22 @@ export function ingestDeps(
   const { tables, rulesRefreshMs } = settings;
   const db = clients.dynamodb();
   const refresh = rulesRefreshMs ? { refreshMs: rulesRefreshMs } : {};
+  const rules = new CachedRuleSource(scanCurrentRules(db, tables.rules), {
+    ...refresh,
+    versions: queryRuleVersions(db, tables.rules),
+    onRejected: (rejection) => {
+      o.port.count('RulesRejected');
+      o.logger.warn('rule skipped', { ruleId: rejection.ruleId, reason: rejection.reason });
+    },
+  });
+  // Offers that learn: counts in the counters table, read with the rules' refresh (docs/offers.md).
+  const offers = new DynamoOfferLearning(db, tables.counters);
+  const outbox = new DynamoDecisionStore(db, tables.decisions);
   return {
     customers: new DynamoCustomerRepository<CustomerState>(db, tables),
     quarantine: new DynamoQuarantine(db, tables.quarantine),
-    rules: new CachedRuleSource(scanCurrentRules(db, tables.rules), {
-      ...refresh,
-      versions: queryRuleVersions(db, tables.rules),
-      onRejected: (rejection) => {
-        o.port.count('RulesRejected');
-        o.logger.warn('rule skipped', { ruleId: rejection.ruleId, reason: rejection.reason });
-      },
-    }),
+    rules,
+    offers: new CachedOfferStats(offers, rules, refresh),
     // Same refresh as rules: campaign and policy changes reach running functions as fast.
     campaigns: new CachedCampaignSource(scanCampaignItems(db, tables.campaigns), {
       ...refresh,
@@ -90,7 +97,8 @@ export function ingestDeps(
     ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
     afterApply: both(
       createFeedback({
-        outbox: new DynamoDecisionStore(db, tables.decisions),
+        outbox,
+        learning: createOfferLearning({ store: offers, messages: outbox }),
         deliverability: new DynamoDeliverabilityCounters(db, tables.counters),
         goals: createConversions({ aggregates: new DynamoAggregates(db, tables.aggregates) }),
       }),

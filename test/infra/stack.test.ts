@@ -455,10 +455,11 @@ describe('least privilege on data', () => {
     // was erased meanwhile; erasure Scan + BatchWrite); business context (conditional Put, cached Scan).
     evaluate: {
       customers: ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query'],
-      decisions: ['BatchWriteItem', 'PutItem', 'UpdateItem'],
+      // offers that learn: the messages of an attributed decision (Query), the counts' shards (Query)
+      decisions: ['BatchWriteItem', 'PutItem', 'Query', 'UpdateItem'],
       'decisions/index/byCustomer': ['Query'],
       quarantine: ['BatchWriteItem', 'DeleteItem', 'PutItem', 'Scan'],
-      counters: ['PutItem', 'UpdateItem'],
+      counters: ['PutItem', 'Query', 'UpdateItem'],
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
       context: ['PutItem', 'Scan'],

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Decision } from '../../core/decide.ts';
-import type { DeliverabilityCounter, MessageStatus, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
+import type { DeliverabilityCounter, LearningMessage, MessageStatus, OfferMessages, OutboxItem, OutboxPort, SendResult, SmsBudget } from '../../app/ports.ts';
 import { PROOF_OF_SENDING, type MessageFeedback } from '../../core/channels/feedback.ts';
 import { assess, windowDays, type Assessment, type DailyCounts, type GuardThresholds } from '../../core/channels/deliverability.ts';
 
@@ -59,7 +59,7 @@ export function decisionItems(decision: Decision, now: Date): Record<string, unk
   ];
 }
 
-export class DynamoDecisionStore implements OutboxPort {
+export class DynamoDecisionStore implements OutboxPort, OfferMessages {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -78,6 +78,11 @@ export class DynamoDecisionStore implements OutboxPort {
     const decision = items.find((i) => i.sk === 'DECISION');
     if (!decision) return undefined;
     return { decision, messages: items.filter((i) => String(i.sk).startsWith('MSG#')) as OutboxItem[] };
+  }
+
+  /** The decision's outbox messages: offers that learn credit an attributed sale to one. */
+  async messagesOf(decisionId: string): Promise<readonly LearningMessage[]> {
+    return (await this.decision(decisionId))?.messages ?? [];
   }
 
   async message(pk: string, sk: string): Promise<OutboxItem | undefined> {
@@ -186,7 +191,7 @@ export class DynamoDecisionStore implements OutboxPort {
    * ignored. Feedback that proves the channel took the message (PROOF_OF_SENDING) also resolves a
    * message dispatch recorded `unconfirmed`: confirmed, with the provider's message id.
    */
-  async recordFeedback(f: MessageFeedback): Promise<void> {
+  async recordFeedback(f: MessageFeedback): Promise<LearningMessage | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
       const out = await this.db.send(
@@ -207,9 +212,10 @@ export class DynamoDecisionStore implements OutboxPort {
       item = out.Attributes;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      return;
+      return undefined;
     }
-    if (item?.unconfirmed !== true || !(PROOF_OF_SENDING as readonly string[]).includes(f.field)) return;
+    const recorded = item as OutboxItem | undefined;
+    if (item?.unconfirmed !== true || !(PROOF_OF_SENDING as readonly string[]).includes(f.field)) return recorded;
     try {
       await this.db.send(
         new UpdateCommand({
@@ -225,6 +231,7 @@ export class DynamoDecisionStore implements OutboxPort {
     } catch (err) {
       if (!isConditionFailure(err)) throw err; // resolved meanwhile by another copy of the evidence
     }
+    return recorded;
   }
 }
 

@@ -2,6 +2,7 @@
 // (CLI) and again at load (a bad item that slipped in is skipped with its reason).
 import { z } from 'zod';
 import { CHANNELS } from '../../../events/catalog.ts';
+import { learnSchema, offerSetSchema } from '../offers/offers.ts';
 import { itemCheck, itemDescription, itemIdSchema as id, itemPriority, itemVersion, validityFields, validityWindow, type ItemCheck, patternSchema as pattern } from './item.ts';
 
 
@@ -9,6 +10,10 @@ export const messageAction = z.object({
   channel: z.enum(CHANNELS),
   template: id,
   offer: z.string().min(1).max(64).optional(),
+  /** A set of offers instead of one, by priority; with `learn` Baton picks among them (docs/offers.md). */
+  offers: offerSetSchema.optional(),
+  /** Learn which offer of `offers` works best per context, from the reward named here. */
+  learn: learnSchema.optional(),
   /** The SKU the offer sells: while no location has it in stock the offer is suppressed (`out-of-stock`). */
   sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a SKU code of letters, digits, ".", "_" or "-"').optional(),
   /** Transactional messages skip marketing consent, caps and quiet hours (stated explicitly). */
@@ -41,7 +46,14 @@ export const ruleSchema = z
     quietHours: z.enum(['defer', 'drop']).default('defer'),
     version: itemVersion,
   })
-  .refine(...validityWindow);
+  .refine(...validityWindow)
+  .superRefine((rule, ctx) => {
+    const then = rule.then;
+    if (then.channel === 'bus') return;
+    if (then.offers && then.offer !== undefined) ctx.addIssue({ code: 'custom', path: ['then', 'offers'], message: 'give either "offer" or "offers", not both' });
+    if (then.offers && then.sku !== undefined) ctx.addIssue({ code: 'custom', path: ['then', 'sku'], message: 'with "offers", give each offer its own "sku"' });
+    if (then.learn && !then.offers) ctx.addIssue({ code: 'custom', path: ['then', 'learn'], message: '"learn" needs a set of "offers" to choose from' });
+  });
 
 export type Rule = z.infer<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
