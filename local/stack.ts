@@ -411,6 +411,8 @@ function annotated(sender: ChannelSender, messages: LocalMessages): ChannelSende
         ruleId: message.ruleId,
         campaignId: message.campaignId,
         ...(message.channel === 'bus' ? { text: JSON.stringify({ action: message.action, payload: message.payload ?? {} }), to: 'baton' } : {}),
+        // A call-list entry: the team it is for and the agent's brief.
+        ...(message.channel === 'call' ? { text: message.content.text, to: `team:${message.team ?? ''}` } : {}),
       });
       return out;
     },

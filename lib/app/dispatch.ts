@@ -176,6 +176,8 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
       ...(message.action ? { action: message.action } : {}),
       ...(message.payload ? { payload: message.payload } : {}),
+      ...(message.destination ? { destination: message.destination } : {}),
+      ...(message.team ? { team: message.team } : {}),
     };
     let providerMessageId: string;
     try {

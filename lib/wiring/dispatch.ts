@@ -12,7 +12,7 @@ import { DynamoTemplateStore } from '../adapters/dynamo/templates.ts';
 import { SesEmailSender } from '../adapters/aws/ses.ts';
 import { SnsPushSender, SnsSmsSender } from '../adapters/aws/sns.ts';
 import { IotDeviceSender } from '../adapters/aws/iot.ts';
-import { BusActionSender } from '../adapters/aws/bus-action.ts';
+import { BusActionSender, CallListSender } from '../adapters/aws/bus-action.ts';
 import { SqsDeadLetters, SqsHeldMessages } from '../adapters/aws/sqs.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { secretText } from './secrets.ts';
@@ -29,7 +29,7 @@ export async function dispatchDeps(settings: Settings, o: Observed, clients: Cli
     sms: new SnsSmsSender(clients.sns(), sms.originationNumber ? { originationNumber: sms.originationNumber } : {}),
     push: new SnsPushSender(clients.sns()),
     device: new IotDeviceSender(clients.iot()),
-    ...(busName ? { bus: new BusActionSender(clients.bus(), busName) } : {}),
+    ...(busName ? { bus: new BusActionSender(clients.bus(), busName), call: new CallListSender(clients.bus(), busName) } : {}),
   };
   // Links need both; the key is read once per instance, when dispatch is built.
   const links = unsubscribe.baseUrl && unsubscribe.secret ? { baseUrl: unsubscribe.baseUrl, secret: await secretText(unsubscribe.secret, clients) } : undefined;

@@ -114,7 +114,7 @@ describe('reducers on the catalog samples', () => {
   it('ConsentChanged records the channel, flag, source and time', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('baton.crm/ConsentChanged'));
     expect(s.consent.email).toEqual({ v: true, via: 'web-form', at: '2026-11-02T08:16:00.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000002' });
-    expect(customerView(s, NOW).consent).toEqual({ email: true, sms: false, push: false, device: false });
+    expect(customerView(s, NOW).consent).toEqual({ email: true, sms: false, push: false, device: false, call: false });
   });
 
   it('CustomerErased keeps only anonymous aggregates and no personal data', () => {
