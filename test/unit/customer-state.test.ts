@@ -136,7 +136,7 @@ describe('reducers on the catalog samples', () => {
     const v = customerView(s, NOW);
     expect(v.erased).toBe(true);
     expect(v.lifecycle).toBe('erased');
-    expect(v.consent).toEqual({ email: false, sms: false, push: false, device: false });
+    expect(v.consent).toEqual({ email: false, sms: false, push: false, device: false, call: false });
     expect([v.purchaseCount, v.lifetimeSpend, v.threatCount, v.opens, v.sent]).toEqual([1, 104.99, 1, 1, 1]);
     expect(s.erased).toEqual({ at: '2026-11-20T10:00:00.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000003' });
   });
@@ -780,7 +780,7 @@ function reference(events: readonly CustomerEvent[], now: number) {
   const days = (from: number, to: number) => Math.floor((to - from) / DAY);
 
   const profile: Record<string, unknown> = {};
-  const consent: Record<string, boolean> = { email: false, sms: false, push: false, device: false };
+  const consent: Record<string, boolean> = { email: false, sms: false, push: false, device: false, call: false };
   const sales = new Map<string, { at: number; total: number; items: { category: string; quantity: number; unitPrice: number }[] }>();
   const refunds = new Map<string, { saleId: string; at: number; amount: number }>();
   const licences = new Map<string, { exp?: number; status?: string }>();
