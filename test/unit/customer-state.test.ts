@@ -839,6 +839,10 @@ function reference(events: readonly CustomerEvent[], now: number) {
         if (!devices.has(x['deviceId'])) devices.set(x['deviceId'], 'unknown');
         threats.set(x['threatId'], x['deviceId']);
         break;
+      case 'CaseOpened':
+      case 'CallCompleted':
+        // A case changes nothing derived; a call's outcome is a custom field (lastCallOutcome), not derived.
+        break;
       case 'MemberEnrolled':
       case 'PartnerSaleCompleted':
       case 'PartnerSaleRefunded':

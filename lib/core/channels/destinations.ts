@@ -21,6 +21,8 @@ const header = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'an HTTP header name suc
 const localHost = (u: URL) => u.hostname === '127.0.0.1' || u.hostname === 'localhost';
 
 const engine = new Liquid({ strictFilters: true, ownPropertyOnly: true });
+// `json` of a field the customer does not have is `null`, so the payload stays valid JSON.
+engine.registerFilter('json', (value: unknown) => JSON.stringify(value ?? null));
 
 /** Problems of a payload template: parse errors, roots other than decision and customer, output that is no JSON object. */
 export function payloadIssues(source: string): string[] {

@@ -42,7 +42,8 @@ export const PROOF_OF_SENDING = timesFor('proof');
 
 export interface MessageFeedback {
   readonly decisionId: string;
-  readonly channel: Channel;
+  /** `bus`: a destination's delivery outcome (docs/destinations.md). */
+  readonly channel: Channel | 'bus';
   readonly field: FeedbackField;
   /** When it happened (ISO). */
   readonly at: string;
