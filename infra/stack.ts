@@ -1,5 +1,6 @@
 // BatonStack: everything `cdk deploy` puts in an AWS account, composed from the named constructs
 // in infra/constructs/. Settings come as typed props; infra/app.ts reads them from CDK context.
+import { Destinations, type DestinationTarget } from './constructs/destinations.ts';
 import { CfnOutput, Duration, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -60,6 +61,8 @@ export interface BatonStackProps extends StackProps {
   readonly dispatchConcurrency?: number;
   /** Baton's hard monthly SMS budget in US dollars. @default 1 */
   readonly smsMonthlyBudgetUsd?: number;
+  /** Other systems' HTTP APIs that bus actions name (docs/destinations.md). @default none */
+  readonly destinations?: readonly DestinationTarget[];
 }
 
 /** Baton in one stack: bus, tables, pipeline, channels, observability and access. */
@@ -75,6 +78,7 @@ export class BatonStack extends Stack {
   readonly decisionApi: DecisionApi;
   readonly journeys: Journeys;
   readonly runs: Runs;
+  readonly destinations: Destinations;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -156,8 +160,9 @@ export class BatonStack extends Stack {
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
       alarmEmail: props.alarmEmail,
     });
+    this.destinations = new Destinations(this, 'Destinations', { bus: this.bus.bus, destinations: props.destinations ?? [], encryptionKey: this.tables.encryptionKey });
     const alarmAction = new SnsAction(this.observability.alarmTopic);
-    for (const alarm of [...this.channels.alarms, ...this.decisionApi.alarms]) alarm.addAlarmAction(alarmAction);
+    for (const alarm of [...this.channels.alarms, ...this.decisionApi.alarms, ...this.destinations.alarms]) alarm.addAlarmAction(alarmAction);
     this.access = new Access(this, 'Access', {
       bus: this.bus.bus,
       publisherPrincipal: props.publisherPrincipal,
