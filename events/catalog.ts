@@ -81,8 +81,13 @@ const detail = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
 /** A SKU, store, team or promotion code: what rules name under `context` (letters, digits, `._-`). */
 const contextKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a code of letters, digits, ".", "_" or "-" (at most 64)');
 
-export const CHANNELS = ['email', 'sms', 'push', 'device'] as const;
+/** `call`: a call booked with a team (docs/channels.md, "Calls"), under the same contact policy as a message. */
+export const MESSAGE_CHANNELS = ['email', 'sms', 'push', 'device'] as const;
+export const CHANNELS = [...MESSAGE_CHANNELS, 'call'] as const;
 export type Channel = (typeof CHANNELS)[number];
+/** What a call centre's system reports of a call Baton booked (CallCompleted). */
+export const CALL_OUTCOMES = ['reached', 'no-answer', 'declined', 'callback', 'voicemail', 'wrong-number'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 const crm = {
   CustomerUpserted: detail({
@@ -121,6 +126,20 @@ const crm = {
     status: z.enum(['live', 'ended']),
     validFrom: timestamp.optional(),
     validUntil: timestamp.optional(),
+  }),
+  /** A service case the customer opened (a complaint, a question); `sentiment` is the CRM's reading of it. */
+  CaseOpened: detail({
+    ...base(),
+    caseId: text(128),
+    category: text(64),
+    sentiment: z.enum(['negative', 'neutral', 'positive']),
+  }),
+  /** The call-centre system's report of a call Baton booked (channel `call`): feedback for the next decision. */
+  CallCompleted: detail({
+    ...base(),
+    decisionId: text(128),
+    team: contextKey,
+    outcome: z.enum(CALL_OUTCOMES),
   }),
   /** The customer joined a loyalty programme (docs/loyalty.md); one customer can be in several. */
   MemberEnrolled: detail({ ...base(), programmeId: text(64) }),
@@ -292,6 +311,20 @@ const baton = {
     campaignId: text(128),
     action: text(128),
     payload: z.record(z.string(), z.unknown()).optional(),
+    /** The destination (docs/destinations.md) the action goes to; its payload is the rendered template. */
+    destination: text(64).optional(),
+  }),
+  /** A call-list entry for a team's system (channel `call`): who to call, and the agent's brief. */
+  CallRequested: z.looseObject({
+    decisionId: text(128),
+    customerId: text(128),
+    ruleId: text(128),
+    campaignId: text(128),
+    team: contextKey,
+    /** The rendered call template: what the agent says and why the customer is called. */
+    brief: text(20_000),
+    /** The number to call (E.164), the one piece of personal data the entry needs. */
+    phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number').optional(),
   }),
 };
 

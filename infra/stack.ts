@@ -1,5 +1,6 @@
 // BatonStack: everything `cdk deploy` puts in an AWS account, composed from the named constructs
 // in infra/constructs/. Settings come as typed props; infra/app.ts reads them from CDK context.
+import { Destinations, type DestinationTarget } from './constructs/destinations.ts';
 import { CfnOutput, Duration, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -63,6 +64,8 @@ export interface BatonStackProps extends StackProps {
   readonly smsMonthlyBudgetUsd?: number;
   /** Loyalty partners that publish their sales (one role each: infra/constructs/loyalty.ts). @default none */
   readonly loyaltyPartners?: readonly string[];
+  /** Other systems' HTTP APIs that bus actions name (docs/destinations.md). @default none */
+  readonly destinations?: readonly DestinationTarget[];
 }
 
 /** Baton in one stack: bus, tables, pipeline, channels, observability and access. */
@@ -79,6 +82,7 @@ export class BatonStack extends Stack {
   readonly journeys: Journeys;
   readonly runs: Runs;
   readonly loyalty: Loyalty;
+  readonly destinations: Destinations;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -166,8 +170,9 @@ export class BatonStack extends Stack {
       alarmTopic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined,
       alarmEmail: props.alarmEmail,
     });
+    this.destinations = new Destinations(this, 'Destinations', { bus: this.bus.bus, destinations: props.destinations ?? [], encryptionKey: this.tables.encryptionKey });
     const alarmAction = new SnsAction(this.observability.alarmTopic);
-    for (const alarm of [...this.channels.alarms, ...this.decisionApi.alarms]) alarm.addAlarmAction(alarmAction);
+    for (const alarm of [...this.channels.alarms, ...this.decisionApi.alarms, ...this.destinations.alarms]) alarm.addAlarmAction(alarmAction);
     this.access = new Access(this, 'Access', {
       bus: this.bus.bus,
       publisherPrincipal: props.publisherPrincipal,

@@ -56,6 +56,8 @@ export interface LocalBusOptions {
   readonly historySize?: number;
   /** The time of an entry that gives none: the stack's clock. @default real time */
   readonly clock?: () => Date;
+  /** Told of every event accepted (the local destination delivery reads bus actions from it). */
+  readonly onEvent?: (event: BusEvent) => void;
 }
 
 class RequestError extends Error {
@@ -190,6 +192,7 @@ export class LocalBus {
     this.history.push(event);
     if (this.history.length > (this.opts.historySize ?? 1000)) this.history.shift();
     for (const target of plan.targets) this.opts.deliver(target, plan.body);
+    this.opts.onEvent?.(event);
     if (plan.targets.length) this.stats.routed++;
     else this.stats.unrouted++;
     this.origins[source === SOURCES.ses ? 'sesFeedback' : source === SOURCES.baton ? 'batonActions' : 'sourceSystems']++;

@@ -54,7 +54,7 @@ export class LocalMessages {
     this.meta.set(providerMessageId, meta);
     const m = this.byId.get(providerMessageId);
     if (m) this.apply(m, meta);
-    else if (meta.channel === 'bus') {
+    else if (meta.channel === 'bus' || meta.channel === 'call') {
       const { text = '', to = 'baton', ...ids } = meta;
       this.byId.set(providerMessageId, { providerMessageId, to, text, at: new Date().toISOString(), ...ids });
     }

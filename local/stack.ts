@@ -33,6 +33,9 @@ import { LocalSesFeedback } from './ses-feedback.ts';
 import { localInspection, LocalMessages } from './inspection.ts';
 import { LocalSns } from './sns.ts';
 import { LocalIot } from './iot.ts';
+import { LocalDestinationDelivery, LocalWebhooks } from './webhooks.ts';
+import { DynamoDestinationSource } from '../lib/adapters/dynamo/destinations.ts';
+import { DynamoDecisionStore } from '../lib/adapters/dynamo/decisions.ts';
 import { localContext } from './lambda-context.ts';
 import { timerRelayDeps } from '../lib/wiring/journeys.ts';
 import { SWEEP_EVENT } from '../lib/contract/journeys.ts';
@@ -290,8 +293,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       aggregatesDb.destroy();
     });
 
-    const extensions: HttpExtension[] = [];
+    // Destinations (docs/destinations.md): bus actions that name one go to its URL, here usually the
+    // webhook stand-in on the bus port, with the destination's retry policy and a dead-letter list.
+    const destinationsDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stoppers.push(async () => destinationsDb.destroy());
+    const destinationMetrics = summary.tap({ count: () => undefined });
+    const delivery = new LocalDestinationDelivery({
+      destinations: new DynamoDestinationSource(destinationsDb, tables.templates, ({ destinationId, reason }) => {
+        console.warn(`destination ${destinationId} skipped: ${reason}`);
+        destinationMetrics.count('DestinationsRejected');
+      }, 300),
+      outbox: new DynamoDecisionStore(destinationsDb, tables.decisions),
+      metrics: destinationMetrics,
+      clock: clock.now,
+    });
+    const webhooks = new LocalWebhooks();
+    const extensions: HttpExtension[] = [webhooks.extension(), delivery.extension()];
     const bus = new LocalBus({
+      onEvent: (event) => delivery.onEvent(event),
       port: busPort,
       deliver: (target, body) => queues[target].send(body),
       extensions,
@@ -393,7 +412,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await queue.drained();
           await sesFeedback.poll();
           await new Promise((r) => setTimeout(r, 150));
-          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && scheduler.due === 0 ? quiet + 1 : 0;
+          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
         }
       },
       stop: stopAll,
@@ -416,6 +435,8 @@ function annotated(sender: ChannelSender, messages: LocalMessages): ChannelSende
         ruleId: message.ruleId,
         campaignId: message.campaignId,
         ...(message.channel === 'bus' ? { text: JSON.stringify({ action: message.action, payload: message.payload ?? {} }), to: 'baton' } : {}),
+        // A call-list entry: the team it is for and the agent's brief.
+        ...(message.channel === 'call' ? { text: message.content.text, to: `team:${message.team ?? ''}` } : {}),
       });
       return out;
     },

@@ -3,7 +3,7 @@
 // validated first, including what it names in other tables (its template for its channel, the
 // offer the template shows); the writes and their history are DynamoRuleRepository's.
 import { Liquid } from 'liquidjs';
-import { checkRule, type Rule } from '../../lib/core/rules/rule.ts';
+import { checkRule, messageOf, type Rule } from '../../lib/core/rules/rule.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { parseEvent } from '../../events/validate.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
@@ -129,7 +129,7 @@ async function dryRun(rest: string[], flags: CliFlags, ctx: RulesContext): Promi
   }).current();
   const customers = new DynamoCustomerRepository<CustomerState>(ctx.db, ctx.names);
   // What the file's learning rules have learned so far under their ids (docs/offers.md): the dry run chooses as ingest would.
-  const learning = rules.filter((r) => r.then.channel !== 'bus' && r.then.learn).map((r) => r.ruleId);
+  const learning = rules.filter((r) => messageOf(r.then)?.learn).map((r) => r.ruleId);
   const offers = learning.length ? await new DynamoOfferLearning(ctx.db, ctx.names.counters).read(learning) : undefined;
   const now = (ctx.clock ?? (() => new Date()))();
   const results: Record<string, unknown>[] = [];

@@ -20,7 +20,8 @@ import { billingMonth, smsParts } from '../core/channels/sms.ts';
 import type { Assessment } from '../core/channels/deliverability.ts';
 import { PROOF_OF_SENDING } from '../core/channels/feedback.ts';
 import { failure, type FailureCode } from '../core/channels/failures.ts';
-import type { ChannelSender, DeadLetters, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
+import { renderPayload } from '../core/channels/destinations.ts';
+import type { ChannelSender, DeadLetters, DestinationSource, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
 
 export interface DispatchDeps {
   readonly outbox: OutboxPort;
@@ -40,6 +41,8 @@ export interface DispatchDeps {
   /** The deliverability guard's current assessment (cached by the adapter). */
   readonly deliverability?: { assess(now: Date): Promise<Assessment> };
   readonly smsBudget?: SmsBudget;
+  /** Destination items: a bus action naming one gets its payload rendered from the destination's template. */
+  readonly destinations?: DestinationSource;
 }
 
 export type DispatchOutcome = 'sent' | 'already-handled' | 'held' | 'failed' | 'suppressed' | 'unconfirmed';
@@ -148,6 +151,19 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       }
     }
 
+    // A bus action to a destination sends only what the destination's template names.
+    let payload = message.payload;
+    if (message.channel === 'bus' && message.destination) {
+      const destination = await deps.destinations?.find(message.destination);
+      if (!destination) return fail('not-found', `destination ${message.destination} not found, or not valid`);
+      try {
+        const decision = { decisionId: message.decisionId, ruleId: message.ruleId, campaignId: message.campaignId, action: message.action ?? '', payload: message.payload ?? {} };
+        payload = await renderPayload(destination, { decision, customer: view });
+      } catch (err) {
+        return fail('render-failed', `the payload of destination ${message.destination} failed to render: ${(err as Error).name}`);
+      }
+    }
+
     let smsCost = 0;
     const month = billingMonth(clock());
     if (message.channel === 'sms' && deps.smsBudget) {
@@ -175,7 +191,9 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       ...(message.offer ? { offer: message.offer } : {}),
       ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
       ...(message.action ? { action: message.action } : {}),
-      ...(message.payload ? { payload: message.payload } : {}),
+      ...(payload ? { payload } : {}),
+      ...(message.destination ? { destination: message.destination } : {}),
+      ...(message.team ? { team: message.team } : {}),
     };
     let providerMessageId: string;
     try {

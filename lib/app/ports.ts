@@ -8,6 +8,7 @@ import type { Decision, OutboxMessage } from '../core/decide.ts';
 import type { OutgoingMessage } from '../core/channels/senders.ts';
 import type { Failure, FailureCode } from '../core/channels/failures.ts';
 import type { MessageFeedback } from '../core/channels/feedback.ts';
+import type { Destination } from '../core/channels/destinations.ts';
 import type { Reservation } from '../core/campaigns/reservations.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
 import type { CampaignBook } from '../core/campaigns/campaign.ts';
@@ -274,6 +275,11 @@ export interface SmsBudget {
   /** Adds `micros` to the month's spend unless it would pass `limit`; false when refused. */
   reserve(month: string, micros: number, limit: number): Promise<boolean>;
   refund(month: string, micros: number): Promise<void>;
+}
+
+/** Destination items (docs/destinations.md): a bus action's target system; undefined when missing or invalid. */
+export interface DestinationSource {
+  find(destinationId: string): Promise<Destination | undefined>;
 }
 
 /** The port each channel implements (SES, SNS, IoT, the bus). */

@@ -43,6 +43,12 @@ export const METRIC_NAMES = [
   'ContextFactsStale',
   /** A context refresh failed: decisions go on with the last good context. */
   'ContextRefreshFailed',
+  /** Destination items (docs/destinations.md) skipped at load for failing their schema (the reason is logged). */
+  'DestinationsRejected',
+  /** Destination deliveries: delivered, retried after a 429 or 5xx, and dead-lettered (retries spent, or refused). */
+  'DestinationDeliveries',
+  'DestinationRetries',
+  'DestinationsDeadLettered',
   /** Outbound runs (docs/campaigns.md): runs started and finished, members decided by a run. */
   'RunsStarted',
   'RunsDone',

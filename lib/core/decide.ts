@@ -10,7 +10,7 @@ import { hash } from 'node:crypto';
 import type { Channel } from '../../events/catalog.ts';
 import type { CoreView } from './customer/view.ts';
 import type { CompiledRule, RuleSet } from './rules/engine.ts';
-import type { Rule } from './rules/rule.ts';
+import { messageOf, type Rule } from './rules/rule.ts';
 import { type Reservation, mergeReservations, reservationsFor } from './campaigns/reservations.ts';
 import { campaignActive, EMPTY_CAMPAIGN_BOOK, type Campaign, type CampaignBook } from './campaigns/campaign.ts';
 import { inGlobalControl } from './campaigns/control.ts';
@@ -34,6 +34,7 @@ export const OUTCOMES = [
   'quiet-hours',
   'budget',
   'capacity',
+  'team-busy',
   'holdout',
   'global-control',
 ] as const;
@@ -64,7 +65,11 @@ export interface OutboxMessage {
   readonly offer?: string;
   /** A learning rule's context (e.g. `channel=email|tier=gold`): feedback credits the offer there. */
   readonly offerContext?: string;
+  /** Calls: the team whose call list gets the entry. */
+  readonly team?: string;
   readonly action?: string;
+  /** Bus actions: the destination (docs/destinations.md) that gets the action. */
+  readonly destination?: string;
   readonly payload?: Record<string, unknown>;
   readonly transactional: boolean;
   /**
@@ -191,12 +196,13 @@ export function decide(input: DecideInput): Decision | undefined {
       continue;
     }
     // An offer of a SKU is held back while no location has it, without a rule having to say so.
-    if (then.channel !== 'bus' && then.sku !== undefined && context && outOfStock(context, then.sku)) {
+    if (then.channel !== 'bus' && then.channel !== 'call' && then.sku !== undefined && context && outOfStock(context, then.sku)) {
       candidates.push(candidate(rule, campaign, 'out-of-stock', `the offer sells ${then.sku}, which no location has in stock`));
       continue;
     }
     // Likewise each offer of a set; the rule goes on with the others.
-    const eligible = then.channel !== 'bus' && then.offers ? eligibleOffers(then.offers, context) : undefined;
+    const sends = messageOf(then);
+    const eligible = sends?.offers ? eligibleOffers(sends.offers, context) : undefined;
     if (eligible && eligible.length === 0) {
       candidates.push(candidate(rule, campaign, 'out-of-stock', 'every offer of the set sells a SKU no location has in stock'));
       continue;
@@ -219,10 +225,25 @@ export function decide(input: DecideInput): Decision | undefined {
     }
     let notBefore: string | undefined;
     let sendAtMs = nowMs;
+    let heldBy: string | undefined;
+    // A call waits for the team: booked later when it reports no agent free, or not at all. A team
+    // that never reported is not held back (as a SKU Baton never heard of).
+    if (then.channel === 'call') {
+      const team = context && Object.hasOwn(context.callCentre, then.team) ? context.callCentre[then.team] : undefined;
+      if (team !== undefined && team.agentsFree <= 0) {
+        if (then.whenTeamBusy === 'suppress') {
+          candidates.push(candidate(rule, campaign, 'team-busy', `team ${then.team} reports no agent free; the rule drops the call`));
+          continue;
+        }
+        sendAtMs = nowMs + then.retryMinutes * 60_000;
+        notBefore = new Date(sendAtMs).toISOString();
+        heldBy = `team ${then.team} reports no agent free`;
+      }
+    }
     const q = policy.quietHours;
     if (channel !== 'bus' && q && q.channels.includes(channel) && !exempt(policy, transactional, 'quiet-hours')) {
       const zone = typeof customer.timeZone === 'string' && isTimeZone(customer.timeZone) ? customer.timeZone : q.defaultTimeZone;
-      const until = quietUntil(q, zone, nowMs);
+      const until = quietUntil(q, zone, sendAtMs);
       if (until !== undefined) {
         if (rule.quietHours === 'drop') {
           candidates.push(
@@ -232,6 +253,7 @@ export function decide(input: DecideInput): Decision | undefined {
         }
         sendAtMs = until;
         notBefore = new Date(until).toISOString();
+        heldBy = heldBy ? `${heldBy}, then quiet hours (policy ${policy.policyId})` : `quiet hours (policy ${policy.policyId})`;
       }
     }
     const wanted = campaign.budget || campaign.capacityPerHour ? reservationsFor(campaign, channel, sendAtMs) : NO_CLAIMS;
@@ -253,10 +275,10 @@ export function decide(input: DecideInput): Decision | undefined {
     }
     if (wanted.length) (claims ??= []).push(...wanted);
     // The learner picks among the offers only once every policy, budget and holdout let the rule send.
-    const offers = eligible ? chooseOffer(rule.ruleId, channel, eligible, then.channel !== 'bus' ? then.learn : undefined, customer, input.learning) : undefined;
+    const offers = eligible ? chooseOffer(rule.ruleId, channel, eligible, sends?.learn, customer, input.learning) : undefined;
     const offerWhy = offers ? `; offer ${offers.offer}: ${offers.reason}` : '';
     if (notBefore) {
-      const c = candidate(rule, campaign, 'deferred', `chosen for ${channel}; held by quiet hours (policy ${policy.policyId}) until ${notBefore}${offerWhy}`);
+      const c = candidate(rule, campaign, 'deferred', `chosen for ${channel}; held by ${heldBy} until ${notBefore}${offerWhy}`);
       candidates.push({ ...c, notBefore, ...(offers ? { offers } : {}) });
     } else {
       const c = candidate(rule, campaign, 'chosen', `ranked highest for ${channel} among the candidates whose conditions all hold${offerWhy}`);
@@ -340,10 +362,14 @@ function message(decisionId: string, customerId: string, rule: Rule, notBefore: 
       : { decisionId, customerId, ruleId: rule.ruleId, campaignId: rule.campaignId, channel: then.channel, template: then.template, transactional: then.transactional };
   if (then.channel === 'bus') {
     if (then.payload) m.payload = then.payload;
-  } else if (offers) {
-    m.offer = offers.offer;
-    if (offers.method === 'thompson') m.offerContext = offers.context;
-  } else if (then.offer) m.offer = then.offer;
+    if (then.destination) m.destination = then.destination;
+  } else {
+    if (offers) {
+      m.offer = offers.offer;
+      if (offers.method === 'thompson') m.offerContext = offers.context;
+    } else if (then.offer) m.offer = then.offer;
+    if (then.channel === 'call') m.team = then.team;
+  }
   if (notBefore) m.notBefore = notBefore;
   return m;
 }

@@ -12,7 +12,8 @@ import { DynamoTemplateStore } from '../adapters/dynamo/templates.ts';
 import { SesEmailSender } from '../adapters/aws/ses.ts';
 import { SnsPushSender, SnsSmsSender } from '../adapters/aws/sns.ts';
 import { IotDeviceSender } from '../adapters/aws/iot.ts';
-import { BusActionSender } from '../adapters/aws/bus-action.ts';
+import { BusActionSender, CallListSender } from '../adapters/aws/bus-action.ts';
+import { DynamoDestinationSource } from '../adapters/dynamo/destinations.ts';
 import { SqsDeadLetters, SqsHeldMessages } from '../adapters/aws/sqs.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { secretText } from './secrets.ts';
@@ -29,7 +30,7 @@ export async function dispatchDeps(settings: Settings, o: Observed, clients: Cli
     sms: new SnsSmsSender(clients.sns(), sms.originationNumber ? { originationNumber: sms.originationNumber } : {}),
     push: new SnsPushSender(clients.sns()),
     device: new IotDeviceSender(clients.iot()),
-    ...(busName ? { bus: new BusActionSender(clients.bus(), busName) } : {}),
+    ...(busName ? { bus: new BusActionSender(clients.bus(), busName), call: new CallListSender(clients.bus(), busName) } : {}),
   };
   // Links need both; the key is read once per instance, when dispatch is built.
   const links = unsubscribe.baseUrl && unsubscribe.secret ? { baseUrl: unsubscribe.baseUrl, secret: await secretText(unsubscribe.secret, clients) } : undefined;
@@ -37,6 +38,10 @@ export async function dispatchDeps(settings: Settings, o: Observed, clients: Cli
     outbox: new DynamoDecisionStore(db, tables.decisions),
     customers: new DynamoCustomerRepository<CustomerState>(db, tables),
     templates: new DynamoTemplateStore(db, tables.templates),
+    destinations: new DynamoDestinationSource(db, tables.templates, ({ destinationId, reason }) => {
+      o.logger.warn('destination item skipped: it fails its schema', { destinationId, reason });
+      o.port.count('DestinationsRejected');
+    }),
     senders,
     metrics: o.port,
     capacity: new ChannelCapacity(settings.channelRates),

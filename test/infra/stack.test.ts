@@ -894,6 +894,40 @@ describe('loyalty: partner roles and the daily expiry run', () => {
   });
 });
 
+const CRM_DESTINATIONS = [
+  { destinationId: 'crm', url: 'https://crm.example.com/api/contacts', auth: { kind: 'api-key' as const, header: 'x-api-key', secretName: 'baton/crm-api-key' }, rateLimitPerSecond: 20, retry: { maximumAttempts: 5, maximumEventAgeSeconds: 7200 } },
+  { destinationId: 'warehouse-loader', url: 'https://loader.example.com/rows', method: 'PUT' as const, auth: { kind: 'basic' as const, secretName: 'baton/loader' }, rateLimitPerSecond: 5 },
+];
+
+describe('destinations (docs/destinations.md)', () => {
+  it('makes a connection, an API destination and a rule per destination, with the retry policy, one DLQ and its alarm', () => {
+    const { template, resources } = synth({ destinations: CRM_DESTINATIONS });
+    template.resourceCountIs('AWS::Events::Connection', 2);
+    template.resourceCountIs('AWS::Events::ApiDestination', 2);
+    template.hasResourceProperties('AWS::Events::ApiDestination', { InvocationEndpoint: 'https://crm.example.com/api/contacts', HttpMethod: 'POST', InvocationRateLimitPerSecond: 20 });
+    // The secret by name, resolved by CloudFormation: never in the template.
+    const connection = ofType(resources, 'AWS::Events::Connection').map(([, r]) => JSON.stringify(r.Properties))[0]!;
+    expect(connection).toContain('{{resolve:secretsmanager:');
+    expect(connection).toContain('baton/crm-api-key');
+    const rule = ofType(resources, 'AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties).includes('"destination":["crm"]'));
+    expect(rule).toBeDefined();
+    const target = (rule![1].Properties as { Targets: Json[] }).Targets[0] as Json;
+    expect(target).toMatchObject({ InputPath: '$.detail.payload', RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 7200 } });
+    expect(target.DeadLetterConfig).toBeDefined();
+    expect(target.RoleArn).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: Match.stringLikeRegexp('destination after its retry policy') });
+  });
+
+  it('refuses a plain-HTTP URL and a rate limit over 300 at synth', () => {
+    expect(() => synth({ destinations: [{ ...CRM_DESTINATIONS[0]!, url: 'http://crm.example.com' }] })).toThrow(/url is not https/);
+    expect(() => synth({ destinations: [{ ...CRM_DESTINATIONS[0]!, rateLimitPerSecond: 1000 }] })).toThrow(/rateLimitPerSecond is 1000/);
+  });
+
+  it('makes nothing without destinations', () => {
+    synth().template.resourceCountIs('AWS::Events::ApiDestination', 0);
+  });
+});
+
 describe('cdk-nag (AwsSolutions, Serverless)', () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -907,6 +941,7 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
       crossAccountPublishers: [{ account: '111122223333', system: 'crm' as const }],
       loyaltyPartners: ['corner-cafe', 'city-garage'],
     }],
+    ['with destinations (docs/destinations.md)', { destinations: CRM_DESTINATIONS }],
   ])('reports no unacknowledged finding (%s)', (_name, props) => {
     const { app: scope, stack } = synth(props);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);

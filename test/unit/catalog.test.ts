@@ -75,7 +75,7 @@ describe('event samples', () => {
       .map(({ source, detailType }) => `${source}/${compact(detailType)}`)
       .filter((name) => !sampled.has(name));
 
-    expect(missing).toEqual(['baton/ActionRequested', 'baton.segments/SegmentEntered', 'baton.segments/SegmentLeft']);
+    expect(missing).toEqual(['baton/ActionRequested', 'baton/CallRequested', 'baton.segments/SegmentEntered', 'baton.segments/SegmentLeft']);
   });
 
   it('every sample belongs to a catalog type', () => {

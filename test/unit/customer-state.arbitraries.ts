@@ -215,6 +215,13 @@ export function customerEventArb(ids: CustomerIds, options: EventArbOptions = {}
         },
       };
     });
+  // A call's outcome (channel `call`) and a service case: the first sets last-call registers, the second nothing.
+  build['baton.crm/CallCompleted'] = fc
+    .record({ t: time, decisionId: pick(pools.decisionIds).map((d) => `${d}-call`), outcome: fc.constantFrom('reached', 'no-answer', 'callback'), team: fc.constantFrom('customer-service', 'sales') })
+    .map(({ t, ...rest }) => crm('CallCompleted', { ...base(t), ...rest }));
+  build['baton.crm/CaseOpened'] = fc
+    .record({ t: time, caseId: fc.constantFrom('CASE-1', 'CASE-2'), sentiment: fc.constantFrom('negative', 'neutral', 'positive') })
+    .map(({ t, ...rest }) => crm('CaseOpened', { ...base(t), ...rest, category: 'billing' }));
   // Loyalty events change no profile state; they are here so every catalog type is exercised.
   build['baton.crm/MemberEnrolled'] = time.map((t) => crm('MemberEnrolled', { ...base(t), programmeId: 'city-rewards' }));
   build['baton.partners/PartnerSaleCompleted'] = build['baton.pos/SaleCompleted']!.map((r) => ({ ...r, source: 'baton.partners', 'detail-type': 'PartnerSaleCompleted', detail: { ...r.detail, partnerId: 'corner-cafe' } }));

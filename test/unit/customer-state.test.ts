@@ -114,7 +114,7 @@ describe('reducers on the catalog samples', () => {
   it('ConsentChanged records the channel, flag, source and time', () => {
     const s = applyEvent(newCustomer('cus-1'), sample('baton.crm/ConsentChanged'));
     expect(s.consent.email).toEqual({ v: true, via: 'web-form', at: '2026-11-02T08:16:00.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000002' });
-    expect(customerView(s, NOW).consent).toEqual({ email: true, sms: false, push: false, device: false });
+    expect(customerView(s, NOW).consent).toEqual({ email: true, sms: false, push: false, device: false, call: false });
   });
 
   it('CustomerErased keeps only anonymous aggregates and no personal data', () => {
@@ -136,7 +136,7 @@ describe('reducers on the catalog samples', () => {
     const v = customerView(s, NOW);
     expect(v.erased).toBe(true);
     expect(v.lifecycle).toBe('erased');
-    expect(v.consent).toEqual({ email: false, sms: false, push: false, device: false });
+    expect(v.consent).toEqual({ email: false, sms: false, push: false, device: false, call: false });
     expect([v.purchaseCount, v.lifetimeSpend, v.threatCount, v.opens, v.sent]).toEqual([1, 104.99, 1, 1, 1]);
     expect(s.erased).toEqual({ at: '2026-11-20T10:00:00.000Z', ev: '4c7e2f1a-0b3d-4e5f-9a8b-000000000003' });
   });
@@ -780,7 +780,7 @@ function reference(events: readonly CustomerEvent[], now: number) {
   const days = (from: number, to: number) => Math.floor((to - from) / DAY);
 
   const profile: Record<string, unknown> = {};
-  const consent: Record<string, boolean> = { email: false, sms: false, push: false, device: false };
+  const consent: Record<string, boolean> = { email: false, sms: false, push: false, device: false, call: false };
   const sales = new Map<string, { at: number; total: number; items: { category: string; quantity: number; unitPrice: number }[] }>();
   const refunds = new Map<string, { saleId: string; at: number; amount: number }>();
   const licences = new Map<string, { exp?: number; status?: string }>();
@@ -838,6 +838,10 @@ function reference(events: readonly CustomerEvent[], now: number) {
       case 'ThreatDetected':
         if (!devices.has(x['deviceId'])) devices.set(x['deviceId'], 'unknown');
         threats.set(x['threatId'], x['deviceId']);
+        break;
+      case 'CaseOpened':
+      case 'CallCompleted':
+        // A case changes nothing derived; a call's outcome is a custom field (lastCallOutcome), not derived.
         break;
       case 'MemberEnrolled':
       case 'PartnerSaleCompleted':

@@ -178,6 +178,43 @@ const cases: Case[] = [
     expected: { call: 'chosen', promo: 'chosen', ended: 'customer-not-matched' },
   },
   {
+    // docs/channels.md, "Calls": the team's live load throttles calls; consent to be called is asked.
+    name: 'a call with a team that has agents free is booked; no consent to be called holds another',
+    rules: [
+      r('call', { priority: 20, then: { channel: 'call', team: 'service', template: 'vip' } }),
+      r('email', { priority: 10 }),
+    ],
+    customer: { consent: { email: true, call: true } },
+    context: [{ kind: 'team', team: 'service', agentsFree: 1, queueLength: 0, at: NOW.toISOString() }],
+    expected: { call: 'chosen', email: 'chosen' },
+  },
+  {
+    name: 'no consent to be called',
+    rules: [r('call', { then: { channel: 'call', team: 'service', template: 'vip' } })],
+    customer: { consent: { email: true } },
+    expected: { call: 'no-consent' },
+  },
+  {
+    name: 'a team with no agent free: the rule defers the call (the default)',
+    rules: [r('defer', { then: { channel: 'call', team: 'service', template: 'vip' } })],
+    customer: { consent: { call: true } },
+    context: [{ kind: 'team', team: 'service', agentsFree: 0, queueLength: 5, at: NOW.toISOString() }],
+    expected: { defer: 'deferred' },
+  },
+  {
+    name: 'a team with no agent free: a rule that suppresses drops the call, and the next candidate may book one',
+    rules: [
+      r('drop', { priority: 20, then: { channel: 'call', team: 'sales', template: 'upsell', whenTeamBusy: 'suppress' } }),
+      r('service', { priority: 10, then: { channel: 'call', team: 'service', template: 'vip' } }),
+    ],
+    customer: { consent: { call: true } },
+    context: [
+      { kind: 'team', team: 'sales', agentsFree: 0, queueLength: 2, at: NOW.toISOString() },
+      { kind: 'team', team: 'service', agentsFree: 3, queueLength: 0, at: NOW.toISOString() },
+    ],
+    expected: { drop: 'team-busy', service: 'chosen' },
+  },
+  {
     name: 'bus actions need no consent and leave the channels free',
     rules: [r('bus', { then: { channel: 'bus', action: 'call-list' } }), r('a')],
     customer: { consent: { email: true } },
@@ -220,6 +257,13 @@ describe('decide: arbitration corpus', () => {
     const decision = run(cases.find((c) => c.name.startsWith('quiet hours defer'))!)!;
     expect(decision.messages[0]!.notBefore).toBe('2026-03-11T07:00:00.000Z');
     expect(decision.candidates[0]!.notBefore).toBe('2026-03-11T07:00:00.000Z');
+  });
+
+  it("books a deferred call the rule's retryMinutes later, with the team on the message", () => {
+    const decision = run(cases.find((c) => c.name.startsWith('a team with no agent free'))!)!;
+    expect(decision.messages).toHaveLength(1);
+    expect(decision.messages[0]).toMatchObject({ channel: 'call', team: 'service', template: 'vip', notBefore: '2026-03-10T12:30:00.000Z' });
+    expect(decision.candidates.find((c) => c.ruleId === 'defer')!.reason).toContain('team service reports no agent free');
   });
 
   it('returns undefined when no rule matches the event', () => {

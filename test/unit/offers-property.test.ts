@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decide, inHoldout, type Decision } from '../../lib/core/decide.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
-import { ruleSchema, type Rule, type RuleInput } from '../../lib/core/rules/rule.ts';
+import { messageOf, ruleSchema, type Rule, type RuleInput } from '../../lib/core/rules/rule.ts';
 import { campaignSchema, StaticCampaignBook } from '../../lib/core/campaigns/campaign.ts';
 import { policySchema, type ContactRecord } from '../../lib/core/campaigns/index.ts';
 import { limitKey } from '../../lib/core/campaigns/reservations.ts';
@@ -126,7 +126,7 @@ describe('offers that learn: policy and budgets bound every choice', () => {
         for (const d of learned.decisions) {
           for (const m of d.messages) {
             const rule = rules.get(m.ruleId)!;
-            const then = rule.then as Extract<Rule['then'], { template: string }>;
+            const then = messageOf(rule.then)!;
             expect(then.offers!.map((o) => o.offer)).toContain(m.offer);
             expect(rule.holdout > 0 && inHoldout(d.customerId, rule.campaignId, rule.holdout)).toBe(false);
           }
@@ -151,8 +151,9 @@ describe('offers that learn: policy and budgets bound every choice', () => {
     fc.assert(
       fc.property(world, fc.boolean(), (w, withStats) => {
         const first = (r: Rule): Rule => {
-          if (r.then.channel === 'bus' || !r.then.offers) return r;
-          const { offers, learn: _l, ...then } = r.then;
+          const sends = messageOf(r.then);
+          if (!sends?.offers) return r;
+          const { offers, learn: _l, ...then } = sends;
           return { ...r, then: { ...then, offer: offers[0]!.offer } };
         };
         // Rules that do not learn decide the same with or without learning state at hand.

@@ -100,7 +100,7 @@ describe('policy and campaign items', () => {
   it('accept a complete policy and fill the stated defaults', () => {
     const check = checkPolicy({ policyId: 'default', caps: { email: { perDay: 1, perWeek: 3 } }, quietHours: { start: '21:00', end: '08:00' }, cooldownHours: 12 });
     expect(check.ok && check.policy).toMatchObject({
-      quietHours: { channels: ['email', 'sms', 'push', 'device'], defaultTimeZone: 'UTC' },
+      quietHours: { channels: ['email', 'sms', 'push', 'device', 'call'], defaultTimeZone: 'UTC' },
       transactionalExemptions: ['consent', 'caps', 'quiet-hours', 'cooldown', 'holdout'],
     });
   });

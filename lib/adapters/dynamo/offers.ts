@@ -7,6 +7,7 @@
 // at most two refresh periods old (20 s by default).
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OfferCountsTable, NO_COUNTS, type OfferCounts, type OfferStats } from '../../core/offers/offers.ts';
+import { messageOf } from '../../core/rules/rule.ts';
 import type { OfferCountWrite, OfferLearningStore, OfferStatsSource, RuleSource } from '../../app/ports.ts';
 import { cancellationCodes } from './client.ts';
 import { WarmCache, type WarmCacheOptions } from './rules.ts';
@@ -87,7 +88,7 @@ export class CachedOfferStats implements OfferStatsSource {
 
   constructor(store: DynamoOfferLearning, rules: RuleSource, opts: WarmCacheOptions = {}) {
     this.cache = new WarmCache(async () => {
-      const learning = (await rules.current()).rules.filter((r) => r.enabled && r.then.channel !== 'bus' && r.then.learn).map((r) => r.ruleId);
+      const learning = (await rules.current()).rules.filter((r) => r.enabled && messageOf(r.then)?.learn).map((r) => r.ruleId);
       return store.read(learning);
     }, opts);
   }

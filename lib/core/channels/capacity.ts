@@ -8,9 +8,10 @@ export type ChannelRates = Partial<Record<Channel | 'bus', number>>;
 
 /**
  * Messages per second per instance when nothing is configured: SES's production default is 14/s
- * for the account and dispatch runs at most 5 instances; an SNS toll-free number sends 3/s.
+ * for the account and dispatch runs at most 5 instances; an SNS toll-free number sends 3/s. A call
+ * is one bus entry: the team's live capacity (context) throttles calls, not this bucket.
  */
-export const DEFAULT_RATES: Required<ChannelRates> = { email: 2.8, sms: 0.6, push: 20, device: 20, bus: 50 };
+export const DEFAULT_RATES: Required<ChannelRates> = { email: 2.8, sms: 0.6, push: 20, device: 20, call: 20, bus: 50 };
 
 export interface Clock {
   now(): number;

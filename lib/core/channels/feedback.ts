@@ -22,6 +22,8 @@ export const MESSAGE_TIMES = {
   delayedAt: { outbox: true, contact: false, proof: false },
   displayedAt: { outbox: true, contact: false, proof: true },
   unsubscribedAt: { outbox: false, contact: true, proof: false },
+  /** A booked call was made (CallCompleted, whatever its outcome; the outcome is the customer's `lastCallOutcome`). */
+  calledAt: { outbox: true, contact: false, proof: true },
 } as const satisfies Record<string, { outbox: boolean; contact: boolean; proof: boolean }>;
 export type MessageTime = keyof typeof MESSAGE_TIMES;
 type Use = keyof (typeof MESSAGE_TIMES)[MessageTime];
@@ -40,7 +42,8 @@ export const PROOF_OF_SENDING = timesFor('proof');
 
 export interface MessageFeedback {
   readonly decisionId: string;
-  readonly channel: Channel;
+  /** `bus`: a destination's delivery outcome (docs/destinations.md). */
+  readonly channel: Channel | 'bus';
   readonly field: FeedbackField;
   /** When it happened (ISO). */
   readonly at: string;
@@ -76,6 +79,9 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
       providerMessageId: event.detail.mail.messageId,
       ...(event['detail-type'] === 'Email Bounced' ? { bounceType: event.detail.bounce.bounceType } : {}),
     };
+  }
+  if (event.source === 'baton.crm' && event['detail-type'] === 'CallCompleted') {
+    return { decisionId: event.detail.decisionId, channel: 'call', field: 'calledAt', at: event.detail.occurredAt };
   }
   if (event.source === 'baton.device' && (event['detail-type'] === 'MessageDisplayed' || event['detail-type'] === 'MessageClicked')) {
     return {

@@ -30,6 +30,10 @@ export interface OutgoingMessage {
   /** Bus actions: what the subscriber should do, and its parameters from the rule. */
   readonly action?: string;
   readonly payload?: Record<string, unknown>;
+  /** Bus actions: the destination whose HTTP API gets the action (docs/destinations.md). */
+  readonly destination?: string;
+  /** Calls: the team whose call list gets the entry. */
+  readonly team?: string;
 }
 
 /** A send that will never succeed as it is (no address, rejected, suppressed): recorded, not retried. */

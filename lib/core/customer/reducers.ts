@@ -70,6 +70,19 @@ const customerErased: Describe<ByKey['baton.crm/CustomerErased']> = (d, _e, s) =
   d.erased = { at: s.at, ev: s.ev };
 };
 
+/**
+ * What the call centre reports of a call Baton booked: kept as the customer's `lastCallOutcome`,
+ * `lastCallAt` and `lastCallTeam` (custom registers, last occurrence wins), so the next decision's
+ * `if` reads it (docs/channels.md, "Calls").
+ */
+export const CALL_FIELDS = { outcome: 'lastCallOutcome', at: 'lastCallAt', team: 'lastCallTeam' } as const;
+
+const callCompleted: Describe<ByKey['baton.crm/CallCompleted']> = (d, e, s) => {
+  setOwn(d.custom, CALL_FIELDS.outcome, reg(e.detail.outcome, s));
+  setOwn(d.custom, CALL_FIELDS.at, reg(s.at, s));
+  setOwn(d.custom, CALL_FIELDS.team, reg(e.detail.team, s));
+};
+
 // ---- erp ------------------------------------------------------------------------------------
 
 type LicenceEvent = ByKey['baton.erp/LicensePurchased' | 'baton.erp/LicenseRenewalDue' | 'baton.erp/LicenseRenewed' | 'baton.erp/LicenseExpired'];
@@ -244,6 +257,9 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
   'baton.crm/CustomerUpserted': customerUpserted,
   'baton.crm/ConsentChanged': consentChanged,
   'baton.crm/CustomerErased': customerErased,
+  'baton.crm/CallCompleted': callCompleted,
+  // The case itself is the CRM's; rules read it from the event (`when`), the profile keeps nothing of it.
+  'baton.crm/CaseOpened': () => undefined,
   'baton.erp/LicensePurchased': licensePurchased,
   'baton.erp/LicenseRenewalDue': licenseRenewalDue,
   'baton.erp/LicenseRenewed': licenseRenewed,
@@ -281,6 +297,8 @@ const DESCRIBE: { [K in ReducerKey]: Describe<ByKey[K]> } = {
 export const IDEMPOTENT_REDUCERS: ReadonlySet<ReducerKey> = new Set<ReducerKey>([
   'baton.crm/CustomerUpserted',
   'baton.crm/CustomerErased',
+  'baton.crm/CallCompleted',
+  'baton.crm/CaseOpened',
   'baton.erp/LicenseRenewalDue',
   'baton.erp/LicenseExpired',
   'baton.pos/SaleCompleted',

@@ -3,7 +3,7 @@
 // and then as a graph (every step reachable, no cycle without a wait, targets exist) at write, and
 // again at load (an invalid item is skipped with its reason; the last good version stays).
 import { z } from 'zod';
-import { CHANNELS, type Channel } from '../../../events/catalog.ts';
+import { MESSAGE_CHANNELS, type Channel } from '../../../events/catalog.ts';
 import { itemDescription, itemIdSchema as id, itemPriority, itemVersion, patternSchema as pattern } from '../rules/item.ts';
 import { isTimeZone } from '../campaigns/quiet-hours.ts';
 
@@ -26,7 +26,8 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH
 
 /** What a send asks the arbitration for: the same fields as a rule's `then`. */
 export const sendSpec = {
-  channel: z.enum(CHANNELS),
+  // A journey step sends a message; booking a call is a rule's (`channel: call`, docs/channels.md).
+  channel: z.enum(MESSAGE_CHANNELS),
   template: id,
   offer: z.string().min(1).max(64).optional(),
   /** Transactional messages skip marketing consent, caps and quiet hours (stated explicitly). */
