@@ -10,6 +10,7 @@
 // (hyparquet-writer), so the local stack and the cloud share one tested path.
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -125,7 +126,13 @@ export class AnalyticalExport extends Construct {
     });
     // Pseudonym keys: read, made once (conditional put), replaced by the forgotten mark on erasure.
     props.tables.grantData(this.function.role, { aggregates: ['GetItem', 'PutItem'] });
-    this.bucket.grantPut(this.function.role);
+    // PutObject only (no Abort*, no reads), on the export's partitions.
+    this.function.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('kind=*')] }));
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(this.function.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/kind=*]`,
+      reason: 'The export writes a new object per batch under kind=<kind>/day=<day>/; their names are not known in advance. PutObject only, this bucket only.',
+    });
     this.secret.grantRead(this.function.role);
     for (const key of ['decisions', 'ledger', 'customers'] as const) {
       this.function.function.addEventSource(

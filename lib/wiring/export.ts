@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExportSettings, Settings } from '../contract/config.ts';
 import type { TableNames } from '../contract/tables.ts';
 import type { ExportSink } from '../app/ports.ts';
-import { createExporter } from '../app/export.ts';
+import { createExporter, type ExportFilter } from '../app/export.ts';
 import { DynamoPseudonyms } from '../adapters/dynamo/pseudonyms.ts';
 import { FolderSink } from '../adapters/export/parquet.ts';
 import { S3ExportSink } from '../adapters/aws/s3-export.ts';
@@ -34,4 +34,25 @@ export async function exporterFor(settings: Settings & { export: ExportSettings 
 /** Which export table a stream's source is, from its table name. */
 export function exportTableOf(tables: Pick<TableNames, ExportTable>, tableName: string): ExportTable | undefined {
   return (['decisions', 'ledger', 'customers'] as const).find((t) => tables[t] === tableName);
+}
+
+/** `baton export`: one table scanned, every item as if just written, rows of the filter to a folder. */
+export async function exportOnce(o: {
+  db: DynamoDBDocumentClient;
+  tables: TableNames;
+  table: ExportTable;
+  folder: string;
+  secret: ExportSettings['secret'];
+  filter: ExportFilter;
+}): Promise<{ rows: number; files: string[] }> {
+  const secret = await secretText(o.secret, awsClients({ endpoints: {} }));
+  const run = createExporter({ pseudonyms: new DynamoPseudonyms(o.db, o.tables.aggregates, secret), sink: new FolderSink(o.folder) });
+  let rows = 0;
+  const files: string[] = [];
+  await scanForExport(o.db, o.tables[o.table], o.table, async (inputs) => {
+    const out = await run(inputs, o.filter);
+    rows += out.rows;
+    files.push(...out.files);
+  });
+  return { rows, files: [...new Set(files)] };
 }
