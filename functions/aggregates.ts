@@ -21,14 +21,11 @@ type Image = Parameters<typeof unmarshall>[0];
 export function changeOf(r: DynamoDBRecord): DecisionChange {
   const d = r.dynamodb ?? {};
   const newItem = d.NewImage ? unmarshall(d.NewImage as Image) : undefined;
-  const oldItem = d.OldImage ? unmarshall(d.OldImage as Image) : undefined;
   return {
     id: r.eventID ?? `${d.SequenceNumber}`,
-    kind: itemKind(newItem ?? oldItem),
+    kind: itemKind(newItem),
     newItem,
-    oldItem,
-    // TTL deletions are the service's; Baton's own deletions (erasure) carry no user identity.
-    expired: r.userIdentity?.principalId === 'dynamodb.amazonaws.com',
+    oldItem: d.OldImage ? unmarshall(d.OldImage as Image) : undefined,
   };
 }
 
