@@ -97,7 +97,7 @@ describe('parseSettings', () => {
       'BATON_UNSUBSCRIBE_SECRET_ARN: expected the ARN of a Secrets Manager secret',
       'BATON_DYNAMODB_ENDPOINT: expected an http(s) URL such as http://127.0.0.1:8000',
       'BATON_CHANNEL_RATES (email): expected a positive number of messages per second',
-      'BATON_CHANNEL_RATES: expected a JSON object of channel (email, sms, push, device, bus) to messages per second, such as {"email": 2.8, "sms": 0.6}',
+      'BATON_CHANNEL_RATES: expected a JSON object of channel (email, sms, push, device, call, bus) to messages per second, such as {"email": 2.8, "sms": 0.6}',
       'BATON_SMS_MONTHLY_BUDGET_USD: expected an amount in US dollars such as 25 or 0.0085',
       'BATON_DELIVERABILITY_GUARD: expected on or off',
       'BATON_RULES_REFRESH_MS: expected milliseconds, a positive whole number',
