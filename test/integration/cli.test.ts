@@ -92,7 +92,7 @@ describe('baton schemas export', () => {
     const run = await baton('schemas', 'export', dir);
 
     expect(run.code).toBe(0);
-    expect(expected).toHaveLength(41); // 25 + SegmentEntered and SegmentLeft (baton.segments) + JourneyTimerDue (baton.journeys) + MemberEnrolled, the partners' two and the seven loyalty events + 3 business-context events
+    expect(expected).toHaveLength(44); // 25 + SegmentEntered and SegmentLeft (baton.segments) + JourneyTimerDue (baton.journeys) + MemberEnrolled, the partners' two and the seven loyalty events + 3 business-context events + CaseOpened, CallCompleted and CallRequested (calls)
     expect(run.stdout).toContain(`wrote ${expected.length} JSON Schemas to ${dir}`);
     const written = readdirSync(dir).sort();
     expect(written).toEqual(expected);
