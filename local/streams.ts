@@ -19,6 +19,9 @@ export interface StreamFailure {
   readonly reason: string;
 }
 
+/** How often a poller looks for new shards when none of its shards has closed. */
+const DESCRIBE_EVERY_MS = 5_000;
+
 export class LocalStreamPoller {
   readonly failures: StreamFailure[] = [];
   readonly stats = { records: 0, batches: 0, retries: 0 };
@@ -56,19 +59,30 @@ export class LocalStreamPoller {
     const iterators = new Map<string, string | undefined>();
     // Where each shard was read up to, so a lost iterator resumes instead of re-reading.
     const lastSequence = new Map<string, string>();
-    const pollMs = this.opts.pollMs ?? 100;
+    // Lambda reads each shard about four times a second while it is quiet.
+    const pollMs = this.opts.pollMs ?? 250;
+    let describedAt = -Infinity;
+    let rediscover = true;
     while (!this.stopped) {
       let any = false;
       try {
-        const stream = await this.client.send(new DescribeStreamCommand({ StreamArn: this.arn }));
-        for (const shard of stream.StreamDescription?.Shards ?? []) {
-          if (shard.ShardId && !iterators.has(shard.ShardId)) iterators.set(shard.ShardId, await this.iterator(shard.ShardId, lastSequence.get(shard.ShardId)));
+        // New shards are looked for now and then, not before every read: on DynamoDB Local's single
+        // JVM a DescribeStream costs as much as a read, and an idle stack would spend half its CPU on them.
+        if (rediscover || Date.now() - describedAt > DESCRIBE_EVERY_MS) {
+          const stream = await this.client.send(new DescribeStreamCommand({ StreamArn: this.arn }));
+          describedAt = Date.now();
+          rediscover = false;
+          for (const shard of stream.StreamDescription?.Shards ?? []) {
+            if (shard.ShardId && !iterators.has(shard.ShardId)) iterators.set(shard.ShardId, await this.iterator(shard.ShardId, lastSequence.get(shard.ShardId)));
+          }
         }
         for (const [shardId, iterator] of iterators) {
           if (!iterator) continue;
           try {
             const out = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
             iterators.set(shardId, out.NextShardIterator);
+            // A closed shard ends; its successor is a new shard, found at once.
+            if (!out.NextShardIterator) rediscover = true;
             const records = out.Records ?? [];
             if (!records.length) continue;
             any = true;
@@ -84,6 +98,7 @@ export class LocalStreamPoller {
             if (this.stopped) break;
             // Expired or trimmed iterator: take a fresh one from where this shard was read up to.
             iterators.delete(shardId);
+            rediscover = true;
             if (!/past the oldest|expired/i.test((err as Error).message)) throw err;
           }
         }
@@ -92,7 +107,8 @@ export class LocalStreamPoller {
         console.error(`local stream poller ${this.opts.name}:`, (err as Error).message);
       }
       this.idle = !any;
-      if (!this.stopped) await new Promise((r) => setTimeout(r, pollMs));
+      // While a shard has records it is read again at once, as Lambda does; a quiet stream waits.
+      if (!this.stopped && !any) await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { baton, batonWith, ROOT, stackEnv } from '../support/cli.ts';
+import { baton, batonEntry, batonWith, ROOT, stackEnv } from '../support/cli.ts';
 import { busClient, db, endpoints, eventually, profileByExternalId, tables, unique } from '../support/local.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'baton-cli-scripting-'));
@@ -26,12 +26,13 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 describe('baton help, version and usage', () => {
   it('prints its version, the help of each command, and the exit codes', async () => {
     const [version, help, helpRules, putHelp, showHelp, none] = await Promise.all([
-      baton('--version'),
-      baton('help'),
-      baton('help', 'rules'),
-      baton('rules', 'put', '--help'),
-      baton('customer', 'show', '--help'),
-      baton(),
+      // The entry a user runs (bin/baton.js through tsx), not the suite's bundle of it.
+      batonEntry('--version'),
+      batonEntry('help'),
+      batonEntry('help', 'rules'),
+      batonEntry('rules', 'put', '--help'),
+      batonEntry('customer', 'show', '--help'),
+      batonEntry(),
     ]);
 
     expect([version.code, version.stdout.trim()]).toEqual([0, VERSION]);

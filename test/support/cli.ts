@@ -1,6 +1,7 @@
 // Runs the real `baton` command as a user does, from the repository root.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -15,12 +16,22 @@ export function baton(...args: string[]): Promise<Run> {
   return batonWith({}, ...args);
 }
 
+/** The entry a user runs, `bin/baton.js` through tsx, rather than the run's bundle of the same source. */
+export function batonEntry(...args: string[]): Promise<Run> {
+  return runCli('bin/baton.js', {}, args);
+}
+
 /** `baton` with extra environment, e.g. the local stack's ports as `npm start` reads them. */
 export function batonWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  // The bundle test/global-setup.ts built (test/support/cli-bundle.ts); the entry when run without it.
+  return runCli(inject('cliBundle') ?? 'bin/baton.js', env, args);
+}
+
+function runCli(entry: string, env: Record<string, string>, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['bin/baton.js', ...args],
+      [entry, ...args],
       { cwd: ROOT, timeout: 240_000, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
