@@ -90,6 +90,15 @@ describe('POS attribution on the local stack', () => {
       return r.total.attributedSales ? r : undefined;
     });
     expect(report.total).toMatchObject({ attributedSales: 1, attributedRevenue: 129.9 });
+
+    // Erasure: the sale's marker names the customer, so it goes with the decisions (the report's
+    // counts stay: they name no one).
+    await send(['baton.crm', 'CustomerErased', { ids: { crmId }, occurredAt: new Date().toISOString(), requestId: unique('DSR') }]);
+    const item = async (TableName: string, pk: string, sk: string) => (await db().send(new GetCommand({ TableName, Key: { pk, sk }, ConsistentRead: true }))).Item;
+    // The marker goes just before the decisions: wait for both.
+    await eventually('the attribution marker and the decision erased', async () =>
+      (await item(tables().ledger, `ATTRIBUTED#${saleId}`, 'SALE')) || (await item(tables().decisions, `DEC#${offer.decisionId}`, 'DECISION')) ? undefined : true,
+    );
   }, 300_000);
 });
 

@@ -2,6 +2,7 @@
 // sent to the bus put points on the member's account, and a refund reverses them in proportion.
 import { describe, expect, it } from 'vitest';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { busClient, db, endpoints, eventually, tables, unique } from '../support/local.ts';
 import { batonWith, stackEnv } from '../support/cli.ts';
 import { programmeFixture } from '../support/loyalty.ts';
@@ -40,5 +41,16 @@ describe('loyalty on the ingest path', () => {
     expect(shown.stdout).toMatch(new RegExp(`loyalty:\\n  ${programmeId}: you have 22 points`));
     const json = JSON.parse((await batonWith(stackEnv(endpoints()), 'customer', 'show', card, '--stage', 'test', '--json')).stdout);
     expect(json.loyalty).toEqual([expect.objectContaining({ programmeId, balance: 22, currencyName: 'points' })]);
+
+    // Erasure takes the member's ledger with it: account, entries, lots, the expiry run's pointers
+    // to them, the programme index. The programme's own items stay.
+    const naming = async () =>
+      (await client.send(new ScanCommand({ TableName: tables().ledger, ConsistentRead: true }))).Items!.filter((i) => JSON.stringify(i).includes(customerId));
+    expect((await naming()).map((i) => String(i.pk).split('#')[0]).sort()).toEqual(expect.arrayContaining(['CUSTOMER', 'DUE', 'MEMBER']));
+    await send('baton.crm', 'CustomerErased', { ids: { loyaltyCard: card }, occurredAt: new Date().toISOString(), requestId: unique('DSR') });
+    // Tombstones come first in an erasure, the ledger later: wait for the ledger itself.
+    await eventually('the member\'s ledger items gone', async () => ((await naming()).length === 0 ? true : undefined));
+    expect((await customers.resolve([{ kind: 'loyaltyCard', value: card }])).erased).toBe(true);
+    expect(await items.load(programmeId)).toBeDefined();
   });
 });

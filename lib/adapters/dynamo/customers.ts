@@ -29,6 +29,8 @@ import { type CommitResult, type CommittedMembership, type CustomerRepository, t
 import { type IdRef, idKey, tombstoneHash, withJsonEscapesDecoded } from '../../core/customer/identity.ts';
 import { cancellationCodes } from './client.ts';
 import { decisionItems } from './decisions.ts';
+import { DynamoLoyaltyLedger } from './loyalty.ts';
+import { deleteAttributionsOf } from './loyalty-attribution.ts';
 import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 import { membershipItems } from './segment-members.ts';
 import { deleteInstancesOf, isJourneyItem, journeyWrites } from './journeys.ts';
@@ -96,6 +98,8 @@ export interface DynamoCustomerTables {
   readonly counters: string;
   /** When given, erasure also removes quarantined events that name the customer's ids. */
   readonly quarantine?: string;
+  /** When given, erasure also removes the customer's loyalty accounts and entries and their sales' attributions. */
+  readonly ledger?: string;
 }
 
 type Item = Record<string, unknown>;
@@ -283,6 +287,7 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
     for (const id of [job.customerId, ...(job.formerIds ?? [])]) {
       await this.deleteDecisionsOf(id);
       await deleteInstancesOf(this.db, table, id);
+      if (this.tables.ledger) await new DynamoLoyaltyLedger(this.db, this.tables.ledger).eraseMember(id);
     }
     // An erasure whose ids still point at two profiles (not merged yet) names the second in formerIds.
     if (job.formerIds?.length) await this.batchWrite(table, job.formerIds.map((id) => ({ DeleteRequest: { Key: customerKey(id) } })));
@@ -350,10 +355,12 @@ export class DynamoCustomerRepository<S> implements CustomerRepository<S> {
           IndexName: 'byCustomer',
           KeyConditionExpression: 'customerId = :c',
           ExpressionAttributeValues: { ':c': customerId },
-          ProjectionExpression: 'pk, sk',
+          ProjectionExpression: 'pk, sk, attributions',
           ExclusiveStartKey: start,
         }),
       );
+      // The sales attributed to a decision are found from it only: their markers go first.
+      if (this.tables.ledger) await deleteAttributionsOf(this.db, this.tables.ledger, page.Items ?? []);
       await this.batchWrite(
         this.tables.decisions,
         (page.Items ?? []).map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),

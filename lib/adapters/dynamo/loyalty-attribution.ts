@@ -6,10 +6,23 @@
 //   ledger    ATTRIBUTED#<saleId> / SALE       { customerId, decisionId, campaignId, offer, touch, revenue, currency, at }   the once-marker
 //   decisions DEC#<decisionId> / DECISION      attributions: [{ saleId, campaignId, offer, revenue, currency, at, touch }]
 //     (the report aggregates count an entry when it appears on the stream: lib/core/reports/aggregates.ts)
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributionStore, OfferExposures } from '../../app/ports.ts';
 import { TOUCHES, type Attribution, type Exposure } from '../../core/loyalty/attribution.ts';
 import { cancellationCodes } from './client.ts';
+
+/** The sale's once-marker in the ledger table. */
+const attributionKey = (saleId: string) => ({ pk: `ATTRIBUTED#${saleId}`, sk: 'SALE' });
+
+/**
+ * Erasure: the once-markers of the sales attributed to these decisions of the customer (they hold
+ * the customer's id). Called before the decisions go, which are the only index of them; a replay
+ * of such a sale meets the customer's tombstones and is not attributed again.
+ */
+export async function deleteAttributionsOf(db: DynamoDBDocumentClient, ledgerTable: string, decisions: readonly Record<string, unknown>[]): Promise<void> {
+  const saleIds = decisions.flatMap((d) => ((d.attributions as { saleId?: unknown }[] | undefined) ?? []).map((a) => a.saleId)).filter((id): id is string => typeof id === 'string');
+  for (const saleId of new Set(saleIds)) await db.send(new DeleteCommand({ TableName: ledgerTable, Key: attributionKey(saleId) }));
+}
 
 /** Candidates that kept the customer out of a campaign on purpose: nothing of it is attributed to them. */
 const CONTROL = new Set(['holdout', 'global-control']);
@@ -68,7 +81,7 @@ export class DynamoAttributionStore implements AttributionStore {
             {
               Put: {
                 TableName: this.tables.ledger,
-                Item: { pk: `ATTRIBUTED#${saleId}`, sk: 'SALE', customerId, decisionId: a.decisionId, ...entry, touchedAt: a.at },
+                Item: { ...attributionKey(saleId), customerId, decisionId: a.decisionId, ...entry, touchedAt: a.at },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },

@@ -17,7 +17,7 @@
 //   STATS#<programmeId>#<shard>       / M#<yyyy-mm>        { earned, redeemed, ... }   programme-wide, sharded: no hot key
 //   SETTLE#<programmeId>#<partnerId>#<shard> / M#<yyyy-mm> { funded, redeemed }
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry, Lot } from '../../core/loyalty/ledger.ts';
 import type { LedgerPosting, LoyaltyAccount, LoyaltyEvent, LoyaltyLedger, PostingResult, SaleOnLedger } from '../../app/ports.ts';
 import { cancellationCodes } from './client.ts';
@@ -41,7 +41,8 @@ export class DynamoLoyaltyLedger implements LoyaltyLedger {
     private readonly table: string,
   ) {}
 
-  private async queryAll(pk: string, skPrefix: string, range?: { from: string; to: string }): Promise<Item[]> {
+  /** Every item of a partition when no prefix is given. */
+  private async queryAll(pk: string, skPrefix: string | undefined, range?: { from: string; to: string }): Promise<Item[]> {
     const out: Item[] = [];
     let start: Item | undefined;
     do {
@@ -49,8 +50,8 @@ export class DynamoLoyaltyLedger implements LoyaltyLedger {
         new QueryCommand({
           TableName: this.table,
           ConsistentRead: true,
-          KeyConditionExpression: range ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: range ? { ':pk': pk, ':from': range.from, ':to': range.to } : { ':pk': pk, ':p': skPrefix },
+          KeyConditionExpression: range ? 'pk = :pk AND sk BETWEEN :from AND :to' : skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: range ? { ':pk': pk, ':from': range.from, ':to': range.to } : skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':p': skPrefix },
           ExclusiveStartKey: start,
         }),
       );
@@ -58,6 +59,26 @@ export class DynamoLoyaltyLedger implements LoyaltyLedger {
       start = page.LastEvaluatedKey;
     } while (start);
     return out;
+  }
+
+  /**
+   * Erasure (docs/operations.md): the customer's accounts, entries, lots, caps, sale records and the
+   * expiry run's pointers to their lots go; programme-wide counters, budgets and settlements stay,
+   * as they name no one. Each step can be repeated: an erasure that dies midway is redelivered and
+   * finds what is left (the pointers go before the lots they are computed from, the programme
+   * index last).
+   */
+  async eraseMember(customerId: string): Promise<void> {
+    const memberships = await this.queryAll(`CUSTOMER#${customerId}`, 'PROGRAMME#');
+    for (const membership of memberships) {
+      const programmeId = String(membership.programmeId);
+      const items = await this.queryAll(memberPk(programmeId, customerId), undefined);
+      const pointers = items
+        .filter((i) => String(i.sk).startsWith('LOT#') && typeof i.expiresAt === 'string')
+        .map((lot) => ({ pk: duePk(programmeId, String(lot.expiresAt), customerId), sk: `${String(lot.expiresAt)}#${customerId}#${String(lot.sk).slice('LOT#'.length)}` }));
+      for (const key of [...pointers, ...items.map((i) => ({ pk: i.pk, sk: i.sk }))]) await this.db.send(new DeleteCommand({ TableName: this.table, Key: key }));
+    }
+    for (const m of memberships) await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: m.pk, sk: m.sk } }));
   }
 
   async account(programmeId: string, customerId: string): Promise<LoyaltyAccount | undefined> {
