@@ -70,21 +70,36 @@ export function parseEvent(input: string | unknown): ParseResult {
   return { ok: true, event: { ...envelope.data, detail: detail.data } as BatonEvent };
 }
 
+/** A place in the document: its value, and how it was reached (the path is only spelled out for a rejection). */
+interface Node {
+  readonly value: unknown;
+  readonly depth: number;
+  readonly parent: Node | undefined;
+  readonly key: string;
+}
+
+function pathOf(node: Node): string {
+  const { parent, key } = node;
+  if (!parent) return '$';
+  return Array.isArray(parent.value) ? `${pathOf(parent)}[${key}]` : `${pathOf(parent)}.${pathSegment(key)}`;
+}
+
 /** Walks the document once, without recursion, for structural attacks zod would not flag. */
 function inspectShape(root: unknown): Rejection | undefined {
-  const stack: [unknown, number, string][] = [[root, 0, '$']];
+  const stack: Node[] = [{ value: root, depth: 0, parent: undefined, key: '' }];
   while (stack.length) {
-    const [value, depth, path] = stack.pop()!;
+    const node = stack.pop()!;
+    const { value, depth } = node;
     if (typeof value === 'string') {
-      if (CONTROL_CHARS.test(value)) return reject('control-character', `${path} contains a control character`);
+      if (CONTROL_CHARS.test(value)) return reject('control-character', `${pathOf(node)} contains a control character`);
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_DEPTH) return reject('too-deep', `document nests deeper than ${MAX_DEPTH} levels at ${path}`);
+    if (depth >= MAX_DEPTH) return reject('too-deep', `document nests deeper than ${MAX_DEPTH} levels at ${pathOf(node)}`);
     for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${path} has the key "${key}", which is never allowed`);
-      if (CONTROL_CHARS.test(key)) return reject('control-character', `${path} has a key with a control character`);
-      stack.push([(value as Record<string, unknown>)[key], depth + 1, Array.isArray(value) ? `${path}[${key}]` : `${path}.${pathSegment(key)}`]);
+      if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${pathOf(node)} has the key "${key}", which is never allowed`);
+      if (CONTROL_CHARS.test(key)) return reject('control-character', `${pathOf(node)} has a key with a control character`);
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: node, key });
     }
   }
   return undefined;
