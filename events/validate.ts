@@ -39,18 +39,28 @@ const reject = (code: RejectionCode, reason: string): Rejection => ({ ok: false,
 
 /** Validate an event given as a JSON string (as SQS delivers it) or as an already parsed value. */
 export function parseEvent(input: string | unknown): ParseResult {
-  let raw: unknown = input;
-  if (typeof input === 'string') {
-    const bytes = Buffer.byteLength(input, 'utf8');
-    if (bytes > MAX_EVENT_BYTES) return reject('too-large', `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`);
-    try {
-      raw = JSON.parse(input);
-    } catch (err) {
-      // Only the position: the parser's message quotes the input, which may be personal data.
-      const position = /position (\d+)/.exec((err as Error).message)?.[1];
-      return reject('not-json', `body is not JSON${position ? ` (syntax error at character ${position})` : ''}`);
-    }
+  return typeof input === 'string' ? parseEventText(input).result : validateDocument(input);
+}
+
+/**
+ * `parseEvent` of a JSON text, and the document it parsed to (absent when it is too large or not
+ * JSON), so a caller that reads a rejected body again (for the ids it names) need not parse it twice.
+ */
+export function parseEventText(input: string): { result: ParseResult; document?: { value: unknown } } {
+  const bytes = Buffer.byteLength(input, 'utf8');
+  if (bytes > MAX_EVENT_BYTES) return { result: reject('too-large', `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`) };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(input);
+  } catch (err) {
+    // Only the position: the parser's message quotes the input, which may be personal data.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    return { result: reject('not-json', `body is not JSON${position ? ` (syntax error at character ${position})` : ''}`) };
   }
+  return { result: validateDocument(raw), document: { value: raw } };
+}
+
+function validateDocument(raw: unknown): ParseResult {
   const shape = inspectShape(raw);
   if (shape) return shape;
   const envelope = envelopeSchema.safeParse(raw);
