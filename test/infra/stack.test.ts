@@ -20,9 +20,11 @@ const CDK_CONTEXT: Json = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), '
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 function app(context: Json = {}): App {
-  // No creation stack traces in the metadata: no test reads them, and capturing them (source-mapped
-  // through vitest for every construct and token) cost a twentieth of each synthesis.
-  return new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-stack-trace': true, ...context } });
+  // No stack traces in the metadata (each resource's creation, each annotation): no test reads them,
+  // and capturing them (source-mapped through vitest) cost a twentieth of each synthesis.
+  return new App({
+    context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true, ...context },
+  });
 }
 
 function synth(props: Partial<BatonStackProps> = {}) {
