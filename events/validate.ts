@@ -39,18 +39,28 @@ const reject = (code: RejectionCode, reason: string): Rejection => ({ ok: false,
 
 /** Validate an event given as a JSON string (as SQS delivers it) or as an already parsed value. */
 export function parseEvent(input: string | unknown): ParseResult {
-  let raw: unknown = input;
-  if (typeof input === 'string') {
-    const bytes = Buffer.byteLength(input, 'utf8');
-    if (bytes > MAX_EVENT_BYTES) return reject('too-large', `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`);
-    try {
-      raw = JSON.parse(input);
-    } catch (err) {
-      // Only the position: the parser's message quotes the input, which may be personal data.
-      const position = /position (\d+)/.exec((err as Error).message)?.[1];
-      return reject('not-json', `body is not JSON${position ? ` (syntax error at character ${position})` : ''}`);
-    }
+  return typeof input === 'string' ? parseEventText(input).result : validateDocument(input);
+}
+
+/**
+ * `parseEvent` of a JSON text, and the document it parsed to (absent when it is too large or not
+ * JSON), so a caller that reads a rejected body again (for the ids it names) need not parse it twice.
+ */
+export function parseEventText(input: string): { result: ParseResult; document?: { value: unknown } } {
+  const bytes = Buffer.byteLength(input, 'utf8');
+  if (bytes > MAX_EVENT_BYTES) return { result: reject('too-large', `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`) };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(input);
+  } catch (err) {
+    // Only the position: the parser's message quotes the input, which may be personal data.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    return { result: reject('not-json', `body is not JSON${position ? ` (syntax error at character ${position})` : ''}`) };
   }
+  return { result: validateDocument(raw), document: { value: raw } };
+}
+
+function validateDocument(raw: unknown): ParseResult {
   const shape = inspectShape(raw);
   if (shape) return shape;
   const envelope = envelopeSchema.safeParse(raw);
@@ -70,21 +80,36 @@ export function parseEvent(input: string | unknown): ParseResult {
   return { ok: true, event: { ...envelope.data, detail: detail.data } as BatonEvent };
 }
 
+/** A place in the document: its value, and how it was reached (the path is only spelled out for a rejection). */
+interface Node {
+  readonly value: unknown;
+  readonly depth: number;
+  readonly parent: Node | undefined;
+  readonly key: string;
+}
+
+function pathOf(node: Node): string {
+  const { parent, key } = node;
+  if (!parent) return '$';
+  return Array.isArray(parent.value) ? `${pathOf(parent)}[${key}]` : `${pathOf(parent)}.${pathSegment(key)}`;
+}
+
 /** Walks the document once, without recursion, for structural attacks zod would not flag. */
 function inspectShape(root: unknown): Rejection | undefined {
-  const stack: [unknown, number, string][] = [[root, 0, '$']];
+  const stack: Node[] = [{ value: root, depth: 0, parent: undefined, key: '' }];
   while (stack.length) {
-    const [value, depth, path] = stack.pop()!;
+    const node = stack.pop()!;
+    const { value, depth } = node;
     if (typeof value === 'string') {
-      if (CONTROL_CHARS.test(value)) return reject('control-character', `${path} contains a control character`);
+      if (CONTROL_CHARS.test(value)) return reject('control-character', `${pathOf(node)} contains a control character`);
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_DEPTH) return reject('too-deep', `document nests deeper than ${MAX_DEPTH} levels at ${path}`);
+    if (depth >= MAX_DEPTH) return reject('too-deep', `document nests deeper than ${MAX_DEPTH} levels at ${pathOf(node)}`);
     for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${path} has the key "${key}", which is never allowed`);
-      if (CONTROL_CHARS.test(key)) return reject('control-character', `${path} has a key with a control character`);
-      stack.push([(value as Record<string, unknown>)[key], depth + 1, Array.isArray(value) ? `${path}[${key}]` : `${path}.${pathSegment(key)}`]);
+      if (FORBIDDEN_KEYS.has(key)) return reject('forbidden-key', `${pathOf(node)} has the key "${key}", which is never allowed`);
+      if (CONTROL_CHARS.test(key)) return reject('control-character', `${pathOf(node)} has a key with a control character`);
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: node, key });
     }
   }
   return undefined;

@@ -99,10 +99,12 @@ export async function assembleProfile(
   if (customerId === undefined) return { status: 'unknown' };
   let state = primary?.state ?? newCustomer(customerId);
   for (const other of others) state = mergeCustomers(state, other.state, { customerId });
-  const identities = new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities)]);
   const formerIds = [...new Set([...(primary?.formerIds ?? []), ...others.flatMap((o) => [o.customerId, ...(o.formerIds ?? [])])])].sort();
   const newLinks = ids.map(idKey).filter((k) => resolution.links.get(k) !== customerId);
-  for (const k of newLinks) identities.add(k);
+  const identities =
+    others.length === 0 && primary && isSortedSet(primary.identities)
+      ? withKeys(primary.identities, newLinks)
+      : [...new Set([...(primary?.identities ?? []), ...others.flatMap((o) => o.identities), ...newLinks])].sort();
   return {
     status: 'found',
     known: primary !== undefined,
@@ -110,13 +112,38 @@ export async function assembleProfile(
       customerId,
       expectedVersion: primary?.version ?? 0,
       state,
-      identities: [...identities].sort(),
+      identities,
       formerIds,
       newLinks,
       mergedAway: others.map((o) => ({ customerId: o.customerId, version: o.version, identities: o.identities, ...(o.segments ? { segments: o.segments } : {}) })),
       segments: primary?.segments ?? [],
     },
   };
+}
+
+/** Ascending without repeats, as every commit stores a profile's ids. */
+function isSortedSet(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (!(keys[i - 1]! < keys[i]!)) return false;
+  return true;
+}
+
+/**
+ * The sorted ids plus the keys not among them yet, sorted: what a Set of both, sorted, gives, but
+ * without hashing every id of a profile that has thousands (each event read would pay for them).
+ */
+function withKeys(sorted: readonly string[], keys: readonly string[]): string[] {
+  const has = (key: string) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return sorted[lo] === key;
+  };
+  const extra = [...new Set(keys)].filter((key) => !has(key));
+  return extra.length === 0 ? [...sorted] : [...sorted, ...extra].sort();
 }
 
 /** The profile that survives a merge: the one the CRM knows, else the oldest id (deterministic). */

@@ -2,7 +2,7 @@
 // atomically (lib/app/decide-and-commit.ts). Runs the same on Lambda, in the local stack, in tests
 // and in benchmarks.
 import { randomUUID } from 'node:crypto';
-import { parseEvent } from '../../events/validate.ts';
+import { parseEventText } from '../../events/validate.ts';
 import { ID_KINDS, SOURCES, type BatonEvent, type IdKind } from '../../events/catalog.ts';
 import { idKey, idsOf, lookupIdsOf, payloadHash, withJsonEscapesDecoded, type IdRef } from '../core/customer/identity.ts';
 import { applyEvent, anonymousCounters, eventTime, type CustomerEvent, type CustomerState } from '../core/customer/index.ts';
@@ -100,18 +100,21 @@ const NAMED_ID = new RegExp(`"(${ID_KINDS.join('|')})"\\s*:\\s*"([^"\\\\]{1,254}
  * in `detail.ids`, and every email-shaped text anywhere in it (raw, and with JSON escapes decoded),
  * which is how erasure finds quarantined events too. Values no id item could have are left out.
  */
-export function idsNamedIn(body: string): IdRef[] {
+export function idsNamedIn(body: string, document?: { readonly value: unknown }): IdRef[] {
   const refs = new Map<string, IdRef>();
   const add = (kind: IdKind, value: unknown) => {
     if (typeof value !== 'string' || value.length === 0 || value.length > 254 || LONE_SURROGATE.test(value)) return;
     const ref = { kind, value };
     refs.set(idKey(ref), ref);
   };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    // not JSON, or nested too deep for the parser's stack: only the text can be searched
+  // The document validation already parsed the body to, when it did (parsing it again costs as much).
+  let parsed: unknown = document?.value;
+  if (!document) {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // not JSON, or nested too deep for the parser's stack: only the text can be searched
+    }
   }
   const ids = (parsed as { detail?: { ids?: unknown } } | null)?.detail?.ids;
   if (ids !== null && typeof ids === 'object') for (const kind of ID_KINDS) add(kind, (ids as Record<string, unknown>)[kind]);
@@ -143,9 +146,9 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
     ...(deps.offers ? { offers: deps.offers } : {}),
   });
 
-  async function quarantine(body: string, code: QuarantineCode, reason: string): Promise<IngestOutcome> {
+  async function quarantine(body: string, code: QuarantineCode, reason: string, document?: { readonly value: unknown }): Promise<IngestOutcome> {
     // A replay (archive, redrive) of an invalid event must not put an erased customer's data back.
-    const named = idsNamedIn(body);
+    const named = idsNamedIn(body, document);
     if (named.length > 0 && (await deps.customers.resolve(named)).erased) {
       deps.metrics.count('EventsForErasedCustomers');
       return { status: 'erased' };
@@ -181,8 +184,8 @@ export function createIngest(deps: IngestDeps): (body: string) => Promise<Ingest
   }
 
   return async function ingest(body: string): Promise<IngestOutcome> {
-    const parsed = parseEvent(body);
-    if (!parsed.ok) return quarantine(body, parsed.code, parsed.reason);
+    const { result: parsed, document } = parseEventText(body);
+    if (!parsed.ok) return quarantine(body, parsed.code, parsed.reason, document);
     const event = withOwnId(parsed.event);
     const fact = contextFactOf(event);
     if (fact) {

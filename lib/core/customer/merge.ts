@@ -142,19 +142,27 @@ function mergeLists<E extends Keyed>(a: E[], b: E[], combine: (x: E, y: E) => E)
  */
 function capList<E extends Keyed>(list: E[], max: number, time: (entry: E) => string, onDrop: (entry: E) => void): E[] {
   if (list.length <= max) return list;
+  if (list.length - max === 1) {
+    // The usual case (one new entry over the cap, on every event of a full history): one linear
+    // scan, with no ranking objects or set allocated per entry.
+    let oldest = list[0] as E;
+    let oldestTime = time(oldest);
+    for (let i = 1; i < list.length; i++) {
+      const e = list[i] as E;
+      const t = time(e);
+      if (t !== oldestTime ? t < oldestTime : e.id < oldest.id) {
+        oldest = e;
+        oldestTime = t;
+      }
+    }
+    onDrop(oldest);
+    return list.filter((e) => e !== oldest);
+  }
   const ranked = list.map((entry) => ({ entry, time: time(entry) }));
   const older = (x: (typeof ranked)[number], y: (typeof ranked)[number]) =>
     x.time !== y.time ? x.time < y.time : x.entry.id < y.entry.id;
-  let drop: Set<E>;
-  if (list.length - max === 1) {
-    // The usual case (one new entry over the cap): one linear scan instead of a sort.
-    let oldest = ranked[0] as (typeof ranked)[number];
-    for (const r of ranked) if (older(r, oldest)) oldest = r;
-    drop = new Set([oldest.entry]);
-  } else {
-    ranked.sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
-    drop = new Set(ranked.slice(0, list.length - max).map((r) => r.entry));
-  }
+  ranked.sort((x, y) => (older(x, y) ? -1 : older(y, x) ? 1 : 0));
+  const drop = new Set(ranked.slice(0, list.length - max).map((r) => r.entry));
   const out: E[] = [];
   for (const e of list) {
     if (drop.has(e)) onDrop(e);
