@@ -36,6 +36,7 @@ const { values } = parseArgs({
     demo: { type: 'boolean', default: true },
     'no-demo': { type: 'boolean' },
     persist: { type: 'string' },
+    export: { type: 'string' },
     verbose: { type: 'boolean' },
     'clock-speed': { type: 'string' },
     'clock-start': { type: 'string' },
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
   stack = await startLocalStack({
     ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
+    ...(values.export ? { exportDir: values.export } : {}),
     verbose: values.verbose ?? false,
     clockSpeed: speed,
     ...(start ? { clock: new LocalClock({ speed, start }) } : {}),
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
     console.log(`clock: ${speed === 0 ? 'stands still' : `×${speed} (${describeSpeed(speed)})`}; move it with POST ${endpoints.bus}/local/clock/advance {"by":"7d"}, read it at GET ${endpoints.bus}/local/clock`);
   }
   console.log(`tables: ${Object.values(tables).join(', ')}`);
+  console.log(`analytical export: Parquet files under ${stack.exportDir} (kind=<kind>/day=<day>/; --export <dir> to choose)`);
   // The figures stay in view while the stack runs; dead letters get a line as they happen.
   stack.summary.report(process.stdout);
 

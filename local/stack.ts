@@ -42,7 +42,12 @@ import { SWEEP_EVENT } from '../lib/contract/journeys.ts';
 import { LiveSummary } from './summary.ts';
 import { LocalClock, clockExtension } from './clock.ts';
 import { LocalScheduler } from './scheduler.ts';
-import { DEFAULT_PORTS, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
+import { DEFAULT_PORTS, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_EXPORT_SECRET, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
+import { exportHandler } from '../functions/export.ts';
+import { exporterFor } from '../lib/wiring/export.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface LocalStackOptions {
   /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005, Scheduler 4011 (`npm start` reads BATON_*_PORT). */
@@ -66,6 +71,8 @@ export interface LocalStackOptions {
   readonly logLevel?: 'WARN' | 'ERROR';
   /** How often the handlers re-read rules and campaigns. @default the sources' own (10 s) */
   readonly rulesRefreshMs?: number;
+  /** Where the analytical export writes its Parquet files. @default a new folder under the system's temp folder */
+  readonly exportDir?: string;
 }
 
 export interface LocalEndpoints {
@@ -109,6 +116,8 @@ export interface LocalStack {
   /** The stack's one clock (GET /local/clock, POST /local/clock/advance). */
   readonly clock: LocalClock;
   readonly sesFeedback: LocalSesFeedback;
+  /** The analytical export's folder: kind=<kind>/day=<day>/part-….parquet (docs/reports.md). */
+  readonly exportDir: string;
   /** What the SNS and IoT stand-ins received, joined with the decisions they were sent for. */
   readonly messages: LocalMessages;
   readonly sns: LocalSns;
@@ -292,6 +301,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await aggregates.stop();
       aggregatesDb.destroy();
     });
+    // The analytical export: the same handler as the cloud's, on the three tables' streams, writing to a folder.
+    const exportDir = options.exportDir ?? (await mkdtemp(join(tmpdir(), `baton-${stage}-export-`)));
+    const exportDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const exportSettings = { ...settings, export: { folder: exportDir, secret: { value: LOCAL_EXPORT_SECRET } } };
+    const exporting = exportHandler(async () => ({ tables, run: await exporterFor(exportSettings, exportDb) }), observe);
+    const exporters = await Promise.all(
+      (['decisions', 'ledger', 'customers'] as const).map(async (t) => new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables[t]), exporting as never, { name: `baton-${stage}-export-${t}` })),
+    );
+    for (const e of exporters) e.start();
+    stoppers.push(async () => {
+      await Promise.all(exporters.map((e) => e.stop()));
+      exportDb.destroy();
+    });
 
     // Destinations (docs/destinations.md): bus actions that name one go to its URL, here usually the
     // webhook stand-in on the bus port, with the destination's retry policy and a dead-letter list.
@@ -391,6 +413,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduler,
       clock,
       sesFeedback,
+      exportDir,
       messages,
       sns,
       sendFailures,
@@ -412,7 +435,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await queue.drained();
           await sesFeedback.poll();
           await new Promise((r) => setTimeout(r, 150));
-          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
+          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && exporters.every((e) => e.isIdle) && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
         }
       },
       stop: stopAll,
