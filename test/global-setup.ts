@@ -8,8 +8,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     endpoints: { bus: string; dynamodb: string; ses: string; scheduler: string };
     tables: TableNames;
-    /** The local stack's analytical export folder. */
-    exportDir: string;
     /** Environment variables the local stack set or changed while starting (none, by rule). */
     localStackEnvWrites: string[];
   }
@@ -23,6 +21,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('localStackEnvWrites', [...names].filter((name) => before[name] !== process.env[name]).sort());
   project.provide('endpoints', stack.endpoints);
   project.provide('tables', stack.tables);
-  project.provide('exportDir', stack.exportDir);
   return () => stack.stop();
 }

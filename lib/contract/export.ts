@@ -79,3 +79,11 @@ export const EXPORT_COLUMNS = {
   },
 } as const satisfies Record<ExportKind, Record<string, ColumnType>>;
 
+
+/** The tables whose streams the export reads (functions/export.ts in the cloud, stream pollers locally). */
+export const EXPORT_TABLES = ['decisions', 'ledger', 'customers'] as const;
+/**
+ * Of those, the ones whose stream only the export reads: the laptop turns them on only with the
+ * export (`startLocalStack({ export })`), as every stream-enabled write costs DynamoDB Local time.
+ */
+export const EXPORT_ONLY_STREAMS = ['ledger', 'customers'] as const;

@@ -4,10 +4,13 @@
 // reader), the rows and columns are as expected and hold no personal data; after the customer's
 // erasure (a CustomerErased through the bus, the real erasure path) their rows can no longer be
 // linked to them and their exposures in the aggregates are gone, while the others' stay.
-import { readdir } from 'node:fs/promises';
+// The export is off in the suite's shared stack (its streams and pollers slow every test): this
+// file starts a stack of its own with it on.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, createHmac } from 'node:crypto';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
@@ -18,14 +21,44 @@ import { createFeedback } from '../../lib/app/feedback.ts';
 import { EXPORT_COLUMNS } from '../../lib/core/reports/export.ts';
 import type { Decision } from '../../lib/core/decide.ts';
 import type { BatonEvent } from '../../events/catalog.ts';
-import { LOCAL_EXPORT_SECRET } from '../../local/constants.ts';
-import { busClient, db, eventually, profileByExternalId, tables, unique } from '../support/local.ts';
+import { LOCAL_CREDENTIALS, LOCAL_EXPORT_SECRET, LOCAL_REGION } from '../../local/constants.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { documentClient } from '../../lib/adapters/dynamo/client.ts';
+import { eventually, unique } from '../support/local.ts';
 
-const exportDir = () => inject('exportDir');
+let stack: LocalStack;
+let folder: string;
+let bus: EventBridgeClient;
+let dynamo: ReturnType<typeof documentClient>;
+const exportDir = () => folder;
+const tables = () => stack.tables;
+const db = () => dynamo;
+// This stack's own progress is what the waits go by (eventually() watches the shared stack's).
+const patience = { quietMs: 120_000, maxMs: 200_000 };
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'baton-export-test-'));
+  stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'export', export: { dir: folder } });
+  bus = new EventBridgeClient({ endpoint: stack.endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  dynamo = documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}, 300_000);
+afterAll(async () => {
+  bus?.destroy();
+  dynamo?.destroy();
+  await stack?.stop();
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+async function profileByExternalId(kind: string, value: string): Promise<Record<string, unknown> | undefined> {
+  const link = await db().send(new GetCommand({ TableName: tables().customers, Key: { pk: `ID#${kind}#${value}`, sk: 'ID' } }));
+  if (!link.Item) return undefined;
+  return (await db().send(new GetCommand({ TableName: tables().customers, Key: { pk: `CUS#${link.Item.customerId}`, sk: 'PROFILE' }, ConsistentRead: true }))).Item;
+}
+
 const campaignId = unique('export-camp');
 const now = () => new Date().toISOString();
 const send = async (source: string, type: string, detail: object) => {
-  const out = await busClient().send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: type, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
+  const out = await bus.send(new PutEventsCommand({ Entries: [{ Source: source, DetailType: type, Detail: JSON.stringify(detail), EventBusName: 'baton' }] }));
   expect(out.FailedEntryCount).toBe(0);
 };
 
@@ -71,7 +104,7 @@ describe('the analytical export', () => {
     // Three customers known to the CRM (their profile changes are exported as states).
     const people = ['erased', 'kept', 'other'].map((who) => ({ who, crmId: unique(`EXP-${who}`), email: `${unique(who).toLowerCase()}@example.com` }));
     for (const p of people) await send('baton.crm', 'CustomerUpserted', { ids: { crmId: p.crmId }, occurredAt: now(), profile: { firstName: `Name${p.who}`, email: p.email } });
-    const ids = await Promise.all(people.map((p) => eventually('the profile', async () => (await profileByExternalId('crmId', p.crmId))?.customerId as string | undefined)));
+    const ids = await Promise.all(people.map((p) => eventually('the profile', async () => (await profileByExternalId('crmId', p.crmId))?.customerId as string | undefined, patience)));
     const [erased, kept, other] = ids as [string, string, string];
 
     // Decisions as decide-and-commit writes them (messages already sent), for the three.
@@ -107,7 +140,7 @@ describe('the analytical export', () => {
       const ledger = l!.rows.filter((r) => r.programme_id === programmeId);
       return d!.rows.filter(ours).length === 3 && fb.length === 4 && ledger.length === 2 && s!.rows.some((r) => r.customer === pOther)
         ? { d: d!, m: m!, f: f!, l: l!, s: s! } : undefined;
-    });
+    }, patience);
 
     // The columns are exactly the documented ones, in every file, and none is personal.
     for (const [kind, set] of Object.entries({ decisions: exported.d, messages: exported.m, feedback: exported.f, ledger: exported.l, states: exported.s })) {
@@ -132,7 +165,7 @@ describe('the analytical export', () => {
     // The exposures behind treatment and control (aggregates table, hashed ids) before the erasure.
     const exposures = async (c: string) =>
       (await client.send(new QueryCommand({ TableName: names.aggregates, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `EXPOSURE#${createHash('sha256').update(c).digest('hex')}` } }))).Items ?? [];
-    await eventually('the exposures counted', async () => ((await exposures(erased)).length && (await exposures(kept)).length ? true : undefined));
+    await eventually('the exposures counted', async () => ((await exposures(erased)).length && (await exposures(kept)).length ? true : undefined), patience);
 
     // Erasure, through the bus and the real erasure path.
     await send('baton.crm', 'CustomerErased', { ids: { crmId: people[0]!.crmId }, occurredAt: now(), requestId: unique('DSR') });
@@ -141,7 +174,7 @@ describe('the analytical export', () => {
     await eventually('the erased customer forgotten by the export and the aggregates', async () => {
       const item = await keyItem(erased);
       return item && item.key === undefined && item.forgottenAt && (await exposures(erased)).length === 0 ? true : undefined;
-    });
+    }, patience);
     // The erased customer's rows can no longer be linked: no key is left to make their pseudonym,
     // a fresh reader (with the secret) gets none, and no row carries any pseudonym made for them now.
     const fresh = new DynamoPseudonyms(client, names.aggregates, LOCAL_EXPORT_SECRET);
