@@ -171,7 +171,7 @@ describe('baton customer show and explain --customer', () => {
     expect(page).toMatch(/^ {2}push +no +never given$/m);
     expect(page).toContain('recent decisions (3 of 3, newest first;');
     const emailLine = page.split('\n').find((l) => l.includes(`from ${store}-email`)) ?? '';
-    expect(emailLine).toMatch(/^ {4}email +sent +template \S+-email, offer AGENT-EMAIL from \S+ · sent \S+ · delivered \S+ · opened \S+ · clicked \S+ · bounced \S+ \(Permanent\) · complained \S+$/);
+    expect(emailLine).toMatch(/^ {4}email +sent +template \S+-email, offer AGENT-EMAIL from \S+ · sent \S+ · delivered \S+ · opened \S+ · clicked \S+ · bounced \S+ \(Permanent\) · complained \S+ · unsubscribed \S+$/);
     expect(page.split('\n').find((l) => l.includes(`from ${store}-device`))).toMatch(/ · clicked \S+ · displayed \S+$/);
     expect(page).toContain(decision.sms);
 
