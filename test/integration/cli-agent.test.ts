@@ -187,7 +187,7 @@ describe('baton customer show and explain --customer', () => {
     expect(shown.consent.push).toEqual({ granted: false, via: null, at: null });
     expect(shown.decisionsTotal).toBe(3);
     const mail = shown.decisions.find((d) => d.decisionId === decision.email)!.messages[0]!;
-    expect(Object.keys(mail).filter((k) => k.endsWith('At')).sort()).toEqual(['bouncedAt', 'clickedAt', 'complainedAt', 'deliveredAt', 'openedAt', 'sentAt']);
+    expect(Object.keys(mail).filter((k) => k.endsWith('At')).sort()).toEqual(['bouncedAt', 'clickedAt', 'complainedAt', 'deliveredAt', 'openedAt', 'sentAt', 'unsubscribedAt']);
     expect(mail.messageId).toMatch(/^ses-/);
   }, 300_000);
 
