@@ -14,6 +14,7 @@ import { registerRuns } from './commands/runs-command.ts';
 import { registerJourneys } from './commands/journeys.ts';
 import { registerLoyalty } from './commands/loyalty.ts';
 import { registerReport } from './commands/report.ts';
+import { registerExport } from './commands/export.ts';
 
 // Commands load when run, so `baton --help` and a command's help need none of the AWS clients.
 const io = () => import('./io.ts');
@@ -149,6 +150,7 @@ function program(codes: { exit: number }): Command {
   registerJourneys(root, act, on);
   registerLoyalty(root, act, on);
   registerReport(root, act, on);
+  registerExport(root, act, on);
 
   root
     .command('customer')

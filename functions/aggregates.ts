@@ -21,11 +21,14 @@ type Image = Parameters<typeof unmarshall>[0];
 export function changeOf(r: DynamoDBRecord): DecisionChange {
   const d = r.dynamodb ?? {};
   const newItem = d.NewImage ? unmarshall(d.NewImage as Image) : undefined;
+  const oldItem = d.OldImage ? unmarshall(d.OldImage as Image) : undefined;
   return {
     id: r.eventID ?? `${d.SequenceNumber}`,
-    kind: itemKind(newItem),
+    kind: itemKind(newItem ?? oldItem),
     newItem,
-    oldItem: d.OldImage ? unmarshall(d.OldImage as Image) : undefined,
+    oldItem,
+    // TTL deletions are the service's; Baton's own deletions (erasure) carry no user identity.
+    expired: r.userIdentity?.principalId === 'dynamodb.amazonaws.com',
   };
 }
 

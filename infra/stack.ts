@@ -16,6 +16,7 @@ import { Journeys } from './constructs/journeys.ts';
 import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
 import { Channels } from './constructs/channels.ts';
 import { Reports } from './constructs/reports.ts';
+import { AnalyticalExport } from './constructs/export.ts';
 import { Observability } from './constructs/observability.ts';
 import { Pipeline } from './constructs/pipeline.ts';
 import { Runs } from './constructs/runs.ts';
@@ -76,6 +77,7 @@ export class BatonStack extends Stack {
   readonly pipeline: Pipeline;
   readonly channels: Channels;
   readonly reports: Reports;
+  readonly analyticalExport: AnalyticalExport;
   readonly observability: Observability;
   readonly access: Access;
   readonly decisionApi: DecisionApi;
@@ -141,6 +143,7 @@ export class BatonStack extends Stack {
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd,
     });
     this.reports = new Reports(this, 'Reports', { tables: this.tables, environment, deadLetterQueue: this.channels.deadLetterQueue });
+    this.analyticalExport = new AnalyticalExport(this, 'Export', { stage, tables: this.tables, environment, deadLetterQueue: this.channels.deadLetterQueue });
     // Ingest converts exposures when a goal event (a completed sale) is applied.
     this.tables.grantData(this.pipeline.evaluate.role, { aggregates: ['Query', 'UpdateItem'] });
     this.decisionApi = new DecisionApi(this, 'DecisionApi', {
@@ -183,6 +186,9 @@ export class BatonStack extends Stack {
     new CfnOutput(this, 'BusArn', { value: this.bus.bus.eventBusArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'ExportBucketName', { value: this.analyticalExport.bucket.bucketName, description: 'S3 bucket of the analytical export (Parquet, kind=<kind>/day=<day>/)' });
+    new CfnOutput(this, 'ExportDatabase', { value: this.analyticalExport.database.ref, description: 'Glue database Athena queries the export through' });
+    new CfnOutput(this, 'ExportSecretArn', { value: this.analyticalExport.secret.secretArn, description: 'Secret the export pseudonyms are keyed with (baton export --secret-arn)' });
     new CfnOutput(this, 'JourneyTimerGroup', { value: this.journeys.scheduleGroup.scheduleGroupName, description: 'EventBridge Scheduler group of journey timers' });
     for (const [key, table] of Object.entries(this.tables.tables)) {
       new CfnOutput(this, `${key.charAt(0).toUpperCase()}${key.slice(1)}TableName`, { value: table.tableName });

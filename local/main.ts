@@ -2,6 +2,8 @@
 //   npm start                    stack + demo (rules, templates, ~50 customers, a day of events)
 //   npm start -- --no-demo       the empty stack
 //   npm start -- --persist DIR   keep DynamoDB data in DIR between runs
+//   npm start -- --export DIR    the analytical export's Parquet files go to DIR (default: DIR/export
+//                                of --persist, else .baton/export); --no-export turns the export off
 //   npm start -- --verbose       every handler log line
 //   npm start -- --clock-speed 3600   the stack's clock runs an hour per real second (journey
 //                                waits in minutes); POST /local/clock/advance {"by":"7d"} jumps ahead
@@ -9,6 +11,7 @@
 //                                carries on where the last one stopped: the clock never goes back)
 //   BATON_BUS_PORT, BATON_DYNAMODB_PORT, BATON_SES_PORT, BATON_SCHEDULER_PORT   other ports than 4010, 8000, 8005 and 4011
 import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { documentClient } from '../lib/adapters/dynamo/client.ts';
 import { publishEvents } from '../lib/adapters/aws/publisher.ts';
@@ -36,6 +39,8 @@ const { values } = parseArgs({
     demo: { type: 'boolean', default: true },
     'no-demo': { type: 'boolean' },
     persist: { type: 'string' },
+    export: { type: 'string' },
+    'no-export': { type: 'boolean' },
     verbose: { type: 'boolean' },
     'clock-speed': { type: 'string' },
     'clock-start': { type: 'string' },
@@ -87,9 +92,12 @@ async function main(): Promise<void> {
   const speed = clockSpeed(values['clock-speed']);
   const start = values['clock-start'] === undefined ? undefined : new Date(values['clock-start']);
   if (start && Number.isNaN(start.getTime())) throw new Error('--clock-start: expected an ISO 8601 time such as 2026-03-10T06:00:00Z');
+  // The export is on here (the tests' shared stack leaves it off); its files sit with --persist's data.
+  const exportDir = values['no-export'] ? undefined : resolve(values.export ?? (values.persist ? join(values.persist, 'export') : join('.baton', 'export')));
   stack = await startLocalStack({
     ...Object.fromEntries(Object.entries(ports).filter(([, p]) => p !== undefined)),
     ...(values.persist ? { persistDir: values.persist } : {}),
+    ...(exportDir ? { export: { dir: exportDir } } : {}),
     verbose: values.verbose ?? false,
     clockSpeed: speed,
     ...(start ? { clock: new LocalClock({ speed, start }) } : {}),
@@ -103,6 +111,11 @@ async function main(): Promise<void> {
     console.log(`clock: ${speed === 0 ? 'stands still' : `×${speed} (${describeSpeed(speed)})`}; move it with POST ${endpoints.bus}/local/clock/advance {"by":"7d"}, read it at GET ${endpoints.bus}/local/clock`);
   }
   console.log(`tables: ${Object.values(tables).join(', ')}`);
+  console.log(
+    stack.exportDir
+      ? `analytical export: Parquet files under ${stack.exportDir} (kind=<kind>/day=<day>/; --export <dir> to choose, --no-export for none)`
+      : 'analytical export: off (--no-export)',
+  );
   // The figures stay in view while the stack runs; dead letters get a line as they happen.
   stack.summary.report(process.stdout);
 

@@ -42,7 +42,10 @@ import { SWEEP_EVENT } from '../lib/contract/journeys.ts';
 import { LiveSummary } from './summary.ts';
 import { LocalClock, clockExtension } from './clock.ts';
 import { LocalScheduler } from './scheduler.ts';
-import { DEFAULT_PORTS, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
+import { DEFAULT_PORTS, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_EXPORT_SECRET, LOCAL_REGION, LOCAL_STAGE } from './constants.ts';
+import { exportHandler } from '../functions/export.ts';
+import { exporterFor } from '../lib/wiring/export.ts';
+import { EXPORT_TABLES } from '../lib/contract/export.ts';
 
 export interface LocalStackOptions {
   /** 0 picks a free port (tests). Defaults: bus 4010, DynamoDB 8000, SES 8005, Scheduler 4011 (`npm start` reads BATON_*_PORT). */
@@ -66,6 +69,12 @@ export interface LocalStackOptions {
   readonly logLevel?: 'WARN' | 'ERROR';
   /** How often the handlers re-read rules and campaigns. @default the sources' own (10 s) */
   readonly rulesRefreshMs?: number;
+  /**
+   * The analytical export, off unless asked for: it needs streams on the customers and ledger
+   * tables and three more stream pollers, which slow every DynamoDB-heavy caller (the tests' shared
+   * stack leaves it off; `npm start` turns it on). Its Parquet files go under `dir`.
+   */
+  readonly export?: { readonly dir: string };
 }
 
 export interface LocalEndpoints {
@@ -109,6 +118,8 @@ export interface LocalStack {
   /** The stack's one clock (GET /local/clock, POST /local/clock/advance). */
   readonly clock: LocalClock;
   readonly sesFeedback: LocalSesFeedback;
+  /** The analytical export's folder, kind=<kind>/day=<day>/part-….parquet (docs/reports.md); undefined when the export is off. */
+  readonly exportDir: string | undefined;
   /** What the SNS and IoT stand-ins received, joined with the decisions they were sent for. */
   readonly messages: LocalMessages;
   readonly sns: LocalSns;
@@ -206,7 +217,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // No TTL: DynamoDB Local deletes expired items by the real clock, and the stack's clock may be
     // simulated (a start in the past, a speed, advance()): an hour's capacity counter, kept "a day
     // after its hour" of the stack's clock, would vanish at once and its hour's capacity with it.
-    await Promise.all([createTables(ddb, tables, { timeToLive: false }), createSchedulesTable(ddb, timersTable)]);
+    await Promise.all([createTables(ddb, tables, { timeToLive: false, exportStreams: options.export !== undefined }), createSchedulesTable(ddb, timersTable)]);
 
     const busEndpoint = `http://127.0.0.1:${busPort}`;
     const schedulerEndpoint = `http://127.0.0.1:${schedulerPort}`;
@@ -292,6 +303,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await aggregates.stop();
       aggregatesDb.destroy();
     });
+    // The analytical export, when asked for: the same handler as the cloud's, on the three tables' streams, writing to a folder.
+    const exportDir = options.export?.dir;
+    const exporters: LocalStreamPoller[] = [];
+    if (exportDir !== undefined) {
+      const exportDb = documentClient({ endpoint: dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      const exportSettings = { ...settings, export: { folder: exportDir, secret: { value: LOCAL_EXPORT_SECRET } } };
+      const exporting = exportHandler(async () => ({ tables, run: await exporterFor(exportSettings, exportDb) }), observe);
+      for (const t of EXPORT_TABLES) {
+        exporters.push(new LocalStreamPoller(dynamodb.endpoint, await streamArn(ddb, tables[t]), exporting as never, { name: `baton-${stage}-export-${t}` }));
+      }
+      for (const e of exporters) e.start();
+      stoppers.push(async () => {
+        await Promise.all(exporters.map((e) => e.stop()));
+        exportDb.destroy();
+      });
+    }
 
     // Destinations (docs/destinations.md): bus actions that name one go to its URL, here usually the
     // webhook stand-in on the bus port, with the destination's retry policy and a dead-letter list.
@@ -391,6 +418,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduler,
       clock,
       sesFeedback,
+      exportDir,
       messages,
       sns,
       sendFailures,
@@ -412,7 +440,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await queue.drained();
           await sesFeedback.poll();
           await new Promise((r) => setTimeout(r, 150));
-          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
+          quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && exporters.every((e) => e.isIdle) && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
         }
       },
       stop: stopAll,

@@ -1,16 +1,33 @@
 // Creates Baton's tables on DynamoDB Local from the same definitions the CDK stack uses.
 import {
   CreateTableCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   DescribeTableCommand,
   type DynamoDBClient,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { TABLES, TABLE_KEYS, PARTITION_KEY, SORT_KEY, type TableNames, type TableSpec } from '../lib/contract/tables.ts';
+import { TABLES, TABLE_KEYS, PARTITION_KEY, SORT_KEY, type TableKey, type TableNames, type TableSpec } from '../lib/contract/tables.ts';
+import { EXPORT_ONLY_STREAMS } from '../lib/contract/export.ts';
 
-/** `timeToLive: false` leaves TTL off (DynamoDB Local expires items by the real clock). @default true */
-export async function createTables(client: DynamoDBClient, names: TableNames, { timeToLive = true }: { timeToLive?: boolean } = {}): Promise<void> {
-  await Promise.all(TABLE_KEYS.map((key) => createTable(client, names[key], TABLES[key], timeToLive)));
+export interface TableOptions {
+  /** `false` leaves TTL off (DynamoDB Local expires items by the real clock). @default true */
+  readonly timeToLive?: boolean;
+  /**
+   * Turn on the streams only the analytical export reads (customers, ledger). Off, those tables
+   * have none: every write to a stream-enabled table costs DynamoDB Local time. @default false
+   */
+  readonly exportStreams?: boolean;
+}
+
+export async function createTables(client: DynamoDBClient, names: TableNames, { timeToLive = true, exportStreams = false }: TableOptions = {}): Promise<void> {
+  const streamed = (key: TableKey) => exportStreams || !(EXPORT_ONLY_STREAMS as readonly string[]).includes(key);
+  await Promise.all(
+    TABLE_KEYS.map((key) => {
+      const { stream, ...spec } = TABLES[key] as TableSpec;
+      return createTable(client, names[key], stream && streamed(key) ? { ...spec, stream } : spec, timeToLive);
+    }),
+  );
 }
 
 async function createTable(client: DynamoDBClient, name: string, spec: TableSpec, timeToLive = true): Promise<void> {
@@ -41,8 +58,10 @@ async function createTable(client: DynamoDBClient, name: string, spec: TableSpec
   try {
     await client.send(new CreateTableCommand(input));
   } catch (err) {
-    // Tables survive in a --persist directory; creating them again is not an error.
+    // Tables survive in a --persist directory; creating them again is not an error, but one kept
+    // from a run without the export has no stream yet.
     if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
+    if (spec.stream) await enableStream(client, name, spec.stream);
     return;
   }
   if (spec.timeToLiveAttribute && timeToLive) {
@@ -50,6 +69,12 @@ async function createTable(client: DynamoDBClient, name: string, spec: TableSpec
       new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.timeToLiveAttribute } }),
     );
   }
+}
+
+async function enableStream(client: DynamoDBClient, name: string, view: NonNullable<TableSpec['stream']>): Promise<void> {
+  const out = await client.send(new DescribeTableCommand({ TableName: name }));
+  if (out.Table?.StreamSpecification?.StreamEnabled) return;
+  await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: view } }));
 }
 
 export async function streamArn(client: DynamoDBClient, table: string): Promise<string> {

@@ -30,8 +30,8 @@ export class Reports extends Construct {
       environment: { ...props.environment, ...props.tables.environment() },
     });
     // Marker, cell and exposure writes go in transactions (PutItem and UpdateItem on each item);
-    // the ids of a kind are registered with PutItem.
-    props.tables.grantData(this.aggregates.role, { aggregates: ['PutItem', 'UpdateItem'] });
+    // the ids of a kind are registered with PutItem; an erased customer's exposures are found (Query) and deleted.
+    props.tables.grantData(this.aggregates.role, { aggregates: ['DeleteItem', 'PutItem', 'Query', 'UpdateItem'] });
     this.aggregates.function.addEventSource(
       new DynamoEventSource(props.tables.tables.decisions, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,

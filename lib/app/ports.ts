@@ -13,6 +13,7 @@ import type { Reservation } from '../core/campaigns/reservations.ts';
 import type { RuleSet } from '../core/rules/engine.ts';
 import type { CampaignBook } from '../core/campaigns/campaign.ts';
 import type { RejectionCode } from '../../events/validate.ts';
+import type { ExportBatch, ExportSource } from '../core/reports/export.ts';
 import type { MetricName } from '../contract/metrics.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
@@ -533,4 +534,39 @@ export interface AggregatesPort {
   cells(kind: DimensionKind, id: string, from: string, to: string): Promise<AggregateCell[]>;
   /** The ids counted under a kind (channels, offers, segments, a journey's steps). */
   ids(kind: DimensionKind): Promise<string[]>;
+  /** Erasure: removes the customer's exposures (of these campaigns, or all); the counts stay, anonymous. */
+  forgetExposures(customerId: string, campaignIds?: readonly string[]): Promise<number>;
+}
+
+/**
+ * The analytical export's pseudonyms (lib/app/export.ts): a keyed hash made with the export's
+ * secret and a key kept per customer. Erasure destroys the customer's key, so no one, not even with
+ * the secret, can link their exported rows to them again.
+ */
+export interface Pseudonyms {
+  /** The customer's hash function (`label` → hex), the key made on first use; undefined once the customer was forgotten (erased). */
+  of(customerId: string): Promise<((label: string) => string) | undefined>;
+  /** Destroys the customer's key and marks them forgotten: their changes still in flight are not exported. */
+  forget(customerId: string): Promise<void>;
+}
+
+/** One changed item, classified by the repository that owns its key (lib/adapters/dynamo/export-sources.ts). */
+export type ExportInput =
+  | {
+      readonly type: 'row';
+      /** The change's id (a stream record's, or the item's key for a one-off): hashed before it becomes `row_id`. */
+      readonly id: string;
+      readonly source: ExportSource;
+      readonly customerId: string;
+      readonly decisionId?: string;
+      readonly newItem: Record<string, unknown>;
+      readonly oldItem?: Record<string, unknown> | undefined;
+    }
+  /** An erasure began (its journal was written): forget these customers. */
+  | { readonly type: 'erasure'; readonly id: string; readonly customerIds: readonly string[] };
+
+/** Where export files go: a folder on the laptop, the export bucket in the cloud. */
+export interface ExportSink {
+  /** Writes the batch as one file under `kind=<kind>/day=<day>/` and says where (relative to the export root); the same rows again replace that file. */
+  write(batch: ExportBatch): Promise<string>;
 }

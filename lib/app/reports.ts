@@ -21,11 +21,22 @@ export interface DecisionChange extends ItemChange {
   readonly id: string;
   readonly newItem?: Record<string, unknown> | undefined;
   readonly oldItem?: Record<string, unknown> | undefined;
+  /** Removed by DynamoDB's TTL (the stream says so), not by Baton: an erasure is Baton's removal. */
+  readonly expired?: boolean;
 }
 
 /** Counts one change exactly once, however often the stream delivers it. */
 export function createAggregator(deps: { aggregates: AggregatesPort }): (change: DecisionChange) => Promise<MessageOutcome | undefined> {
   return async function aggregate(change) {
+    // A decision removed by Baton is an erasure (the only path that deletes decisions): the
+    // customer's exposures go with it, so their hashed id links to nothing. The stream orders a
+    // decision's removal after its insert, so no exposure can be made again after this.
+    if (!change.newItem && change.oldItem && change.kind === 'decision' && !change.expired) {
+      const customerId = change.oldItem.customerId;
+      const campaigns = ((change.oldItem.candidates ?? []) as { campaignId?: unknown }[]).map((c) => c.campaignId).filter((c): c is string => typeof c === 'string');
+      if (typeof customerId === 'string' && campaigns.length) await deps.aggregates.forgetExposures(customerId, campaigns);
+      return undefined;
+    }
     const { increments, exposures } = countChange(change);
     const added = increments.length ? await deps.aggregates.add(change.id, increments) : 'already';
     for (const exposure of exposures) await deps.aggregates.expose(exposure);

@@ -53,6 +53,10 @@ export const ENV = {
   /** ARN of the queue a schedule's undeliverable event goes to (alarmed). */
   schedulerDeadLetterArn: 'BATON_SCHEDULER_DLQ_ARN',
   schedulerEndpoint: 'BATON_SCHEDULER_ENDPOINT',
+  /** The analytical export's bucket (Parquet under kind=<kind>/day=<day>/). */
+  exportBucket: 'BATON_EXPORT_BUCKET',
+  /** ARN of the Secrets Manager secret the export's pseudonyms are keyed with; the value is read at run time. */
+  exportSecretArn: 'BATON_EXPORT_SECRET_ARN',
 } as const;
 
 /** Defaults of the settings that have one (the CDK stack passes its own values explicitly). */
@@ -106,6 +110,14 @@ export interface Settings {
   readonly queues: { readonly held?: string; readonly deadLetters?: string };
   /** Journeys' waits (EventBridge Scheduler); without it journeys do not run in this function. */
   readonly scheduler?: SchedulerSettings;
+  /** The analytical export: where its files go (a bucket in the cloud, a folder locally) and the pseudonyms' secret. */
+  readonly export?: ExportSettings;
+}
+
+export interface ExportSettings {
+  readonly bucket?: string;
+  readonly folder?: string;
+  readonly secret: SecretRef;
 }
 
 export interface SchedulerSettings {
@@ -186,6 +198,10 @@ const environmentSchema = z.object({
   [ENV.schedulerTargetArn]: optional(z.string().regex(/^arn:[\w-]+:sqs:[\w-]+:\d{12}:.+$/, { error: 'expected the ARN of an SQS queue' })),
   [ENV.schedulerDeadLetterArn]: optional(z.string().regex(/^arn:[\w-]+:sqs:[\w-]+:\d{12}:.+$/, { error: 'expected the ARN of an SQS queue' })),
   [ENV.schedulerEndpoint]: url('http://127.0.0.1:4010'),
+  [ENV.exportBucket]: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' })),
+  [ENV.exportSecretArn]: optional(
+    z.string().regex(/^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:.+$/, { error: 'expected the ARN of a Secrets Manager secret' }),
+  ),
   [ENV.rulesRefreshMs]: optional(z.coerce.number({ error: 'expected milliseconds, a positive whole number' }).int({ error: 'expected milliseconds, a positive whole number' }).positive({ error: 'expected milliseconds, a positive whole number' })),
   [ENV.attributionWindowDays]: optional(z.coerce.number({ error: 'expected days, a whole number from 1 to 90' }).int({ error: 'expected days, a whole number from 1 to 90' }).min(1, { error: 'expected days, a whole number from 1 to 90' }).max(90, { error: 'expected days, a whole number from 1 to 90' })),
 });
@@ -224,6 +240,11 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   const roleArn = v[ENV.schedulerRoleArn];
   const targetArn = v[ENV.schedulerTargetArn];
   const schedulerSet = [group, roleArn, targetArn].filter((x) => x !== undefined).length;
+  const exportBucket = v[ENV.exportBucket];
+  const exportSecret = v[ENV.exportSecretArn];
+  if ((exportBucket === undefined) !== (exportSecret === undefined)) {
+    throw new SettingsError([`${ENV.exportBucket} and ${ENV.exportSecretArn} go together: set both for the analytical export, or none`]);
+  }
   if (schedulerSet > 0 && schedulerSet < 3) {
     throw new SettingsError([`${ENV.schedulerGroup}, ${ENV.schedulerRoleArn} and ${ENV.schedulerTargetArn} go together: set all three for journeys, or none`]);
   }
@@ -241,6 +262,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     deliverabilityGuard: v[ENV.deliverabilityGuard] === 'on',
     unsubscribe: defined({ baseUrl: v[ENV.unsubscribeBaseUrl], secret: secretArn ? { arn: secretArn } : undefined }),
     queues: defined({ held: v[ENV.heldQueueUrl], deadLetters: v[ENV.dispatchDeadLetterQueueUrl] }),
+    ...(exportBucket && exportSecret ? { export: { bucket: exportBucket, secret: { arn: exportSecret } } } : {}),
     ...(group && roleArn && targetArn ? { scheduler: { group, roleArn, targetArn, ...defined({ deadLetterArn: v[ENV.schedulerDeadLetterArn] }) } } : {}),
   };
 }

@@ -23,6 +23,8 @@ export const TABLES = {
   customers: {
     holds: 'customer profiles, the identity index (external id to customerId), event markers and erasure tombstones',
     timeToLiveAttribute: TTL_ATTRIBUTE,
+    // The analytical export reads profile changes (names of what changed, never values) and erasure journals.
+    stream: 'NEW_AND_OLD_IMAGES',
     personalData: true,
   },
   rules: { holds: 'marketer rules with every version', personalData: false },
@@ -52,6 +54,8 @@ export const TABLES = {
   },
   ledger: {
     holds: 'loyalty programmes and their items, members\' accounts, lots and append-only ledger entries, sharded programme counters',
+    // The analytical export reads the ledger entries as they are appended.
+    stream: 'NEW_IMAGE',
     personalData: true,
   },
   aggregates: {

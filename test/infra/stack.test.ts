@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SOURCES, SOURCE_SYSTEMS } from '../../events/catalog.ts';
 import { ROUTES, SES_FORWARDING_PATTERN, BUS_NAME } from '../../lib/contract/routes.ts';
 import { TABLES, TABLE_KEYS, tableName } from '../../lib/contract/tables.ts';
+import { EXPORT_COLUMNS, EXPORT_KINDS } from '../../lib/contract/export.ts';
 import { propsFromContext, stackName } from '../../infra/app.ts';
 import { BatonStack, nagPacks, type BatonStackProps } from '../../infra/stack.ts';
 
@@ -200,7 +201,7 @@ describe('queue encryption', () => {
         checked++;
       }
     }
-    expect(checked).toBe(10); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ; loyalty expiry's schedule role → schedule DLQ
+    expect(checked).toBe(11); // evaluate ← inbound; dispatch ↔ held, → DLQ; aggregates → DLQ; export → DLQ; Scheduler's role → inbound, → timer DLQ; run starter → run queue, run worker ← run queue, schedule role → schedule DLQ; loyalty expiry's schedule role → schedule DLQ
   });
 
   it('lets EventBridge send only from Baton\'s rules to their queues, and use the key only to deliver (and archive)', () => {
@@ -403,7 +404,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -491,10 +492,17 @@ describe('least privilege on data', () => {
       campaigns: ['Scan'],
       context: ['Scan'],
     },
-    // the report aggregates: markers, cells and exposures in transactions; the decisions stream.
+    // the report aggregates: markers, cells and exposures in transactions (erasure deletes exposures); the decisions stream.
     aggregates: {
-      aggregates: ['PutItem', 'UpdateItem'],
+      aggregates: ['DeleteItem', 'PutItem', 'Query', 'UpdateItem'],
       'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+    },
+    // the analytical export: pseudonym keys (Get, conditional Put, the forgotten mark); three streams.
+    export: {
+      aggregates: ['GetItem', 'PutItem'],
+      'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+      'ledger/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
+      'customers/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
     },
   };
   const roles = {
@@ -502,6 +510,7 @@ describe('least privilege on data', () => {
     dispatch: base.stack.channels.dispatch.role,
     decisionsApi: base.stack.decisionApi.function.role,
     aggregates: base.stack.reports.aggregates.role,
+    export: base.stack.analyticalExport.function.role,
   };
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])('grants %s exactly the DynamoDB actions it uses, per table', (fn) => {
@@ -522,11 +531,45 @@ describe('least privilege on data', () => {
   });
 });
 
+describe('the analytical export', () => {
+  const bucket = ofType(base.resources, 'AWS::S3::Bucket').find(([id]) => id === base.stack.getLogicalId(base.stack.analyticalExport.bucket.node.defaultChild as never))!;
+
+  it('keeps the Parquet files in an encrypted, private, TLS-only bucket with a lifecycle', () => {
+    expect(bucket).toBeDefined();
+    const p = bucket[1].Properties;
+    expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(p.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(p.LifecycleConfiguration.Rules[0]).toMatchObject({ ExpirationInDays: 400, Status: 'Enabled' });
+    const policy = ofType(base.resources, 'AWS::S3::BucketPolicy').find(([, b]) => refId(b.Properties.Bucket) === bucket[0])!;
+    expect(JSON.stringify(policy[1].Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it('gives Athena a Glue table per kind with the documented columns, partitioned by day (projection)', () => {
+    const tables = ofType(base.resources, 'AWS::Glue::Table').map(([, t]) => t.Properties.TableInput);
+    expect(tables.map((t: Json) => t.Name).sort()).toEqual([...EXPORT_KINDS].sort());
+    for (const t of tables) {
+      expect(t.StorageDescriptor.Columns.map((c: Json) => c.Name)).toEqual(Object.keys(EXPORT_COLUMNS[t.Name as keyof typeof EXPORT_COLUMNS]));
+      expect(t.PartitionKeys).toEqual([{ Name: 'day', Type: 'string' }]);
+      expect(t.Parameters['projection.enabled']).toBe('true');
+      expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toContain('ParquetHiveSerDe');
+    }
+  });
+
+  it('runs the export function on the decisions, ledger and customers streams, with the bucket and the secret by name only', () => {
+    const fnId = base.stack.getLogicalId(base.stack.analyticalExport.function.function.node.defaultChild as never);
+    const sources = ofType(base.resources, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => refId(m.Properties.FunctionName) === fnId);
+    expect(sources).toHaveLength(3);
+    for (const [, m] of sources) expect(m.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
+    const vars = base.resources[fnId]!.Properties.Environment.Variables;
+    expect(Object.keys(vars)).toEqual(expect.arrayContaining(['BATON_EXPORT_BUCKET', 'BATON_EXPORT_SECRET_ARN']));
+  });
+});
+
 describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(9); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry
+    expect(functions).toHaveLength(10); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -580,7 +623,7 @@ describe('functions', () => {
     const readerRoles = Object.keys(readers).map(roleOf).sort();
     const grants = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Json[])
-        .filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')))
+        .filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('secretsmanager:')) && asArray(s.Resource).map(refId).includes(secretId))
         .map((s) => ({ roles: p.Properties.Roles.map(refId), actions: asArray<string>(s.Action).sort(), resources: asArray(s.Resource).map(refId) })),
     );
     expect(grants.flatMap((g) => g.roles).sort()).toEqual(readerRoles);
@@ -590,7 +633,8 @@ describe('functions', () => {
       expect(g.resources).toEqual([secretId]);
     }
     // Without unsubscribe links there is no secret and nothing names one.
-    expect(ofType(base.resources, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+    const exportSecret = base.stack.getLogicalId(base.stack.analyticalExport.secret.node.defaultChild as never);
+    expect(ofType(base.resources, 'AWS::SecretsManager::Secret').map(([id]) => id)).toEqual([exportSecret]); // only the export's pseudonym secret
     for (const [, fn] of ofType(base.resources, 'AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables).not.toHaveProperty('BATON_UNSUBSCRIBE_SECRET_ARN');
   });
 });

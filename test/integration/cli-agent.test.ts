@@ -171,7 +171,7 @@ describe('baton customer show and explain --customer', () => {
     expect(page).toMatch(/^ {2}push +no +never given$/m);
     expect(page).toContain('recent decisions (3 of 3, newest first;');
     const emailLine = page.split('\n').find((l) => l.includes(`from ${store}-email`)) ?? '';
-    expect(emailLine).toMatch(/^ {4}email +sent +template \S+-email, offer AGENT-EMAIL from \S+ · sent \S+ · delivered \S+ · opened \S+ · clicked \S+ · bounced \S+ \(Permanent\) · complained \S+$/);
+    expect(emailLine).toMatch(/^ {4}email +sent +template \S+-email, offer AGENT-EMAIL from \S+ · sent \S+ · delivered \S+ · opened \S+ · clicked \S+ · bounced \S+ \(Permanent\) · complained \S+ · unsubscribed \S+$/);
     expect(page.split('\n').find((l) => l.includes(`from ${store}-device`))).toMatch(/ · clicked \S+ · displayed \S+$/);
     expect(page).toContain(decision.sms);
 
@@ -187,7 +187,7 @@ describe('baton customer show and explain --customer', () => {
     expect(shown.consent.push).toEqual({ granted: false, via: null, at: null });
     expect(shown.decisionsTotal).toBe(3);
     const mail = shown.decisions.find((d) => d.decisionId === decision.email)!.messages[0]!;
-    expect(Object.keys(mail).filter((k) => k.endsWith('At')).sort()).toEqual(['bouncedAt', 'clickedAt', 'complainedAt', 'deliveredAt', 'openedAt', 'sentAt']);
+    expect(Object.keys(mail).filter((k) => k.endsWith('At')).sort()).toEqual(['bouncedAt', 'clickedAt', 'complainedAt', 'deliveredAt', 'openedAt', 'sentAt', 'unsubscribedAt']);
     expect(mail.messageId).toMatch(/^ses-/);
   }, 300_000);
 

@@ -1,10 +1,25 @@
 // Erasure on DynamoDB Local when the function dies part-way: whatever step it dies at, the
 // redelivered CustomerErased finishes the job, and no table keeps the customer's personal data
 // (emails in any case included). Replaying the customer's old events afterwards, the erasure
-// itself among them, never brings the customer back nor queues a message to them.
+// itself among them, never brings the customer back nor queues a message to them. The analytical
+// export's step of the erasure (destroying the customer's pseudonym key when the erasure journal
+// comes through the customers stream) finishes on the stream batch's redelivery after a crash too.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { createExporter } from '../../lib/app/export.ts';
+import { DynamoPseudonyms } from '../../lib/adapters/dynamo/pseudonyms.ts';
+import { FolderSink } from '../../lib/adapters/export/parquet.ts';
+import { inputsOf } from '../../functions/export.ts';
+import { tableNames } from '../../lib/contract/tables.ts';
+import { createTables, streamArn } from '../../local/tables.ts';
+import { LOCAL_CREDENTIALS, LOCAL_EXPORT_SECRET, LOCAL_REGION } from '../../local/constants.ts';
 import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
@@ -14,7 +29,7 @@ import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { ruleSchema } from '../../lib/core/rules/rule.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
-import { db } from '../support/local.ts';
+import { db, endpoints, unique } from '../support/local.ts';
 import { freshTables, scanAll, scanTable } from '../support/tables.ts';
 import { FaultyDynamo, InjectedCrash, type DynamoStep } from '../support/faulty.ts';
 
@@ -262,4 +277,123 @@ describe('erasure when the function dies part-way (DynamoDB Local)', () => {
     // Each erased customer is counted in the anonymous totals once, however often its erasure ran.
     expect(await erasedTotal()).toBe(countedBefore + points.length);
   }, 900_000);
+});
+
+/**
+ * Every record of a table's stream so far (DynamoDB Local), as Lambda hands them to the export
+ * function: in order, with the stream's ARN (the export tells the tables apart by it).
+ */
+async function streamRecords(table: string): Promise<DynamoDBRecord[]> {
+  const config = { endpoint: endpoints().dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const raw = new DynamoDBClient(config);
+  const streams = new DynamoDBStreamsClient(config);
+  try {
+    const arn = await streamArn(raw, table);
+    const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription?.Shards ?? [];
+    const records: DynamoDBRecord[] = [];
+    for (const shard of shards) {
+      let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      while (iterator) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        // An open shard answers an empty page at its end (and a next iterator): that is all there is.
+        if (!page.Records?.length) break;
+        records.push(...page.Records.map((r) => ({ ...r, eventSourceARN: arn }) as unknown as DynamoDBRecord));
+        iterator = page.NextShardIterator;
+      }
+    }
+    return records;
+  } finally {
+    raw.destroy();
+    streams.destroy();
+  }
+}
+
+describe('the export\'s part of an erasure when its function dies part-way (DynamoDB Local)', () => {
+  // Tables of its own with the export's streams on (the tests above run without them: they cost every write).
+  const tables = tableNames(unique('erasure-export'));
+  const client = db();
+  let folder: string;
+
+  beforeAll(async () => {
+    const raw = new DynamoDBClient({ endpoint: endpoints().dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    try {
+      await createTables(raw, tables, { exportStreams: true });
+    } finally {
+      raw.destroy();
+    }
+    folder = await mkdtemp(join(tmpdir(), 'baton-erasure-export-'));
+    return () => rm(folder, { recursive: true, force: true });
+  });
+
+  /** A person's life and erasure through ingest (the real path), then their customers-stream records: profile changes, the journal. */
+  async function erased(): Promise<{ p: Person; batch: DynamoDBRecord[] }> {
+    const ingest = createIngest({
+      customers: new DynamoCustomerRepository<CustomerState>(client, tables),
+      quarantine: new DynamoQuarantine(client, tables.quarantine),
+      rules: { current: async () => new RuleSet([]) },
+      metrics: new MemoryMetrics(),
+      clock: () => new Date(AT),
+      sleep: async () => undefined,
+    });
+    const p = person();
+    for (const body of history(p)) {
+      const outcome = await ingest(body);
+      if (outcome.status === 'applied') p.customerIds.add(outcome.customerId);
+    }
+    expect(p.customerIds.size).toBe(2);
+    expect((await ingest(erasure(p))).status).toBe('erased');
+    const names = (r: DynamoDBRecord) => [r.dynamodb?.NewImage?.customerId?.S, r.dynamodb?.OldImage?.customerId?.S].some((c) => c !== undefined && p.customerIds.has(c));
+    const batch = (await streamRecords(tables.customers)).filter(names);
+    expect(batch.some((r) => r.dynamodb?.NewImage?.pk?.S?.startsWith('ERASING#')), 'the erasure journal is on the stream').toBe(true);
+    return { p, batch };
+  }
+
+  /** One export function instance on a DynamoDB client that can die at any call. */
+  function exporter() {
+    const faulty = new FaultyDynamo(client);
+    const run = createExporter({ pseudonyms: new DynamoPseudonyms(faulty.client, tables.aggregates, LOCAL_EXPORT_SECRET), sink: new FolderSink(folder) });
+    return { faulty, handle: (batch: DynamoDBRecord[]) => run(inputsOf(tables, batch)) };
+  }
+
+  /** The customer's pseudonym key item: `key` while they may be exported, `forgottenAt` and no key once erased. */
+  const keyItems = async (p: Person) =>
+    Promise.all([...p.customerIds].map(async (c) => (await client.send(new GetCommand({ TableName: tables.aggregates, Key: { pk: `PSEUDONYM#${createHmac('sha256', LOCAL_EXPORT_SECRET).update(c).digest('hex')}`, sk: 'KEY' }, ConsistentRead: true }))).Item));
+
+  it('dies before or after each DynamoDB call of the export\'s batch: the redelivered batch destroys every pseudonym key of the customer', async () => {
+    // A run without faults names the steps: the keys made for the profile changes, then the key destruction.
+    const dry = await erased();
+    const first = exporter();
+    first.faulty.watch();
+    const out = await first.handle(dry.batch);
+    const steps = first.faulty.stop();
+    expect(out.forgotten).toBe(2);
+    expect(steps.filter((s) => s.step === 'PutCommand PSEUDONYM').length, steps.map((s) => s.step).join('\n')).toBeGreaterThanOrEqual(2);
+    const points = steps.flatMap((s) => (['before', 'after'] as const).map((when) => ({ ...s, when })));
+
+    const failures: string[] = [];
+    // A few at a time, each its own function instance and customer.
+    for (let i = 0; i < points.length; i += 4) await Promise.all(
+      points.slice(i, i + 4).map(async (point) => {
+        const { p, batch } = await erased();
+        const name = `${point.when} call ${point.index} (${point.step})`;
+        const instance = exporter();
+        instance.faulty.watch({ index: point.index, when: point.when });
+        let crashed = false;
+        try {
+          await instance.handle(batch);
+        } catch (err) {
+          if (!(err instanceof InjectedCrash)) throw err;
+          crashed = true;
+        }
+        instance.faulty.stop();
+        if (!crashed) failures.push(`${name}: the call was never made`);
+        // Lambda retries the whole batch, in a new instance or the same one.
+        await exporter().handle(batch);
+        const items = await keyItems(p);
+        if (items.some((i) => i === undefined || i.key !== undefined || typeof i.forgottenAt !== 'string')) failures.push(`${name}: a key survived (${items.map((i) => (i?.key ? 'key' : i?.forgottenAt ? 'forgotten' : 'none')).join(', ')})`);
+        for (const c of p.customerIds) if (await new DynamoPseudonyms(client, tables.aggregates, LOCAL_EXPORT_SECRET).of(c)) failures.push(`${name}: ${c.slice(0, 4)}… still has a pseudonym`);
+      }),
+    );
+    expect(failures).toEqual([]);
+  }, 300_000);
 });

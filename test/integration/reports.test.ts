@@ -1,12 +1,13 @@
 // Reports on the local stack: decisions and their feedback written through the real repositories,
 // counted by the stack's aggregates consumer of the decisions stream, read by the real `baton report`.
 // The mix: 10 treatment and 5 holdout customers over two days, 2 capped decisions, feedback with a
-// duplicate and a late open, and sales (one twice, one after the window) as conversions.
+// duplicate, a late open and an unsubscribe through the link, and sales (one twice, one after the window) as conversions.
 import { describe, expect, it } from 'vitest';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { decisionItems, DynamoDecisionStore } from '../../lib/adapters/dynamo/decisions.ts';
 import { DynamoAggregates } from '../../lib/adapters/dynamo/aggregates.ts';
 import { createAggregator, createConversions, createReports } from '../../lib/app/reports.ts';
+import { createFeedback } from '../../lib/app/feedback.ts';
 import { newcombe } from '../../lib/core/campaigns/uplift.ts';
 import type { Decision } from '../../lib/core/decide.ts';
 import type { BatonEvent } from '../../events/catalog.ts';
@@ -67,6 +68,11 @@ describe('baton report campaign', () => {
     await fb(0, 'clickedAt', at(D1, '12'));
     await fb(6, 'clickedAt', at(D2, '12'));
     await fb(1, 'complainedAt', at(D1, '14'));
+    // t2 unsubscribes through the link in its message: the ConsentChanged the link publishes, through the feedback use case.
+    await createFeedback({ outbox })({
+      id: unique('unsub'), source: 'baton.crm', 'detail-type': 'ConsentChanged', time: at(D1, '15'),
+      detail: { ids: { crmId: 'any' }, occurredAt: at(D1, '15'), channel: 'email', granted: false, via: 'unsubscribe-link', decisionId: `${campaignId}-d2` },
+    } as unknown as BatonEvent);
 
     const aggregates = new DynamoAggregates(client, names.aggregates);
     const reports = createReports({ aggregates });
@@ -74,7 +80,7 @@ describe('baton report campaign', () => {
     // The stream consumer has counted every decision once its exposures are in (15 customers).
     await eventually('the aggregates to count the decisions and feedback', async () => {
       const r = await reports.one('campaign', campaignId, range);
-      return (r.total.treatment ?? 0) + (r.total.control ?? 0) === 15 && r.total.opened === 5 && r.total.complained === 1 ? r : undefined;
+      return (r.total.treatment ?? 0) + (r.total.control ?? 0) === 15 && r.total.opened === 5 && r.total.complained === 1 && r.total.unsubscribed === 1 ? r : undefined;
     });
     // Sales after ingest applied them: 4 treatment customers and 1 control customer within 7 days;
     // t0 buys twice (counted once), t5 after the window (not counted).
@@ -99,10 +105,10 @@ describe('baton report campaign', () => {
     expect(run.stdout.trimEnd().split('\n')).toEqual([
       `campaign ${campaignId}, 2026-11-01 to 2026-11-07, by day`,
       'day         decided  chosen  deferred  sent  delivered  opened  clicked  bounced  complained  unsub  treatment  control  converted  ctl-conv',
-      '2026-11-02        9       6         0     6          6       4        1        0           1      0          6        3          2         1',
+      '2026-11-02        9       6         0     6          6       4        1        0           1      1          6        3          2         1',
       '2026-11-03        8       4         0     4          3       1        1        1           0      0          4        2          2         0',
-      'total            17      10         0    10          9       5        2        1           1      0         10        5          4         1',
-      'rates: delivery 90.0 %, open 55.6 %, click 22.2 %, bounce 10.0 %, complaint 11.1 %, unsubscribe 0.0 %',
+      'total            17      10         0    10          9       5        2        1           1      1         10        5          4         1',
+      'rates: delivery 90.0 %, open 55.6 %, click 22.2 %, bounce 10.0 %, complaint 11.1 %, unsubscribe 11.1 %',
       'suppressed: cap 2, holdout 5',
       'treatment 10 customers, 4 converted (40.00 %); control 5 customers, 1 converted (20.00 %)',
       `uplift +20.0 points, 95 % CI [${p(lo)}, ${p(hi)}]; revenue per customer 22.00 vs 6.00`,

@@ -9,10 +9,13 @@
 //   COUNTED#<changeId> / COUNTED                 marker: the change was counted (TTL 3 days, longer than a stream keeps records)
 //   AGGIDS#<kind> / <id>                         the ids counted under a kind, for `baton report channel`
 //   EXPOSURE#<sha256(customerId)> / <campaignId> { group, day, at, dimensions, convertedAt?, revenue? }
-//       the customer's first decision in the campaign; a hash, never the id (TTL as decisions: 400 days)
+//       the customer's first decision in the campaign; a hash, never the id (TTL as decisions: 400 days);
+//       removed when the customer is erased (forgetExposures), so the hash links to nothing any more
+//   PSEUDONYM#<hmac(exportSecret, customerId)> / KEY   the analytical export's per-customer key (./pseudonyms.ts)
 import { createHash } from 'node:crypto';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
@@ -169,6 +172,19 @@ export class DynamoAggregates implements AggregatesPort {
       start = page.LastEvaluatedKey;
     } while (start);
     return ids.sort();
+  }
+
+  async forgetExposures(customerId: string, campaignIds?: readonly string[]): Promise<number> {
+    let sks = campaignIds;
+    if (!sks) {
+      const out = await this.db.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': exposurePk(customerId) }, ProjectionExpression: 'sk', ConsistentRead: true }),
+      );
+      sks = (out.Items ?? []).map((i) => String(i.sk));
+    }
+    const pk = exposurePk(customerId);
+    await Promise.all([...new Set(sks)].map((sk) => this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk, sk } }))));
+    return sks.length;
   }
 
   // ---- the rebuild: every cell removed, then written again from what the decisions say ----

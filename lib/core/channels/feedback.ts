@@ -21,7 +21,8 @@ export const MESSAGE_TIMES = {
   failedAt: { outbox: true, contact: true, proof: false },
   delayedAt: { outbox: true, contact: false, proof: false },
   displayedAt: { outbox: true, contact: false, proof: true },
-  unsubscribedAt: { outbox: false, contact: true, proof: false },
+  /** The customer unsubscribed through this message (its link, SES's list page): reports count it on the message. */
+  unsubscribedAt: { outbox: true, contact: true, proof: false },
   /** A booked call was made (CallCompleted, whatever its outcome; the outcome is the customer's `lastCallOutcome`). */
   calledAt: { outbox: true, contact: false, proof: true },
 } as const satisfies Record<string, { outbox: boolean; contact: boolean; proof: boolean }>;
@@ -70,7 +71,14 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
   if (event.source === 'aws.ses') {
     const field = SES_FIELD[event['detail-type']];
     const decisionId = event.detail.mail.tags?.['decisionId']?.[0];
-    if (!field || !decisionId) return undefined;
+    if (!decisionId) return undefined;
+    if (event['detail-type'] === 'Email Subscribed') {
+      // Only "unsubscribe from everything" is an unsubscribe (as the reducers say); a topic change is not.
+      const prefs = event.detail.subscription['newTopicPreferences'] as { unsubscribeAll?: unknown } | undefined;
+      if (prefs?.unsubscribeAll !== true) return undefined;
+      return { decisionId, channel: 'email', field: 'unsubscribedAt', at: sesEventTime(event['detail-type'], event.detail).at };
+    }
+    if (!field) return undefined;
     return {
       decisionId,
       channel: 'email',
@@ -82,6 +90,13 @@ export function messageFeedback(event: BatonEvent): MessageFeedback | undefined 
   }
   if (event.source === 'baton.crm' && event['detail-type'] === 'CallCompleted') {
     return { decisionId: event.detail.decisionId, channel: 'call', field: 'calledAt', at: event.detail.occurredAt };
+  }
+  // A withdrawal that names the message it came through: the unsubscribe link (lib/app/unsubscribe.ts)
+  // or any channel's opt-out (an SMS STOP) that says which decision's message it answered.
+  if (event.source === 'baton.crm' && event['detail-type'] === 'ConsentChanged' && event.detail.granted === false) {
+    const decisionId = (event.detail as { decisionId?: unknown }).decisionId;
+    if (typeof decisionId !== 'string' || decisionId === '') return undefined;
+    return { decisionId, channel: event.detail.channel, field: 'unsubscribedAt', at: event.detail.occurredAt };
   }
   if (event.source === 'baton.device' && (event['detail-type'] === 'MessageDisplayed' || event['detail-type'] === 'MessageClicked')) {
     return {
