@@ -2,6 +2,7 @@
 // marketing activity achieved, read from the report aggregates (docs/reports.md). The command
 // tree is registered here; the work loads when a report runs.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import type { DimensionKind } from '../../lib/core/reports/aggregates.ts';
@@ -148,7 +149,6 @@ export function csv(reports: readonly DimensionReport[]): string[] {
 async function runRebuild(flags: CliFlags, ctx: ReportContext): Promise<number> {
   const { rebuildDepsFor } = await import('../../lib/wiring/reports.ts');
   const { rebuildAggregates } = await import('../../lib/app/reports.ts');
-  const { DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
   const count = async () => Number((await ctx.db.send(new DescribeTableCommand({ TableName: ctx.names.decisions }))).Table?.ItemCount ?? 0);
   const tty = process.stderr.isTTY === true && !flags.json;
   const bar = (done: number, total: number) => {
