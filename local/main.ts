@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     console.log(`clock: ${speed === 0 ? 'stands still' : `×${speed} (${describeSpeed(speed)})`}; move it with POST ${endpoints.bus}/local/clock/advance {"by":"7d"}, read it at GET ${endpoints.bus}/local/clock`);
   }
   console.log(`tables: ${Object.values(tables).join(', ')}`);
+  console.log(`console: ${endpoints.bus}/console (local sign-in: pick viewer, marketer, approver or admin; docs/console.md)`);
   // The figures stay in view while the stack runs; dead letters get a line as they happen.
   stack.summary.report(process.stdout);
 
