@@ -200,7 +200,12 @@ function Editor() {
   const [check, setCheck] = useState(null);
   const [samples] = useApi('/samples');
   const [sample, setSample] = useState('baton.pos/SaleCompleted');
+  const [eventText, setEventText] = useState('');
   const [customer, setCustomer] = useState('');
+  // The chosen sample fills the event, which the marketer may change before the test.
+  useEffect(() => {
+    api(`/samples/${sample}`).then((r) => r.ok && setEventText(JSON.stringify(r.data.event, null, 2)));
+  }, [sample]);
   const [test, setTest] = useState(null);
   const [diff, setDiff] = useState(null);
   const [submitted, setSubmitted] = useState(null);
@@ -221,7 +226,15 @@ function Editor() {
     }, 300);
     return () => clearTimeout(t);
   }, [text]);
-  const runTest = async () => setTest(await api('/rules/test', { method: 'POST', body: { rule: parsed.rule, sample, ...(customer ? { customer } : {}) } }));
+  const runTest = async () => {
+    let event;
+    try {
+      event = JSON.parse(eventText);
+    } catch (e) {
+      return setTest({ ok: false, status: 400, data: { reason: `event: not JSON: ${e.message}` } });
+    }
+    setTest(await api('/rules/test', { method: 'POST', body: { rule: parsed.rule, event, ...(customer ? { customer } : {}) } }));
+  };
   const runDiff = async () => setDiff(await api('/rules/diff', { method: 'POST', body: { rule: parsed.rule } }));
   const submit = async () => setSubmitted(await api('/rules', { method: 'POST', body: { rule: parsed.rule } }));
   return html`<h1>Edit rule</h1>
@@ -239,6 +252,8 @@ function Editor() {
       <label>Sample event <select value=${sample} onChange=${(e) => setSample(e.currentTarget.value)}>
         ${(samples.data?.samples ?? [sample]).map((s) => html`<option value=${s}>${s}</option>`)}
       </select></label>
+      <label for="event-text">Event (JSON)</label>
+      <textarea id="event-text" class="event" spellcheck="false" value=${eventText} onInput=${(e) => setEventText(e.currentTarget.value)}></textarea>
       <label>Customer (any external id, optional) <input value=${customer} onInput=${(e) => setCustomer(e.currentTarget.value)} /></label>
       <button type="button" disabled=${!check?.valid} onClick=${runTest}>Test</button>
     </div>
