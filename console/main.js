@@ -403,4 +403,6 @@ function App() {
   return html`<${Shell} me=${me} hash=${hash} onSignOut=${signOut}>${body}<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the "Loading" placeholder: preact renders next to what is there
+render(html`<${App} />`, root);
