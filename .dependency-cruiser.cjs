@@ -22,6 +22,9 @@ module.exports = {
     { name: 'cloud-reads-contract-only', severity: 'error', comment: 'The CDK stack shares names, routes and tables with the code (lib/contract) and nothing else.', from: { path: '^infra/' }, to: { path: '^(lib/(core|app|adapters|wiring)|functions|local|cli|bench|test)/' } },
     { name: 'laptop-apart-from-cloud', severity: 'error', comment: 'The local stack and the CDK stack have no import tie.', from: { path: '^(local|cli|bench)/' }, to: { path: '^infra/' } },
     { name: 'no-test-imports', severity: 'error', comment: 'Only tests import test support.', from: { path: '^(events|lib|functions|infra|local|cli|bench)/' }, to: { path: '^test/' } },
+    { name: 'console-is-a-browser-app', severity: 'error', comment: 'The console front end talks to its API over HTTP: it imports nothing of Baton but lib/contract types.', from: { path: '^console/' }, to: { path: '^(events|lib/(core|app|adapters|wiring)|functions|infra|local|cli|bench|test)/' } },
+    { name: 'console-contract-types-only', severity: 'error', comment: 'Only types from lib/contract: its modules read process.env and zod, which the browser bundle does not need.', from: { path: '^console/' }, to: { path: '^lib/contract/', dependencyTypesNot: ['type-only'] } },
+    { name: 'nothing-imports-the-console', severity: 'error', comment: 'The console is served as files (local/console.ts bundles it by path), never imported.', from: { path: '^(events|lib|functions|infra|local|cli|bench)/' }, to: { path: '^console/' } },
     { name: 'aws-sdk-in-adapters', severity: 'error', comment: 'AWS clients live in lib/adapters (built by lib/wiring); the rest of lib/ sees ports.', from: { path: '^lib/(contract|core|app)/' }, to: { path: '(^|/)node_modules/@aws-sdk/' } },
   ],
   options: {

@@ -14,6 +14,7 @@ import { Access } from './constructs/access.ts';
 import { DecisionApi } from './constructs/api.ts';
 import { Journeys } from './constructs/journeys.ts';
 import { Bus, type CrossAccountPublisher } from './constructs/bus.ts';
+import { Console } from './constructs/console.ts';
 import { Channels } from './constructs/channels.ts';
 import { Reports } from './constructs/reports.ts';
 import { AnalyticalExport } from './constructs/export.ts';
@@ -85,6 +86,7 @@ export class BatonStack extends Stack {
   readonly runs: Runs;
   readonly loyalty: Loyalty;
   readonly destinations: Destinations;
+  readonly console: Console;
 
   constructor(scope: Construct, id: string, props: BatonStackProps) {
     super(scope, id, {
@@ -153,6 +155,8 @@ export class BatonStack extends Stack {
       environment,
       unsubscribeSecret: this.channels.unsubscribeSecret,
     });
+    // The marketer's console: site, user pool and API (infra/constructs/console.ts).
+    this.console = new Console(this, 'Console', { stage, tables: this.tables, environment, retainUsers: retainData });
     this.observability = new Observability(this, 'Observability', {
       stage,
       bus: this.bus.bus,

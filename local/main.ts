@@ -116,6 +116,7 @@ async function main(): Promise<void> {
       ? `analytical export: Parquet files under ${stack.exportDir} (kind=<kind>/day=<day>/; --export <dir> to choose, --no-export for none)`
       : 'analytical export: off (--no-export)',
   );
+  console.log(`console: ${endpoints.bus}/console (local sign-in: pick viewer, marketer, approver or admin; docs/console.md)`);
   // The figures stay in view while the stack runs; dead letters get a line as they happen.
   stack.summary.report(process.stdout);
 

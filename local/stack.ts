@@ -14,6 +14,9 @@ import { aggregatesHandler } from '../functions/aggregates.ts';
 import { aggregatorFor } from '../lib/wiring/reports.ts';
 import { decisionsApiHandler } from '../functions/decisions-api.ts';
 import { decisionApiDeps } from '../lib/wiring/decision-api.ts';
+import { consoleApiHandler } from '../functions/console-api.ts';
+import { consoleDeps } from '../lib/wiring/console.ts';
+import { localConsole } from './console.ts';
 import { dispatchDeps } from '../lib/wiring/dispatch.ts';
 import { ingestDeps } from '../lib/wiring/ingest.ts';
 import { segmentsRefreshDeps } from '../lib/wiring/segments.ts';
@@ -341,7 +344,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: busPort,
       deliver: (target, body) => queues[target].send(body),
       extensions,
-      rawExtensions: [decisionApi(decisionsApiHandler(async (o) => ({ ...(await decisionApiDeps(settings, o)), clock: clock.now }), observe))],
+      rawExtensions: [
+        decisionApi(decisionsApiHandler(async (o) => ({ ...(await decisionApiDeps(settings, o)), clock: clock.now }), observe)),
+        // The console (docs/console.md): its page, bundle and API on this port, built on first use.
+        localConsole(
+          consoleApiHandler(
+            () =>
+              consoleDeps(settings, { tenant: stage, fourEyes: true }, {
+                overview: async () => ({ ...summary.figures() }),
+                // What every channel sent, as /local/messages has it (email with its HTML).
+                messages: async (customerId) =>
+                  ((await (await fetch(`${busEndpoint}/local/messages${customerId ? `?customer=${encodeURIComponent(customerId)}` : ''}`)).json()) as { messages: Record<string, unknown>[] }).messages,
+                clock: clock.now,
+              }),
+            observe,
+          ),
+          stage,
+        ),
+      ],
       clock: clock.now,
     });
     await bus.start();

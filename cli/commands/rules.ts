@@ -2,13 +2,12 @@
 // over rule files (JSON or YAML; one rule, a list, or `{rules: [...]}`). Everything written is
 // validated first, including what it names in other tables (its template for its channel, the
 // offer the template shows); the writes and their history are DynamoRuleRepository's.
-import { Liquid } from 'liquidjs';
 import { checkRule, messageOf, type Rule } from '../../lib/core/rules/rule.ts';
 import { RuleSet } from '../../lib/core/rules/engine.ts';
 import { parseEvent } from '../../events/validate.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { dryRunDecision } from '../../lib/app/decide-and-commit.ts';
-import { localeChain, type Template } from '../../lib/core/channels/template.ts';
+import { ruleReferences } from '../../lib/app/rule-references.ts';
 import { DynamoCustomerRepository } from '../../lib/adapters/dynamo/customers.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
 import { DynamoRuleRepository } from '../../lib/adapters/dynamo/rules.ts';
@@ -22,53 +21,9 @@ export type RulesContext = ItemsContext;
 
 const USAGE = 'usage: baton rules test <rule file> --events <file> [--json]';
 
-/** The locale every template needs: customers whose own locale has no variant get this one. */
-const FALLBACK_LOCALE = localeChain(undefined)[0]!;
-
-const liquid = new Liquid();
-/** Whether any part of the template outputs `offer`. A template that does not parse shows nothing. */
-function showsOffer(t: Template): boolean {
-  return [t.subject, t.html, t.text].some((part) => {
-    if (part === undefined) return false;
-    try {
-      return 'offer' in liquid.analyzeSync(liquid.parse(part), { partials: false }).globals;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** A message rule needs its template on its channel, in the fallback locale, and an offer when the template shows one. */
-async function ruleReferences(rules: Rule[], ctx: ItemsContext): Promise<Reference[]> {
-  const store = new DynamoTemplateStore(ctx.db, ctx.names.templates);
-  const variants = new Map<string, Promise<Template[]>>();
-  const refs: Reference[] = [];
-  for (const rule of rules) {
-    const then = rule.then;
-    if (then.channel === 'bus') continue;
-    const errors: string[] = [];
-    const warnings: string[] = [];
-    if (!variants.has(then.template)) variants.set(then.template, store.variants(then.template));
-    const all = await variants.get(then.template)!;
-    const onChannel = all.filter((t) => t.channel === then.channel);
-    const list = (ts: Template[]) => ts.map((t) => `${t.channel}/${t.locale}`).sort().join(', ');
-    if (all.length === 0) {
-      errors.push(`then.template: no template "${then.template}" in ${ctx.names.templates}; store it first with baton templates put`);
-    } else if (onChannel.length === 0) {
-      errors.push(`then.template: "${then.template}" has no ${then.channel} template (it has ${list(all)}), and the rule sends on ${then.channel}`);
-    } else if (!onChannel.some((t) => t.locale === FALLBACK_LOCALE)) {
-      errors.push(
-        `then.template: "${then.template}" has no ${then.channel} template in the fallback locale ${FALLBACK_LOCALE} (it has ${list(onChannel)}); customers in other locales would get no message`,
-      );
-    } else {
-      const shown = onChannel.some(showsOffer);
-      if (shown && !then.offer) errors.push(`then.offer: template "${then.template}" (${then.channel}) shows {{ offer }}, so the rule must name an offer`);
-      if (!shown && then.offer) warnings.push(`then.offer: template "${then.template}" (${then.channel}) never shows {{ offer }}, so customers will not see the offer`);
-    }
-    if (errors.length || warnings.length) refs.push({ id: rule.ruleId, errors, warnings });
-  }
-  return refs;
-}
+/** A message rule needs its template on its channel, in the fallback locale, and an offer when the template shows one (lib/app/rule-references.ts). */
+const references = (rules: Rule[], ctx: ItemsContext): Promise<Reference[]> =>
+  ruleReferences(rules, new DynamoTemplateStore(ctx.db, ctx.names.templates), ctx.names.templates);
 
 export const RULES: ItemSpec<Rule> = {
   noun: 'rule',
@@ -79,7 +34,7 @@ export const RULES: ItemSpec<Rule> = {
     return c.ok ? { ok: true, id: c.rule.ruleId, value: c.rule } : { ok: false, id: c.ruleId, reason: c.reason };
   },
   repository: (ctx) => new DynamoRuleRepository(ctx.db, ctx.names.rules, ctx.clock),
-  references: ruleReferences,
+  references,
   describe(rule, stored) {
     const c = (rule ?? stored.content) as Partial<Rule> & { then?: { channel?: string } };
     return `${c.enabled ? 'enabled ' : 'disabled'} prio ${String(c.priority).padStart(4)}  ${String(c.campaignId).padEnd(20)} ${c.then?.channel ?? '?'}`;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const WINGS = ['events', 'lib', 'functions', 'infra', 'local', 'cli', 'bench'];
+const WINGS = ['events', 'lib', 'functions', 'infra', 'local', 'cli', 'bench', 'console'];
 
 export async function violations(): Promise<string[]> {
   const rules = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cjs'));

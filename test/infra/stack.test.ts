@@ -404,7 +404,7 @@ describe('IAM', () => {
       .filter(({ statement }) => asArray(statement.Resource).includes('*'))
       .map(({ statement }) => asArray<string>(statement.Action).sort().join(','));
     const xray = 'xray:PutTelemetryRecords,xray:PutTraceSegments';
-    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export
+    expect(wildcard.sort()).toEqual(['sns:Publish', xray, xray, xray, xray, xray, xray, xray, xray, xray, xray, xray]); // SMS; evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export, console api
     const noSms = iamStatements(synth({ smsEnabled: false }).resources).filter(({ statement }) => asArray(statement.Action).includes('sns:Publish'));
     expect(noSms.every(({ statement }) => !asArray(statement.Resource).includes('*'))).toBe(true);
   });
@@ -569,7 +569,7 @@ describe('functions', () => {
   const functions = ofType(base.resources, 'AWS::Lambda::Function');
 
   it('runs every function on Node.js 24, arm64, traced, with its own log group and retention', () => {
-    expect(functions).toHaveLength(10); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export
+    expect(functions).toHaveLength(11); // evaluate, dispatch, decisions-api, unsubscribe, run starter, run worker, segments refresh, aggregates, loyalty expiry, export, console api
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -1057,5 +1057,44 @@ describe('configuration from CDK context (infra/app.ts)', () => {
     expect(() => propsFromContext(app({ senderEmail: '' }).node)).toThrow(/senderEmail/);
     expect(() => synth({ senderEmail: 'not-an-address' })).toThrow(/"not-an-address"/);
     expect(() => synth({ stage: 'Prod!' })).toThrow(/"Prod!"/);
+  });
+});
+
+describe('console (infra/constructs/console.ts)', () => {
+  it('keeps the site in a private, encrypted, TLS-only bucket that only CloudFront reads, through origin access control', () => {
+    const site = ofType(base.resources, 'AWS::S3::Bucket').find(([id]) => id.startsWith('ConsoleSite'))!;
+    expect(site, 'the console site bucket').toBeDefined();
+    const props = site[1].Properties;
+    expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBeTruthy();
+    const policy = ofType(base.resources, 'AWS::S3::BucketPolicy').find(([, p]) => refId(p.Properties.Bucket) === site[0])!;
+    const statements = policy[1].Properties.PolicyDocument.Statement as Json[];
+    expect(statements.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
+    const reads = statements.filter((s) => s.Effect === 'Allow');
+    expect(reads.map((s) => s.Principal)).toEqual([{ Service: 'cloudfront.amazonaws.com' }]);
+    expect(ofType(base.resources, 'AWS::CloudFront::OriginAccessControl')).toHaveLength(1);
+  });
+
+  it('has a user pool with TOTP MFA available, threat protection, the four groups, and a Cognito authorizer on every API method but the preflight', () => {
+    const [, pool] = ofType(base.resources, 'AWS::Cognito::UserPool').find(([id]) => id.startsWith('Console'))!;
+    expect(pool.Properties.MfaConfiguration).toBe('OPTIONAL');
+    expect(pool.Properties.EnabledMfas).toEqual(['SOFTWARE_TOKEN_MFA']);
+    expect(pool.Properties.UserPoolAddOns).toEqual({ AdvancedSecurityMode: 'ENFORCED' });
+    expect(ofType(base.resources, 'AWS::Cognito::UserPoolGroup').map(([, g]) => g.Properties.GroupName).sort()).toEqual(['admin', 'approver', 'marketer', 'viewer']);
+    const methods = ofType(base.resources, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBeGreaterThan(1);
+    for (const [id, m] of methods) {
+      if (m.Properties.HttpMethod === 'OPTIONS') continue;
+      expect(m.Properties.AuthorizationType, id).toBe('COGNITO_USER_POOLS');
+    }
+  });
+
+  it('lets the console function write only the rules table (rules, changes, audit) and read what it shows', () => {
+    const role = ofType(base.resources, 'AWS::IAM::Role').find(([id]) => id.startsWith('ConsoleFunction'))![0];
+    const statements = iamStatements(base.resources).filter(({ at, statement }) => at.startsWith('ConsoleFunction') && asArray<string>(statement.Action).some((a) => a.startsWith('dynamodb:')));
+    expect(statements.length).toBeGreaterThan(0);
+    const writes = statements.filter(({ statement }) => asArray<string>(statement.Action).some((a) => /Put|Update|Delete|BatchWrite/.test(a)));
+    for (const { statement } of writes) expect(JSON.stringify(statement.Resource)).toMatch(/TablesRules/);
+    expect(role).toBeDefined();
   });
 });
