@@ -279,8 +279,10 @@ function ChangeTable({ changes, me, onDecided }) {
     onDecided();
   };
   const mayDecide = me.role === 'approver' || me.role === 'admin';
-  if (!changes.length) return html`<p class="note">No changes.</p>`;
-  return html`${outcome ? (outcome.ok ? html`<p role="status">Change ${outcome.data.change.changeId} ${outcome.data.change.status}${outcome.data.change.version ? `: rule version ${outcome.data.change.version} is live` : ''}.</p>` : html`<${Problem} r=${outcome} />`) : null}
+  // The outcome stays on the page after the list reloads, also when it was the last pending change.
+  const said = outcome ? (outcome.ok ? html`<p role="status">Change ${outcome.data.change.changeId} ${outcome.data.change.status}${outcome.data.change.version ? `: rule version ${outcome.data.change.version} is live` : ''}.</p>` : html`<${Problem} r=${outcome} />`) : null;
+  if (!changes.length) return html`${said}<p class="note">No changes.</p>`;
+  return html`${said}
     <table><thead><tr><th scope="col">Rule</th><th scope="col">Change</th><th scope="col">Author</th><th scope="col">Submitted</th><th scope="col">Status</th><th scope="col">Decision</th></tr></thead>
     <tbody>${changes.map((c) => html`<tr>
       <td><a href=${`#/rules/${encodeURIComponent(c.ruleId)}`}>${c.ruleId}</a></td>

@@ -64,7 +64,8 @@ describe('console API authorisation', () => {
 
   it('keeps a marketer\'s change pending until another approver accepts it, and audits each step', async () => {
     const ruleId = unique('four-eyes');
-    const rule = { ...DEMO_RULES[1]!, ruleId };
+    // Live once approved: it listens to a store of its own, so it competes with no other test's rule.
+    const rule = { ...DEMO_RULES[1]!, ruleId, when: { source: ['baton.pos'], 'detail-type': ['SaleCompleted'], detail: { storeId: [unique('store')] } } };
     const submitted = await call('POST', '/rules', { body: { rule }, ...as('mark', 'marketer') });
     expect(submitted.status).toBe(202);
     const changeId = submitted.body.change.changeId as string;
@@ -105,8 +106,10 @@ describe('console API authorisation', () => {
     expect((await call('GET', '/rules/no-such-rule', as('vera', 'viewer'))).status).toBe(404);
     expect((await call('POST', '/changes/forged-change-id/approve', as('anna', 'approver'))).status).toBe(404);
     expect((await call('GET', '/customers/cus-00000000-forged', as('vera', 'viewer'))).status).toBe(404);
-    const existing = DEMO_RULES[1]!.ruleId;
-    await new DynamoRuleRepository(db(), tables().rules).put(DEMO_RULES[1]! as never, 'test', { ifAbsent: true });
+    // A rule of this test's own, disabled: an enabled demo rule in the shared stack would compete
+    // with every other test's rules on the same events.
+    const existing = unique('tenant-rule');
+    await new DynamoRuleRepository(db(), tables().rules).put({ ...DEMO_RULES[1]!, ruleId: existing, enabled: false } as never, 'test', { ifAbsent: true });
     expect((await call('GET', `/rules/${existing}`, as('vera', 'viewer'))).status).toBe(200);
     const otherTenant = await call('GET', `/rules/${existing}`, { claims: claims('eve', 'admin', 'globex') });
     expect(otherTenant.status).toBe(404);

@@ -66,7 +66,7 @@ export interface Increment {
 }
 
 /** The message time that makes each message figure, and the status for sent/failed. */
-const FIELD_FIGURE = {
+export const FIELD_FIGURE = {
   deliveredAt: 'delivered',
   openedAt: 'opened',
   clickedAt: 'clicked',

@@ -6,7 +6,7 @@
 // per customer and destroyed when the customer is erased, lib/app/export.ts), a decision the same
 // keyed hash of its id; names, e-mail addresses, phone numbers, tokens, event ids, provider
 // message ids, transaction ids and message payloads are left out. The columns below are all there is.
-import { dayOf } from './aggregates.ts';
+import { dayOf, FIELD_FIGURE } from './aggregates.ts';
 
 export { EXPORT_COLUMNS, EXPORT_KINDS, type ColumnType, type ExportKind } from '../../contract/export.ts';
 import type { ExportKind } from '../../contract/export.ts';
@@ -40,13 +40,7 @@ export interface ExportChange {
 
 /** The message times feedback sets that are exported as feedback rows (not sent/failed: messages rows say those). */
 export const FEEDBACK_EXPORTED = {
-  deliveredAt: 'delivered',
-  openedAt: 'opened',
-  clickedAt: 'clicked',
-  bouncedAt: 'bounced',
-  complainedAt: 'complained',
-  displayedAt: 'displayed',
-  unsubscribedAt: 'unsubscribed',
+  ...FIELD_FIGURE,
   rejectedAt: 'rejected',
   delayedAt: 'delayed',
 } as const;
