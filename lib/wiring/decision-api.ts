@@ -4,7 +4,8 @@ import type { Settings } from '../contract/config.ts';
 import { BUS_NAME } from '../contract/routes.ts';
 import type { DecisionApiDeps } from '../app/decision-api.ts';
 import { DynamoDecisionStore } from '../adapters/dynamo/decisions.ts';
-import { CachingCustomerRepository } from '../adapters/caching.ts';
+import { DynamoCustomerRepository } from '../adapters/dynamo/customers.ts';
+import type { CustomerState } from '../core/customer/index.ts';
 import { BusEventPublisher } from '../adapters/aws/bus-events.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { ingestDeps, type Observed } from './ingest.ts';
@@ -15,9 +16,10 @@ export async function decisionApiDeps(settings: Settings, o: Observed, clients: 
   const secret = settings.unsubscribe.secret ? await secretText(settings.unsubscribe.secret, clients) : undefined;
   const bus = new BusEventPublisher(clients.bus(), settings.busName ?? BUS_NAME);
   return {
-    // A warm function answers a customer it committed last with no read (profiles are up to 320 KB: 500 fit).
-    customers: new CachingCustomerRepository(ingest.customers, 500),
-    identities: ingest.customers,
+    // Ingest's per-process cache: a warm function answers a customer it committed last with no read.
+    customers: ingest.customers,
+    // Answers that commit nothing read the table itself: no later condition would catch a stale link.
+    identities: new DynamoCustomerRepository<CustomerState>(clients.dynamodb(), settings.tables),
     rules: ingest.rules,
     ...(ingest.campaigns ? { campaigns: ingest.campaigns } : {}),
     ...(ingest.context ? { context: ingest.context } : {}),

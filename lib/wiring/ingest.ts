@@ -18,6 +18,7 @@ import { BUS_NAME } from '../contract/routes.ts';
 import { CachedJourneySource, DynamoJourneyInstances, scanJourneys } from '../adapters/dynamo/journeys.ts';
 import { SchedulerJourneyTimers } from '../adapters/aws/scheduler.ts';
 import { createJourneyStep } from '../app/journeys.ts';
+import { CachingCustomerRepository } from '../adapters/caching.ts';
 import { CachedOfferStats, DynamoOfferLearning } from '../adapters/dynamo/offers.ts';
 import { createOfferLearning } from '../app/offers.ts';
 import { CachedContextSource, CONTEXT_REFRESH_MS, DynamoContextStore, scanContext } from '../adapters/dynamo/context.ts';
@@ -36,6 +37,8 @@ export interface Observed {
   readonly port: Metrics;
   readonly logger: { warn(message: string, attributes: Record<string, unknown>): void };
 }
+
+const PROFILES_CACHED = 500;
 
 /** What ingest reads of the settings: the CLI's quarantine replay has only table names and a client. */
 export type IngestSettings = Pick<Settings, 'tables'> & Partial<Pick<Settings, 'rulesRefreshMs' | 'aws' | 'busName' | 'scheduler' | 'attributionWindowDays'>>;
@@ -62,8 +65,11 @@ export function ingestDeps(
   // Offers that learn: counts in the counters table, read with the rules' refresh (docs/offers.md).
   const offers = new DynamoOfferLearning(db, tables.counters);
   const outbox = new DynamoDecisionStore(db, tables.decisions);
+  // Per process: a warm function applies an event with one transaction and no read
+  // (lib/adapters/caching.ts). Profiles are up to 320 KB: 500 fit in the functions' memory.
+  const customers = new CachingCustomerRepository(new DynamoCustomerRepository<CustomerState>(db, tables), PROFILES_CACHED);
   return {
-    customers: new DynamoCustomerRepository<CustomerState>(db, tables),
+    customers,
     quarantine: new DynamoQuarantine(db, tables.quarantine),
     rules,
     offers: new CachedOfferStats(offers, rules, refresh),
@@ -94,7 +100,7 @@ export function ingestDeps(
     ...(clients.bus ? { segmentEvents: new BusSegmentEvents(clients.bus(), settings.busName ?? BUS_NAME) } : {}),
     metrics: o.port,
     ...(clock ? { clock } : {}),
-    ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date())) } : {}),
+    ...(settings.scheduler ? { journeys: journeyStep(settings, settings.scheduler, o, db, clients.scheduler ?? awsClients(settings.aws ?? { endpoints: {} }).scheduler, clock ?? (() => new Date()), customers) } : {}),
     afterApply: both(
       createFeedback({
         outbox,
@@ -158,7 +164,7 @@ function attributionAfterApply(settings: IngestSettings, o: Observed, db: Return
 }
 
 /** Journeys: the journeys in the campaigns table, positions and the timer outbox in the customers table, waits in Scheduler. */
-function journeyStep(settings: IngestSettings, scheduler: NonNullable<Settings['scheduler']>, o: Observed, db: ReturnType<Clients['dynamodb']>, client: Clients['scheduler'], clock: () => Date) {
+function journeyStep(settings: IngestSettings, scheduler: NonNullable<Settings['scheduler']>, o: Observed, db: ReturnType<Clients['dynamodb']>, client: Clients['scheduler'], clock: () => Date, customers: CachingCustomerRepository<CustomerState>) {
   const store = new DynamoJourneyInstances(db, settings.tables.customers, clock);
   // The envelope says where it comes from as EventBridge would: the target queue's region and account.
   const [, , , region, account] = scheduler.targetArn.split(':');
@@ -170,7 +176,8 @@ function journeyStep(settings: IngestSettings, scheduler: NonNullable<Settings['
         o.logger.warn('journey skipped', { journeyId: rejection.journeyId, reason: rejection.reason, ...(rejection.kept ? { kept: rejection.kept } : {}) });
       },
     }),
-    instances: store,
+    // Positions cached beside the profile they were read with.
+    instances: customers.journeyInstances(store),
     outbox: store,
     timers: new SchedulerJourneyTimers(client(), scheduler),
     metrics: o.port,

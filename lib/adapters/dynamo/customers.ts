@@ -35,6 +35,7 @@ import { claimItem, erasedTotalsItem, type TransactItem } from './counters.ts';
 import { membershipItems } from './segment-members.ts';
 import { deleteInstancesOf, isJourneyItem, journeyWrites } from './journeys.ts';
 import { runTallyItem } from './runs.ts';
+import { customerKey } from './customer-keys.ts';
 
 const DAY = 86_400;
 
@@ -46,7 +47,7 @@ export function decodeState<S>(stored: unknown): S {
 export const MARKER_TTL_DAYS = 400;
 export const TOMBSTONE_TTL_DAYS = 400;
 
-export const customerKey = (customerId: string) => ({ pk: `CUS#${customerId}`, sk: 'PROFILE' });
+export { customerKey };
 export const idItemKey = (key: string) => ({ pk: `ID#${key}`, sk: 'ID' });
 export const markerKey = (eventId: string) => ({ pk: `EVT#${eventId}`, sk: 'EVT' });
 const tombstoneKey = (key: string) => ({ pk: `ERASED#${tombstoneHash(key)}`, sk: 'ERASED' });

@@ -21,6 +21,7 @@ import type { Journey } from '../../core/journeys/journey.ts';
 import { StaticJourneyBook, type JourneyBook } from '../../core/journeys/evaluate.ts';
 import { BatonError } from '../../contract/errors.ts';
 import { cancellationCodes } from './client.ts';
+import { customerKey } from './customer-keys.ts';
 import type { TransactItem } from './counters.ts';
 import { RejectionLog, WarmCache, type WarmCacheOptions } from './rules.ts';
 
@@ -123,8 +124,20 @@ export class DynamoJourneyInstances implements JourneyInstances, TimerOutbox {
   }
 
   async rewrite(write: JourneyInstanceWrite, timers: readonly TimerRequest[]): Promise<boolean> {
+    // The profile's version moves with the position: a function that holds the customer's profile
+    // and positions in its cache (lib/adapters/caching.ts) then fails its next commit and reads both.
+    const bump: TransactItem = {
+      Update: {
+        TableName: this.table,
+        Key: customerKey(write.instance.customerId),
+        UpdateExpression: 'SET #version = #version + :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':one': 1 },
+      },
+    };
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: [instancePut(this.table, write), ...journeyWrites(this.table, { instances: [], timers }, this.clock())] }));
+      await this.db.send(new TransactWriteCommand({ TransactItems: [instancePut(this.table, write), bump, ...journeyWrites(this.table, { instances: [], timers }, this.clock())] }));
       return true;
     } catch (err) {
       if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;

@@ -34,7 +34,11 @@ export class MemoryCustomerRepository<S> implements CustomerRepository<S> {
   }
 
   /** Journey positions and the timer outbox, committed with the profile. */
-  readonly journeys = new MemoryJourneyStore();
+  readonly journeys = new MemoryJourneyStore((customerId) => {
+    const profile = this.profiles.get(customerId);
+    if (profile) this.profiles.set(customerId, { ...profile, version: profile.version + 1 });
+    return profile !== undefined;
+  });
 
   async resolve(ids: readonly IdRef[]): Promise<Resolution> {
     const links = new Map<string, string>();

@@ -12,6 +12,9 @@ export class MemoryJourneyStore implements JourneyInstances, TimerOutbox {
   /** Requests by schedule name, as the timer outbox keys them: a newer request replaces an older one. */
   readonly timers = new Map<string, TimerRequest>();
 
+  /** `profileMoved`: a migration's rewrite moves the profile's version too (false: no profile), as in DynamoDB. */
+  constructor(private readonly profileMoved?: (customerId: string) => boolean) {}
+
   /** Whether every write's seq still matches (the commit's condition). */
   accepts(writes: JourneyWrites): boolean {
     return (
@@ -37,6 +40,7 @@ export class MemoryJourneyStore implements JourneyInstances, TimerOutbox {
   async rewrite(write: JourneyInstanceWrite, timers: readonly TimerRequest[]): Promise<boolean> {
     const writes = { instances: [write], timers };
     if (!this.accepts(writes)) return false;
+    if (this.profileMoved && !this.profileMoved(write.instance.customerId)) return false;
     this.apply(writes);
     return true;
   }
