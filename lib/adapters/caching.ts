@@ -101,8 +101,10 @@ export class CachingCustomerRepository<S> implements CustomerRepository<S> {
     const result = await this.inner.commit(change);
     if (result.status === 'committed') {
       const before = this.profiles.get(change.customerId);
-      // Positions carry over only from the version this commit replaced, and not through a merge.
-      const instances = before?.instances && before.profile.version === change.expectedVersion && change.mergedAway.length === 0 ? (change.journeys ? afterWrites(before.instances, change.journeys) : before.instances) : undefined;
+      // Positions carry over only from the version this commit replaced, and not through a merge; a
+      // new profile has none but those it writes (an erasure deletes a customer's positions).
+      const held = change.expectedVersion === 0 ? [] : before?.profile.version === change.expectedVersion ? before.instances : undefined;
+      const instances = held && change.mergedAway.length === 0 ? (change.journeys ? afterWrites(held, change.journeys) : held) : undefined;
       this.profiles.set(change.customerId, {
         profile: {
           customerId: change.customerId,

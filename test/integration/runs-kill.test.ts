@@ -30,6 +30,8 @@ const CAPACITY = Math.max(50, Math.round(N / 8));
 const START = '2026-03-10T06:00:00.000Z';
 /** Thirty simulated hours a real minute: the run spans several capacity windows and the last zone's morning in about 20 s. */
 const SPEED = 1800;
+/** Time allowed after the restart: DynamoDB Local on a busy 2-core machine decides ~10-80 members a second. */
+const RESUME_MS = Math.max(1_500_000, N * 150);
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-runs-kill-'));
 const running: ChildProcess[] = [];
@@ -105,10 +107,16 @@ describe('an outbound run killed with SIGKILL and resumed', () => {
     stack = await startStack(clockAt);
     db = documentClient({ endpoint: `http://127.0.0.1:${stack.ports.dynamodb}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     runs = new DynamoRunRepository(db, tables.counters);
-    const deadline = Date.now() + 1_500_000;
+    const deadline = Date.now() + RESUME_MS;
+    let reported = Date.now();
     for (;;) {
       const run = await runs.get(runId);
       if (run?.state === 'done') break;
+      // A long run says how far it got, so a timeout shows where it stood.
+      if (Date.now() - reported > 60_000) {
+        reported = Date.now();
+        console.log(`run ${runId}: ${JSON.stringify(await runs.counts(runId))}`);
+      }
       if (stack.child.exitCode !== null) throw new Error(`the restarted stack died:\n${stack.output()}`);
       if (Date.now() > deadline) throw new Error(`the run did not finish after the restart (${JSON.stringify(await runs.counts(runId))})`);
       await new Promise((r) => setTimeout(r, 500));
@@ -134,5 +142,5 @@ describe('an outbound run killed with SIGKILL and resumed', () => {
     process.kill(-stack.child.pid!, 'SIGKILL');
     await exited(stack.child);
     db.destroy();
-  }, 2_400_000);
+  }, RESUME_MS + 900_000);
 });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { createIngest, type IngestOutcome } from '../../lib/app/ingest.ts';
 import { createJourneyStep, relayTimers, type JourneyDeps } from '../../lib/app/journeys.ts';
+import { CachingCustomerRepository } from '../../lib/adapters/caching.ts';
 import type { CustomerRepository, JourneyInstances, JourneyTimers, TimerOutbox } from '../../lib/app/ports.ts';
 import { MemoryCustomerRepository } from '../../lib/adapters/memory/customers.ts';
 import { MemoryQuarantine } from '../../lib/adapters/memory/quarantine.ts';
@@ -64,6 +65,8 @@ export interface StackOptions {
   readonly wrapTimers?: (timers: JourneyTimers) => JourneyTimers;
   /** The id new customers get (random by default). */
   readonly newCustomerId?: () => string;
+  /** A warm function's per-process cache in front of the repository and the positions, as lib/wiring/ingest.ts composes it. */
+  readonly cache?: boolean;
 }
 
 let eventCounter = 0;
@@ -88,7 +91,9 @@ export function journeyStack(opts: StackOptions) {
   const metrics = new MemoryMetrics();
   const memory = opts.dynamo ? undefined : new MemoryCustomerRepository<CustomerState>();
   const bare: CustomerRepository<CustomerState> = memory ?? new DynamoCustomerRepository<CustomerState>(opts.dynamo!.db, opts.dynamo!.tables, clock);
-  const customers = opts.wrapCustomers ? opts.wrapCustomers(bare) : bare;
+  const wrapped = opts.wrapCustomers ? opts.wrapCustomers(bare) : bare;
+  const cached = opts.cache ? new CachingCustomerRepository(wrapped) : undefined;
+  const customers = cached ?? wrapped;
   const store: JourneyInstances & TimerOutbox = memory?.journeys ?? new DynamoJourneyInstances(opts.dynamo!.db, opts.dynamo!.tables.customers, clock);
   const timers = new MemoryJourneyTimers();
   const source = new MemoryJourneySource(new StaticJourneyBook(opts.journeys));
@@ -110,7 +115,7 @@ export function journeyStack(opts: StackOptions) {
     }),
   );
   const relayErrors: unknown[] = [];
-  const journeyDeps: JourneyDeps = { journeys: source, instances: store, timers: opts.wrapTimers ? opts.wrapTimers(timers) : timers, outbox: store, metrics, clock, onRelayError: (e) => relayErrors.push(e) };
+  const journeyDeps: JourneyDeps = { journeys: source, instances: cached ? cached.journeyInstances(store) : store, timers: opts.wrapTimers ? opts.wrapTimers(timers) : timers, outbox: store, metrics, clock, onRelayError: (e) => relayErrors.push(e) };
   const ingest = createIngest({
     customers,
     quarantine: new MemoryQuarantine(),

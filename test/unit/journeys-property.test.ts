@@ -187,7 +187,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 class Crash extends Error {}
 
-async function check(m: MJourney, ops: Op[], crashes: { before: Set<number>; after: Set<number>; timers: Set<number> }): Promise<void> {
+async function check(m: MJourney, ops: Op[], crashes: { before: Set<number>; after: Set<number>; timers: Set<number> }, cache: boolean): Promise<void> {
   const journey = journeyFrom(toItem(m));
   let commits = 0;
   let creates = 0;
@@ -211,7 +211,7 @@ async function check(m: MJourney, ops: Op[], crashes: { before: Set<number>; aft
     },
     delete: (name) => t.delete(name),
   });
-  const stack = journeyStack({ journeys: [journey], wrapCustomers, wrapTimers });
+  const stack = journeyStack({ journeys: [journey], wrapCustomers, wrapTimers, cache });
   const ids = { crmId: 'crm-prop' };
   const first = await stack.event('baton.crm', 'CustomerUpserted', { ids, profile: { tier: 'gold' } });
   if (first.status !== 'applied') throw new Error('no customer');
@@ -345,8 +345,10 @@ describe('journeys against an independent model', () => {
         journeyArb,
         fc.array(opArb, { minLength: 1, maxLength: 30 }),
         fc.record({ before: fc.uniqueArray(fc.integer({ min: 2, max: 40 }), { maxLength: 4 }), after: fc.uniqueArray(fc.integer({ min: 2, max: 40 }), { maxLength: 4 }), timers: fc.uniqueArray(fc.integer({ min: 1, max: 20 }), { maxLength: 3 }) }),
-        async (m, ops, c) => {
-          await check(m, ops, { before: new Set(c.before), after: new Set(c.after), timers: new Set(c.timers) });
+        // With and without a warm function's cache of profiles and positions (lib/adapters/caching.ts).
+        fc.boolean(),
+        async (m, ops, c, cache) => {
+          await check(m, ops, { before: new Set(c.before), after: new Set(c.after), timers: new Set(c.timers) }, cache);
         },
       ),
       { numRuns: 200 },
