@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/sequencer.ts';
 
 // The global setup runs the local stack in this process: keep the SDK's Node 20 notice out of it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -16,6 +17,8 @@ export default defineConfig({
     teardownTimeout: 120_000,
     // Two cores: more workers only fight over them with the DynamoDB Local JVM.
     maxWorkers: 2,
+    // The longest files first (test/support/sequencer.ts): a run then ends on short files, not on a long tail.
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
