@@ -65,6 +65,12 @@ export interface LocalStackOptions {
   readonly clock?: LocalClock;
   /** Keep DynamoDB data in this directory between runs; in memory when undefined. */
   readonly persistDir?: string;
+  /**
+   * A DynamoDB Local already running (the tests' shared one), used instead of starting a JVM: the
+   * stack creates its stage's tables there and leaves the server running when it stops. Give each
+   * such stack a stage of its own, so its tables are its own. `dynamodbPort` and `persistDir` are then ignored.
+   */
+  readonly dynamodbEndpoint?: string;
   readonly stage?: string;
   /** Show every handler log line (Powertools JSON) and their metrics; warnings only by default. */
   readonly verbose?: boolean;
@@ -203,10 +209,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     const [dynamodb, ses] = await Promise.all([
-      startDynamoDbLocal({ port: dynamodbPort, ...(options.persistDir ? { persistDir: options.persistDir } : {}) }).then((s) => {
-        started.push(s);
-        return s;
-      }),
+      options.dynamodbEndpoint
+        ? Promise.resolve({ endpoint: options.dynamodbEndpoint })
+        : startDynamoDbLocal({ port: dynamodbPort, ...(options.persistDir ? { persistDir: options.persistDir } : {}) }).then((s) => {
+            started.push(s);
+            return s;
+          }),
       startSesLocal({ port: sesPort }).then((s) => {
         started.push(s);
         return s;

@@ -24,7 +24,7 @@ import type { BatonEvent } from '../../events/catalog.ts';
 import { LOCAL_CREDENTIALS, LOCAL_EXPORT_SECRET, LOCAL_REGION } from '../../local/constants.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
-import { eventually, unique } from '../support/local.ts';
+import { endpoints, eventually, unique } from '../support/local.ts';
 
 let stack: LocalStack;
 let folder: string;
@@ -38,7 +38,7 @@ const patience = { quietMs: 120_000, maxMs: 200_000 };
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'baton-export-test-'));
-  stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'export', export: { dir: folder } });
+  stack = await startLocalStack({ busPort: 0, dynamodbEndpoint: endpoints().dynamodb, sesPort: 0, stage: 'export', export: { dir: folder } });
   bus = new EventBridgeClient({ endpoint: stack.endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   dynamo = documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }, 300_000);

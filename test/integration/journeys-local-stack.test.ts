@@ -15,6 +15,7 @@ import { getInstance } from '../../lib/adapters/dynamo/journeys.ts';
 import { BUS_NAME } from '../../lib/contract/routes.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { batonWith, stackEnv } from '../support/cli.ts';
+import { endpoints } from '../support/local.ts';
 
 const START = '2030-03-04T08:00:00.000Z';
 const STAGE = 'jrnlocal';
@@ -25,7 +26,7 @@ let bus: EventBridgeClient;
 
 beforeAll(async () => {
   const clock = new LocalClock({ speed: 0, start: new Date(START) });
-  stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: STAGE, clock });
+  stack = await startLocalStack({ busPort: 0, dynamodbEndpoint: endpoints().dynamodb, sesPort: 0, stage: STAGE, clock });
   db = documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   bus = new EventBridgeClient({ endpoint: stack.endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   await seedJourneys(db, stack.tables, clock.now());

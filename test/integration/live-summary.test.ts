@@ -6,7 +6,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
-import { putRule, putTemplate, type StackTables } from '../support/local.ts';
+import { endpoints, putRule, putTemplate, type StackTables } from '../support/local.ts';
 import { capture } from '../support/capture.ts';
 
 const EMAIL = 'ilse.summary@example.com';
@@ -17,7 +17,7 @@ let stack: LocalStack;
 let to: StackTables;
 beforeAll(async () => {
   process.env.BATON_RULES_REFRESH_MS = '300';
-  stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'summary' });
+  stack = await startLocalStack({ busPort: 0, dynamodbEndpoint: endpoints().dynamodb, sesPort: 0, stage: 'summary' });
   to = { db: documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), tables: stack.tables };
 }, 300_000);
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localSchedulerSettings, startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { LocalClock } from '../../local/clock.ts';
+import { endpoints } from '../support/local.ts';
 import { documentClient } from '../../lib/adapters/dynamo/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +22,7 @@ let stack: LocalStack;
 let db: DynamoDBDocumentClient;
 let scheduler: SchedulerClient;
 beforeAll(async () => {
-  stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'timers', clock: new LocalClock({ speed: 0, start: new Date(START) }) });
+  stack = await startLocalStack({ busPort: 0, dynamodbEndpoint: endpoints().dynamodb, sesPort: 0, stage: 'timers', clock: new LocalClock({ speed: 0, start: new Date(START) }) });
   db = documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   scheduler = new SchedulerClient({ endpoint: stack.endpoints.scheduler, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }, 300_000);

@@ -314,7 +314,7 @@ describe('privacy canary on the local stack', () => {
     // Prepare: a stack of its own, every handler line at INFO and metrics on, so that all of it is captured.
     const written: string[] = [];
     const { result, lines } = await capture(async () => {
-      const stack = await startLocalStack({ busPort: 0, dynamodbPort: 0, sesPort: 0, stage: 'canary', verbose: true });
+      const stack = await startLocalStack({ busPort: 0, dynamodbEndpoint: endpoints().dynamodb, sesPort: 0, stage: 'canary', verbose: true });
       const stopReport = stack.summary.report({ write: (t) => written.push(t) }, { checkMs: 50 });
       const to = { db: documentClient({ endpoint: stack.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), tables: stack.tables };
       const bus = new EventBridgeClient({ endpoint: stack.endpoints.bus, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });

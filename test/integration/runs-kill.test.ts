@@ -3,8 +3,8 @@
 // whole process group, at a random point, started again and left to resume. Then, against the
 // decisions table: no member decided twice, none skipped, the campaign's capacity per UTC hour
 // never exceeded, no message sent in a member's quiet hours; and the run's counts equal the table.
-// `npm test` runs it over 300 customers to stay inside CI's budget; BATON_RUN_KILL_CUSTOMERS=20000
-// runs the issue's full size (docs/campaigns.md).
+// `npm test` runs it over 300 customers to stay inside CI's budget; BATON_TEST_DEPTH=full (or
+// BATON_RUN_KILL_CUSTOMERS=20000, which wins over the depth) runs the issue's full size (docs/campaigns.md).
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +20,10 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE } from '../../local/consta
 import { putRule } from '../support/local.ts';
 import { batonWith } from '../support/cli.ts';
 import { auditRun } from '../support/runs.ts';
+import { sizeFrom } from '../support/depth.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const N = Number(process.env.BATON_RUN_KILL_CUSTOMERS ?? 300);
+const N = sizeFrom('BATON_RUN_KILL_CUSTOMERS', 300, 20_000);
 const ZONES = ['UTC', 'America/New_York', 'Asia/Tokyo', 'Europe/Paris', 'America/Los_Angeles'];
 const QUIET = { start: '21:00', end: '08:00' };
 /** Small enough that the quiet-hours deferrals of one zone fill their morning hour: capacity binds. */
