@@ -8,7 +8,7 @@ import { DynamoRuleRepository } from '../../lib/adapters/dynamo/rules.ts';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
 import { DEMO_RULES, DEMO_TEMPLATES } from '../../local/demo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants.ts';
-import { db, endpoints, tables, unique } from '../support/local.ts';
+import { busClient, db, endpoints, tables, unique } from '../support/local.ts';
 
 const TENANT = 'acme';
 type Who = 'viewer' | 'marketer' | 'approver' | 'admin';
@@ -19,7 +19,7 @@ const handler = consoleApiHandler(() =>
     { tables: tables(), aws: { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoints: { dynamodb: endpoints().dynamodb } } },
     { tenant: TENANT, fourEyes: true },
     {},
-    { dynamodb: () => db() },
+    { dynamodb: () => db(), bus: () => busClient() },
   ),
   { logLevel: 'WARN' },
 );
