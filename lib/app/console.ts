@@ -79,8 +79,8 @@ export interface ConsoleDeps {
   readonly profiles: CustomerRepository<CustomerState>;
   readonly campaigns?: CampaignSource;
   readonly quarantine: QuarantineShelf & Pick<QuarantineStore, 'withdraw'>;
-  /** Ingest as the pipeline runs it, its quarantine writes going to `quarantine`: what a replay runs through. */
-  readonly ingestWith: (quarantine: QuarantineStore) => (body: string) => Promise<IngestOutcome>;
+  /** Ingest as the pipeline runs it, its quarantine writes going to `quarantine`: what a replay runs through (none: no replay here). */
+  readonly ingestWith?: (quarantine: QuarantineStore) => (body: string) => Promise<IngestOutcome>;
   /** The journeys (the CLI's repository) and where their customers are. */
   readonly journeys: JourneyStore;
   readonly journeyPositions: JourneyPositions;
@@ -700,6 +700,7 @@ export function createConsole(deps: ConsoleDeps): (req: ConsoleRequest) => Promi
       path: /^\/quarantine\/([^/]+)\/replay$/,
       group: 'admin',
       handle: async (r, [id]) => {
+        if (!deps.ingestWith) return NOT_FOUND('replay (this deployment replays with baton quarantine replay)');
         const entry = (await deps.quarantine.list(30)).find((e) => e.quarantineId === id);
         if (!entry) return NOT_FOUND(`quarantined event ${id}`);
         const result = await replayQuarantined([entry], { shelf: deps.quarantine, ingestWith: deps.ingestWith });

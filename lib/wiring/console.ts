@@ -21,6 +21,7 @@ import { MemoryMetrics } from '../adapters/memory/metrics.ts';
 import { publishEvents } from '../adapters/aws/publisher.ts';
 import { BUS_NAME } from '../contract/routes.ts';
 import { createIngest } from '../app/ingest.ts';
+import type { QuarantineStore } from '../app/ports.ts';
 import { listSamples, loadSample } from '../../events/samples.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { ingestDeps } from './ingest.ts';
@@ -63,7 +64,7 @@ export function consoleDeps(
   const db = clients.dynamodb();
   const { tables } = settings;
   // A replay runs the pipeline's own ingest, as `baton quarantine replay` does (its counts are not the pipeline's).
-  const ingest = ingestDeps({ tables }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, clients, extras.clock);
+  const ingest = console.replay === false ? undefined : ingestDeps({ tables }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, clients, extras.clock);
   return {
     tenant: console.tenant,
     fourEyes: console.fourEyes,
@@ -76,7 +77,7 @@ export function consoleDeps(
     // Read fresh for each dry run: a marketer tests against the policy in force now.
     campaigns: new CachedCampaignSource(scanCampaignItems(db, tables.campaigns), { refreshMs: 1 }),
     quarantine: new DynamoQuarantine(db, tables.quarantine),
-    ingestWith: (quarantine) => createIngest({ ...ingest, quarantine }),
+    ...(console.replay === false ? {} : { ingestWith: (quarantine: QuarantineStore) => createIngest({ ...ingest!, quarantine }) }),
     journeys: new DynamoJourneyRepository(db, tables.campaigns, extras.clock),
     journeyPositions: new DynamoConsoleJourneys(db, tables.customers),
     segments: new DynamoConsoleSegments(db, tables),
