@@ -291,6 +291,17 @@ describe('console API: journeys, segments, runs, reports, erasure and replay', (
     expect(left).toContain(broken.quarantineId);
     expect(left).not.toContain(fixed.quarantineId);
     expect(await auditOf(`quarantined event ${fixed.quarantineId}`)).toEqual(['replayed:adam']);
+
+    // Where the function is not granted ingest's writes (the cloud), replay is off: nothing is replayed.
+    const noReplay = consoleApiHandler(
+      () => consoleDeps({ tables: tables(), aws: { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoints: {} } }, { tenant: TENANT, fourEyes: true, replay: false }, {}, { dynamodb: () => db(), bus: () => busClient() }),
+      { logLevel: 'WARN' },
+    ) as unknown as (e: ConsoleEvent, c: unknown) => Promise<{ statusCode: number }>;
+    const off = await noReplay(
+      { httpMethod: 'POST', path: `/console/api/quarantine/${broken.quarantineId}/replay`, headers: {}, body: null, queryStringParameters: null, requestContext: { authorizer: { claims: claims('adam', 'admin') } } },
+      { getRemainingTimeInMillis: () => 30_000, functionName: 'console-api' },
+    );
+    expect(off.statusCode).toBe(404);
     await quarantine.withdraw(broken as never);
   });
 });
