@@ -1,6 +1,7 @@
 // The marketer's console API (docs/console.md): rules with four-eyes changes and their audit,
-// customers with their decisions explained, quarantine, the overview figures and (on the laptop)
-// the messages every channel sent. One typed request in, one status and body out; HTTP and the
+// journeys (step graph, customers per step, pause/resume), segments and runs, the reports with their
+// CSV, customers with their decisions explained and their erasure (admins), quarantine and its
+// replay (admins), the overview figures and (on the laptop) the messages every channel sent. One typed request in, one status and body out; HTTP and the
 // Cognito claims are functions/console-api.ts's. Authorisation is checked here, for every call:
 // groups rank viewer < marketer < approver < admin, and a caller of another tenant finds nothing
 // (404, as for an id that does not exist, so ids leak nothing).
