@@ -4,10 +4,10 @@
 import { h, render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import { Chart, BarController, BarElement, CategoryScale, LinearScale, Tooltip } from 'chart.js';
+import { Chart, BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import { RULE_TEMPLATES } from './templates.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip);
 const html = htm.bind(h);
 const API = '/console/api';
 const USER_KEY = 'baton-console-user';
@@ -70,6 +70,9 @@ const PAGES = [
   ['#/overview', 'Overview'],
   ['#/rules', 'Rules'],
   ['#/changes', 'Changes'],
+  ['#/journeys', 'Journeys'],
+  ['#/segments', 'Segments'],
+  ['#/reports', 'Reports'],
   ['#/customers', 'Customers'],
   ['#/messages', 'Messages'],
   ['#/quarantine', 'Quarantine'],
@@ -90,16 +93,16 @@ function Shell({ me, onSignOut, children, hash }) {
   </div>`;
 }
 
-function BarChart({ label, labels, values }) {
+function BarChart({ label, labels, values, type = 'bar' }) {
   const canvas = useRef(null);
   useEffect(() => {
     const chart = new Chart(canvas.current, {
-      type: 'bar',
-      data: { labels, datasets: [{ label, data: values, backgroundColor: '#12324a' }] },
+      type,
+      data: { labels, datasets: [{ label, data: values, backgroundColor: '#12324a', borderColor: '#12324a' }] },
       options: { animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     return () => chart.destroy();
-  }, [JSON.stringify(labels), JSON.stringify(values)]);
+  }, [type, JSON.stringify(labels), JSON.stringify(values)]);
   return html`<figure>
     <canvas ref=${canvas} role="img" aria-label=${`${label}: ${labels.map((l, i) => `${l} ${values[i]}`).join(', ')}`}></canvas>
     <figcaption>${label}</figcaption>
@@ -320,8 +323,9 @@ function Customers() {
 
 const VIEW_KEYS = ['firstName', 'lastName', 'tier', 'locale', 'lifecycle', 'consent', 'segments', 'sent', 'opens', 'clicks'];
 
-function CustomerPage({ id }) {
+function CustomerPage({ id, me }) {
   const [r] = useApi(`/customers/${encodeURIComponent(id)}`, [id]);
+  const [erased, setErased] = useState(null);
   if (r.loading) return html`<h1>Customer</h1><p>Loading…</p>`;
   if (!r.ok) return html`<h1>Customer</h1><${Problem} r=${r} />`;
   const c = r.data;
@@ -337,7 +341,9 @@ function CustomerPage({ id }) {
     </section>`)}
     <h2>Timeline</h2>
     <ol>${c.timeline.map((t) => html`<li>${t.at}: ${t.what}${t.detail ? ` (${t.detail})` : ''}</li>`)}</ol>
-    ${c.messages ? html`<h2>Messages received</h2><${MessageList} messages=${c.messages} />` : null}`;
+    ${c.messages ? html`<h2>Messages received</h2><${MessageList} messages=${c.messages} />` : null}
+    ${erased ? html`<p role="status">Erasure of ${erased.customerId} requested (request ${erased.requestId}): Baton erases the customer as the event is evaluated.</p>` : null}
+    ${me.role === 'admin' && !erased ? html`<${Erasure} customerId=${c.customerId} onErased=${setErased} />` : null}`;
 }
 
 function MessageList({ messages }) {
@@ -363,13 +369,21 @@ function Messages() {
     ${r.loading ? html`<p>Loading…</p>` : !r.ok ? html`<${Problem} r=${r} />` : html`<p class="note">${shown.length} of ${all.length}, newest first</p><${MessageList} messages=${shown} />`}`;
 }
 
-function Quarantine() {
-  const [r] = useApi('/quarantine');
+function Quarantine({ me }) {
+  const [r, reload] = useApi('/quarantine');
+  const [replayed, setReplayed] = useState(null);
+  const replay = async (e) => {
+    setReplayed(await api(`/quarantine/${encodeURIComponent(e.quarantineId)}/replay`, { method: 'POST' }));
+    reload();
+  };
+  const mayReplay = me.role === 'admin';
   return html`<h1>Quarantine</h1>
-    <p class="note">Events refused in the last ${r.data?.days ?? 7} days, with the reason. Replay: <code>baton quarantine replay</code>.</p>
+    <p class="note">Events refused in the last ${r.data?.days ?? 7} days, with the reason. ${mayReplay ? 'Replay runs an event through ingest again (after a fix), as baton quarantine replay does: one that passes is processed and removed.' : 'Admins may replay an event after a fix.'}</p>
+    <${Outcome} r=${replayed} said=${(d) => (d.outcome === 'processed' ? `Replayed ${d.quarantineId}: processed and removed from the quarantine.` : `Replayed ${d.quarantineId}: still invalid (${d.code}): ${d.reason}`)} />
     ${r.loading ? html`<p>Loading…</p>` : !r.ok ? html`<${Problem} r=${r} />` : r.data.entries.length === 0 ? html`<p>Nothing quarantined.</p>` : html`<table>
-      <thead><tr><th scope="col">Received</th><th scope="col">Code</th><th scope="col">Event</th><th scope="col">Reason</th></tr></thead>
-      <tbody>${r.data.entries.map((e) => html`<tr><td>${e.receivedAt}</td><td>${e.code}</td><td>${e.notJson ? '(not JSON)' : `${e.source} ${e.detailType}`}</td><td>${e.reason}</td></tr>`)}</tbody>
+      <thead><tr><th scope="col">Received</th><th scope="col">Code</th><th scope="col">Event</th><th scope="col">Reason</th>${mayReplay ? html`<th scope="col">Replay</th>` : null}</tr></thead>
+      <tbody>${r.data.entries.map((e) => html`<tr><td>${e.receivedAt}</td><td>${e.code}</td><td>${e.notJson ? '(not JSON)' : `${e.source} ${e.detailType}`}</td><td>${e.reason}</td>
+        ${mayReplay ? html`<td><button type="button" class="secondary" aria-label=${`Replay ${e.quarantineId}`} onClick=${() => replay(e)}>Replay</button></td>` : null}</tr>`)}</tbody>
     </table>`}`;
 }
 
@@ -377,9 +391,221 @@ function Audit() {
   const [r] = useApi('/audit');
   return html`<h1>Audit</h1>
     ${r.loading ? html`<p>Loading…</p>` : !r.ok ? html`<${Problem} r=${r} />` : html`<table>
-      <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Rule</th><th scope="col">Change</th></tr></thead>
-      <tbody>${r.data.entries.map((e) => html`<tr><td>${e.at}</td><td>${e.who}</td><td>${e.what}${e.version ? ` (version ${e.version})` : ''}</td><td>${e.ruleId}</td><td>${e.kind} ${e.changeId}</td></tr>`)}</tbody>
+      <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">On</th><th scope="col">Change</th></tr></thead>
+      <tbody>${r.data.entries.map((e) => html`<tr><td>${e.at}</td><td>${e.who}</td><td>${e.what}${e.version ? ` (version ${e.version})` : ''}${e.note ? `: ${e.note}` : ''}</td><td>${e.ruleId ?? e.subject ?? ''}</td><td>${e.changeId ? `${e.kind} ${e.changeId}` : ''}</td></tr>`)}</tbody>
     </table>`}`;
+}
+
+const mayChange = (me) => me.role !== 'viewer';
+
+function Outcome({ r, said }) {
+  if (!r) return null;
+  return r.ok ? html`<p role="status">${said(r.data)}</p>` : html`<${Problem} r=${r} />`;
+}
+
+function Journeys() {
+  const [r] = useApi('/journeys');
+  return html`<h1>Journeys</h1>
+    ${r.loading ? html`<p>Loading…</p>` : !r.ok ? html`<${Problem} r=${r} />` : r.data.journeys.length === 0 ? html`<p>No journeys (<code>baton journeys put</code> writes one).</p>` : html`<table>
+      <thead><tr><th scope="col">Journey</th><th scope="col">Campaign</th><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Last changed</th></tr></thead>
+      <tbody>${r.data.journeys.map((j) => html`<tr>
+        <td><a href=${`#/journeys/${encodeURIComponent(j.journeyId)}`}>${j.journeyId}</a></td>
+        <td>${j.campaignId}</td><td>${j.version ?? 'unversioned'}</td>
+        <td>${j.invalid ? `invalid: ${j.invalid}` : j.status}</td><td>${j.updatedBy ?? '?'} · ${j.updatedAt ?? '?'}</td>
+      </tr>`)}</tbody></table>`}`;
+}
+
+// The step graph: one box per step, top to bottom in the journey's order; an arrow to the step
+// below runs straight down, one to any other step bends round the right-hand side.
+const BOX = { w: 300, h: 52, gap: 34, x: 20 };
+function StepGraph({ steps }) {
+  const index = new Map(steps.map((s, i) => [s.id, i]));
+  const top = (i) => 10 + i * (BOX.h + BOX.gap);
+  const height = top(steps.length) + 10;
+  let lane = 0;
+  const arrows = steps.flatMap((s, i) => s.next.map((n) => [i, index.get(n)]).filter(([, j]) => j !== undefined)).map(([i, j]) => {
+    if (j === i + 1) return html`<line x1=${BOX.x + BOX.w / 2} y1=${top(i) + BOX.h} x2=${BOX.x + BOX.w / 2} y2=${top(j) - 2} class="arrow" marker-end="url(#head)" />`;
+    const out = BOX.x + BOX.w + 14 + 14 * lane++;
+    const y1 = top(i) + BOX.h / 2;
+    const y2 = top(j) + BOX.h / 2;
+    return html`<path d=${`M ${BOX.x + BOX.w} ${y1} H ${out} V ${y2} H ${BOX.x + BOX.w + 2}`} class="arrow" fill="none" marker-end="url(#head)" />`;
+  });
+  const width = BOX.x + BOX.w + 30 + 14 * lane;
+  const label = steps.map((s) => `${s.id} (${s.what}): ${s.customers} waiting${s.next.length ? `, then ${s.next.join(' or ')}` : ''}`).join('; ');
+  return html`<svg class="graph" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`Step graph: ${label}`}>
+    <defs><marker id="head" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#12324a" /></marker></defs>
+    ${arrows}
+    ${steps.map((s, i) => html`<g>
+      <rect x=${BOX.x} y=${top(i)} width=${BOX.w} height=${BOX.h} rx="6" class=${`step ${s.type}`} />
+      <text x=${BOX.x + 10} y=${top(i) + 20} class="step-id">${s.id}</text>
+      <text x=${BOX.x + 10} y=${top(i) + 40} class="step-what">${s.what}</text>
+      <text x=${BOX.x + BOX.w - 10} y=${top(i) + 31} text-anchor="end" class="step-count">${s.customers}</text>
+    </g>`)}
+  </svg>`;
+}
+
+function JourneyPage({ id, me }) {
+  const [r, reload] = useApi(`/journeys/${encodeURIComponent(id)}`, [id]);
+  const [outcome, setOutcome] = useState(null);
+  const act = async (verb) => {
+    setOutcome(await api(`/journeys/${encodeURIComponent(id)}/${verb}`, { method: 'POST' }));
+    reload();
+  };
+  if (r.loading) return html`<h1>Journey ${id}</h1><p>Loading…</p>`;
+  if (!r.ok) return html`<h1>Journey ${id}</h1><${Problem} r=${r} />`;
+  const j = r.data;
+  const o = j.outcomes;
+  return html`<h1>Journey ${id}</h1>
+    <p>Version ${j.version ?? 'unversioned'} · campaign ${j.campaignId} · <strong>${j.status}</strong>${j.invalid ? ` · invalid: ${j.invalid}` : ''}</p>
+    ${mayChange(me) ? html`<div class="row">
+      ${j.status === 'paused'
+        ? html`<button type="button" onClick=${() => act('resume')}>Resume</button>`
+        : html`<button type="button" class="secondary" onClick=${() => act('pause')}>Pause</button>`}
+    </div>` : null}
+    <${Outcome} r=${outcome} said=${(d) => `Journey ${d.journeyId} is ${d.status} (version ${d.version}).`} />
+    <ul class="figures" aria-label="Conversions">
+      <li><strong>${j.steps.reduce((n, s) => n + s.customers, 0)}</strong>in the journey</li>
+      <li><strong>${o.converted}</strong>reached the goal</li>
+      <li><strong>${o.exited}</strong>exited</li>
+      <li><strong>${o.completed}</strong>completed</li>
+    </ul>
+    <h2>Steps</h2>
+    <p class="note">The number in each box: customers waiting in that step now (every version).</p>
+    <${StepGraph} steps=${j.steps} />
+    <h2>Versions</h2>
+    <table><thead><tr><th scope="col">Version</th><th scope="col">Status</th><th scope="col">By</th><th scope="col">At</th></tr></thead>
+      <tbody>${j.versions.map((v) => html`<tr><td>${v.version}</td><td>${v.status}</td><td>${v.updatedBy ?? '?'}</td><td>${v.updatedAt ?? '?'}</td></tr>`)}</tbody></table>`;
+}
+
+function RunTable({ runs }) {
+  if (!runs.length) return html`<p class="note">No runs.</p>`;
+  return html`<table><thead><tr><th scope="col">Run</th><th scope="col">Campaign</th><th scope="col">Segment</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Sent</th><th scope="col">Deferred</th><th scope="col">Suppressed</th></tr></thead>
+    <tbody>${runs.map((x) => {
+      const suppressed = Object.values(x.counts.suppressed).reduce((a, b) => a + b, 0);
+      const share = x.members ? Math.min(100, Math.round((100 * x.counts.decided) / x.members)) : 0;
+      return html`<tr>
+        <td>${x.runId}</td><td>${x.campaignId}</td><td><a href=${`#/segments/${encodeURIComponent(x.segmentId)}`}>${x.segmentId}</a></td><td>${x.state}</td>
+        <td><progress max=${Math.max(x.members, 1)} value=${Math.min(x.counts.decided, Math.max(x.members, 1))} aria-label=${`run ${x.runId}: ${x.counts.decided} of ${x.members} members decided`}></progress> ${x.counts.decided} of ${x.members} decided (${share} %)</td>
+        <td>${x.counts.sent}</td><td>${x.counts.deferred}</td>
+        <td>${suppressed}${suppressed ? ` (${Object.entries(x.counts.suppressed).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}</td>
+      </tr>`;
+    })}</tbody></table>`;
+}
+
+function Segments() {
+  const [r] = useApi('/segments');
+  const [runs] = useApi('/runs');
+  return html`<h1>Segments and runs</h1>
+    ${r.loading ? html`<p>Loading…</p>` : !r.ok ? html`<${Problem} r=${r} />` : html`<table>
+      <thead><tr><th scope="col">Segment</th><th scope="col">Kind</th><th scope="col">Version</th><th scope="col">State</th><th scope="col">Members</th></tr></thead>
+      <tbody>${r.data.segments.map((x) => html`<tr>
+        <td><a href=${`#/segments/${encodeURIComponent(x.segmentId)}`}>${x.segmentId}</a></td><td>${x.kind}</td><td>${x.version ?? 'unversioned'}</td>
+        <td>${x.invalid ? `invalid: ${x.invalid}` : x.enabled ? 'enabled' : 'disabled'}</td><td>${x.members}</td>
+      </tr>`)}</tbody></table>`}
+    <h2>Runs</h2>
+    ${runs.loading ? html`<p>Loading…</p>` : !runs.ok ? html`<${Problem} r=${runs} />` : html`<${RunTable} runs=${runs.data.runs} />`}`;
+}
+
+function SegmentPage({ id }) {
+  const [r] = useApi(`/segments/${encodeURIComponent(id)}`, [id]);
+  if (r.loading) return html`<h1>Segment ${id}</h1><p>Loading…</p>`;
+  if (!r.ok) return html`<h1>Segment ${id}</h1><${Problem} r=${r} />`;
+  const x = r.data;
+  return html`<h1>Segment ${id}</h1>
+    <p>${x.members} members now · version ${x.version ?? 'unversioned'} · changed by ${x.updatedBy ?? '?'} at ${x.updatedAt ?? '?'}</p>
+    <h2>Definition</h2>
+    <pre>${JSON.stringify(x.definition, null, 2)}</pre>
+    <h2>Size over time</h2>
+    <p class="note">Today's members by the day they joined (the last 30 days): those who left since are not counted.</p>
+    <div class="charts"><${BarChart} type="line" label="Members" labels=${x.sizeByDay.map((d) => d.day.slice(5))} values=${x.sizeByDay.map((d) => d.members)} /></div>
+    <h2>Runs to this segment</h2>
+    <${RunTable} runs=${x.runs} />`;
+}
+
+const REPORT_FIGURES = ['decided', 'sent', 'delivered', 'opened', 'clicked', 'converted'];
+
+function Reports() {
+  const [meta] = useApi('/reports');
+  const [kind, setKind] = useState('channel');
+  const [id, setId] = useState('');
+  const [by, setBy] = useState('day');
+  const [r, setR] = useState(null);
+  const needsId = kind === 'campaign' || kind === 'journey';
+  const ids = needsId ? (kind === 'campaign' ? meta.data?.campaigns : meta.data?.journeys) ?? [] : [];
+  const query = () => `?${new URLSearchParams({ by, ...(needsId && id ? { id } : {}) })}`;
+  const show = async (e) => {
+    e.preventDefault();
+    setR(await api(`/reports/${kind}${query()}`));
+  };
+  const download = async () => {
+    const res = await api(`/reports/${kind}${query()}&format=csv`);
+    if (!res.ok) return setR(res);
+    // The server built the rows (the CLI's --csv code); the page only hands them to the browser as a file.
+    const url = URL.createObjectURL(new Blob([res.data.csv], { type: 'text/csv' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = res.data.filename;
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+  const reports = r?.ok ? r.data.reports : [];
+  const name = (rep) => (kind === 'journey' ? rep.dimension.id.slice(`${id}/`.length) : rep.dimension.id);
+  return html`<h1>Reports</h1>
+    <p class="note">The reports of <code>baton report</code>, from the report aggregates (docs/reports.md); the CSV is the one <code>--csv</code> prints.</p>
+    <form class="row" onSubmit=${show}>
+      <label>Report <select value=${kind} onChange=${(e) => { setKind(e.currentTarget.value); setId(''); setR(null); }}>
+        ${(meta.data?.reports ?? ['campaign', 'channel', 'offer', 'segment', 'journey']).map((k) => html`<option value=${k}>${k}</option>`)}
+      </select></label>
+      ${needsId ? html`<label>${kind === 'campaign' ? 'Campaign' : 'Journey'} <input list="report-ids" value=${id} onInput=${(e) => setId(e.currentTarget.value)} /></label>
+        <datalist id="report-ids">${ids.map((x) => html`<option value=${x}></option>`)}</datalist>` : null}
+      <label>Rows per <select value=${by} onChange=${(e) => setBy(e.currentTarget.value)}><option value="day">day</option><option value="week">week</option></select></label>
+      <button type="submit">Show</button>
+      <button type="button" class="secondary" onClick=${download}>Download CSV</button>
+    </form>
+    ${r && !r.ok ? html`<${Problem} r=${r} />` : null}
+    ${r?.ok ? html`<section aria-label="Report">
+      <p role="status">${r.data.report}${r.data.id ? ` ${r.data.id}` : ''}, ${r.data.from} to ${r.data.to}: ${reports.length ? `${reports.length} row(s)` : 'nothing counted in this period'}.</p>
+      ${reports.length ? html`<div class="charts">
+        ${kind === 'campaign'
+          ? html`<${BarChart} label="Sent per period" labels=${reports[0].rows.map((x) => x.period)} values=${reports[0].rows.map((x) => x.counts.sent ?? 0)} />`
+          : html`<${BarChart} label=${`Sent per ${kind === 'journey' ? 'step' : kind}`} labels=${reports.map(name)} values=${reports.map((x) => x.total.sent ?? 0)} />`}
+      </div>
+      <table><thead><tr><th scope="col">${kind === 'journey' ? 'step' : kind}</th>${REPORT_FIGURES.map((f) => html`<th scope="col">${f}</th>`)}<th scope="col">open rate</th><th scope="col">click rate</th></tr></thead>
+        <tbody>${reports.map((x) => html`<tr><td>${name(x)}</td>${REPORT_FIGURES.map((f) => html`<td>${x.total[f] ?? 0}</td>`)}
+          <td>${x.rates.open === undefined ? '–' : `${(x.rates.open * 100).toFixed(1)} %`}</td><td>${x.rates.click === undefined ? '–' : `${(x.rates.click * 100).toFixed(1)} %`}</td></tr>`)}</tbody></table>` : null}
+    </section>` : null}`;
+}
+
+function Erasure({ customerId, onErased }) {
+  const dialog = useRef(null);
+  const [typed, setTyped] = useState('');
+  const [r, setR] = useState(null);
+  const erase = async (e) => {
+    e.preventDefault();
+    const res = await api(`/customers/${encodeURIComponent(customerId)}/erase`, { method: 'POST', body: { confirm: typed } });
+    setR(res);
+    if (res.ok) {
+      dialog.current.close();
+      onErased(res.data);
+    }
+  };
+  return html`<section aria-labelledby="erasure">
+    <h2 id="erasure">Erasure</h2>
+    <p class="note">Erases the customer everywhere Baton keeps them (docs/operations.md): a CustomerErased event on the bus, as the CRM sends it. It cannot be undone.</p>
+    <button type="button" class="danger" onClick=${() => { setTyped(''); setR(null); dialog.current.showModal(); }}>Erase this customer…</button>
+    <dialog ref=${dialog} aria-labelledby="erase-title">
+      <form onSubmit=${erase}>
+        <h3 id="erase-title">Erase customer ${customerId}?</h3>
+        <p>Their profile, ids, decisions, messages, journeys and loyalty ledger are removed; only anonymous totals stay. Type the customer id to confirm.</p>
+        <label>Customer id to erase <input value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} autocomplete="off" /></label>
+        ${r && !r.ok ? html`<${Problem} r=${r} />` : null}
+        <div class="row">
+          <button type="submit" class="danger" disabled=${typed !== customerId}>Erase ${customerId}</button>
+          <button type="button" class="secondary" onClick=${() => dialog.current.close()}>Cancel</button>
+        </div>
+      </form>
+    </dialog>
+  </section>`;
 }
 
 function App() {
@@ -396,10 +622,15 @@ function App() {
     : page === 'rules' ? html`<${Rules} me=${me} />`
     : page === 'edit' ? html`<${Editor} />`
     : page === 'changes' ? html`<${Changes} me=${me} />`
-    : page === 'customers' && id ? html`<${CustomerPage} id=${id} />`
+    : page === 'journeys' && id ? html`<${JourneyPage} id=${id} me=${me} />`
+    : page === 'journeys' ? html`<${Journeys} />`
+    : page === 'segments' && id ? html`<${SegmentPage} id=${id} />`
+    : page === 'segments' ? html`<${Segments} />`
+    : page === 'reports' ? html`<${Reports} />`
+    : page === 'customers' && id ? html`<${CustomerPage} id=${id} me=${me} />`
     : page === 'customers' ? html`<${Customers} />`
     : page === 'messages' ? html`<${Messages} />`
-    : page === 'quarantine' ? html`<${Quarantine} />`
+    : page === 'quarantine' ? html`<${Quarantine} me=${me} />`
     : page === 'audit' ? html`<${Audit} />`
     : html`<${Overview} />`;
   return html`<${Shell} me=${me} hash=${hash} onSignOut=${signOut}>${body}<//>`;

@@ -156,7 +156,7 @@ export class BatonStack extends Stack {
       unsubscribeSecret: this.channels.unsubscribeSecret,
     });
     // The marketer's console: site, user pool and API (infra/constructs/console.ts).
-    this.console = new Console(this, 'Console', { stage, tables: this.tables, environment, retainUsers: retainData });
+    this.console = new Console(this, 'Console', { stage, tables: this.tables, environment, bus: this.bus.bus, retainUsers: retainData });
     this.observability = new Observability(this, 'Observability', {
       stage,
       bus: this.bus.bus,

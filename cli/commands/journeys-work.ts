@@ -17,6 +17,7 @@ import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
 import { MemoryJourneySource, MemoryJourneyTimers } from '../../lib/adapters/memory/journeys.ts';
 import { createIngest } from '../../lib/app/ingest.ts';
 import { createJourneyStep } from '../../lib/app/journeys.ts';
+import { setJourneyStatus } from '../../lib/app/journey-status.ts';
 import { CachedRuleSource, scanCurrentRules } from '../../lib/adapters/dynamo/rules.ts';
 import { CachedCampaignSource, scanCampaignItems } from '../../lib/adapters/dynamo/campaigns.ts';
 import { findCustomer, notFound, readEvents, readItemFile, report, UsageError, type CliFlags, type Printer } from '../io.ts';
@@ -118,14 +119,12 @@ export async function show(journeyId: string, flags: CliFlags, ctx: JourneysCont
 
 export async function setStatus(journeyId: string, status: 'active' | 'paused', flags: CliFlags, ctx: JourneysContext): Promise<number> {
   const repo = new DynamoJourneyRepository(ctx.db, ctx.names.campaigns, ctx.clock);
-  const live = await repo.current(journeyId);
-  const check = live && checkJourney({ ...live.content, status });
-  if (!check || !check.ok) {
-    (ctx.err ?? ctx.out)(live ? `journey ${journeyId} is not valid: ${(check as { reason: string }).reason}` : `no journey ${journeyId}`);
+  const written = await setJourneyStatus(repo, journeyId, status, typeof flags.by === 'string' ? flags.by : (process.env.USER ?? 'unknown'));
+  if (written.status !== 'written') {
+    (ctx.err ?? ctx.out)(written.status === 'invalid' ? `journey ${journeyId} is not valid: ${written.reason}` : `no journey ${journeyId}`);
     return 1;
   }
-  const written = await repo.put(check.journey, typeof flags.by === 'string' ? flags.by : (process.env.USER ?? 'unknown'));
-  report(flags, ctx, { ...written, status }, (w) => [`${w.status === 'paused' ? 'paused ' : 'resumed'} ${w.journeyId} (version ${w.version})`]);
+  report(flags, ctx, { journeyId: written.journeyId, version: written.version, status }, (w) => [`${w.status === 'paused' ? 'paused ' : 'resumed'} ${w.journeyId} (version ${w.version})`]);
   return 0;
 }
 

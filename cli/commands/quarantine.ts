@@ -4,7 +4,7 @@ import { DynamoQuarantine, type QuarantineRecord } from '../../lib/adapters/dyna
 import { createIngest } from '../../lib/app/ingest.ts';
 import { ingestDeps } from '../../lib/wiring/ingest.ts';
 import { MemoryMetrics } from '../../lib/adapters/memory/metrics.ts';
-import type { QuarantinedEvent } from '../../lib/app/ports.ts';
+import { replayQuarantined } from '../../lib/app/quarantine-replay.ts';
 import type { TableNames } from '../../lib/contract/tables.ts';
 import { report, type CliFlags, type Printer } from '../io.ts';
 
@@ -34,23 +34,12 @@ export async function listQuarantine(opts: QuarantineOptions, flags: CliFlags, p
 export async function replayQuarantine(opts: QuarantineOptions, flags: CliFlags, p: Printer & { db: DynamoDBDocumentClient; names: TableNames }): Promise<number> {
   const records = await recordsOf(opts, p);
   const store = new DynamoQuarantine(p.db, p.names.quarantine);
-  let stillFailing: QuarantinedEvent | undefined;
   const deps = ingestDeps({ tables: p.names }, { port: new MemoryMetrics(), logger: { warn: () => undefined } }, { dynamodb: () => p.db });
-  const ingest = createIngest({ ...deps, quarantine: { put: async (e) => void (stillFailing = e), withdraw: async () => void (stillFailing = undefined) } });
-  const still: { quarantineId: string; code: string; reason: string }[] = [];
-  const lines: string[] = [];
-  let fixed = 0;
-  for (const r of records) {
-    stillFailing = undefined;
-    const outcome = await ingest(r.body);
-    if (outcome.status === 'quarantined' && stillFailing) {
-      still.push({ quarantineId: r.quarantineId, code: outcome.code, reason: outcome.reason });
-      lines.push(`still invalid: ${summary({ ...r, code: outcome.code, reason: outcome.reason })}`);
-      continue;
-    }
-    await store.remove(r);
-    fixed++;
-  }
+  const result = await replayQuarantined(records, { shelf: store, ingestWith: (quarantine) => createIngest({ ...deps, quarantine }) });
+  const still = result.stillInvalid;
+  const byId = new Map(records.map((r) => [r.quarantineId, r]));
+  const lines = still.map((x) => `still invalid: ${summary({ ...byId.get(x.quarantineId)!, code: x.code, reason: x.reason })}`);
+  const fixed = result.processed;
   report(flags, p, { replayed: records.length, processed: fixed, stillInvalid: still }, () => [
     ...lines,
     `replayed ${records.length}: ${fixed} processed and removed, ${records.length - fixed} still invalid`,

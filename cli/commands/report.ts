@@ -8,6 +8,7 @@ import type { TableNames } from '../../lib/contract/tables.ts';
 import type { DimensionKind } from '../../lib/core/reports/aggregates.ts';
 import type { DimensionReport, Period } from '../../lib/core/reports/report.ts';
 import { report, UsageError, type CliFlags, type Printer } from '../basics.ts';
+import { REPORT_COLUMNS, reportCsv } from '../../lib/core/reports/csv.ts';
 
 type Act = <A extends unknown[]>(work: (flags: CliFlags, ...args: A) => Promise<number> | number) => (...params: unknown[]) => Promise<void>;
 export interface ReportContext extends Printer {
@@ -72,22 +73,7 @@ async function runReport(kind: DimensionKind, id: string | undefined, flags: Cli
 
 // ---- output ----
 
-const COLUMNS = [
-  ['decided', 'decided'],
-  ['chosen', 'chosen'],
-  ['deferred', 'deferred'],
-  ['sent', 'sent'],
-  ['delivered', 'delivered'],
-  ['opened', 'opened'],
-  ['clicked', 'clicked'],
-  ['bounced', 'bounced'],
-  ['complained', 'complained'],
-  ['unsubscribed', 'unsub'],
-  ['treatment', 'treatment'],
-  ['control', 'control'],
-  ['converted', 'converted'],
-  ['controlConverted', 'ctl-conv'],
-] as const;
+const COLUMNS = REPORT_COLUMNS;
 const RATES = ['delivery', 'open', 'click', 'bounce', 'complaint', 'unsubscribe'] as const;
 
 const pct = (v: number | undefined, digits = 1) => (v === undefined ? '-' : `${(v * 100).toFixed(digits)} %`);
@@ -133,16 +119,7 @@ export function text(kind: DimensionKind, id: string | undefined, reports: reado
   return out;
 }
 
-export function csv(reports: readonly DimensionReport[]): string[] {
-  const suppressed = [...new Set(reports.flatMap((r) => Object.keys(r.total).filter((k) => k.startsWith('suppressed.'))))].sort();
-  const figures = [...COLUMNS.map(([f]) => f as string), 'revenue', 'controlRevenue', 'pointsEarned', 'pointsSpent', ...suppressed];
-  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const lines = [['kind', 'id', 'period', ...figures].join(',')];
-  for (const r of reports) {
-    for (const row of r.rows) lines.push([r.dimension.kind, r.dimension.id, row.period, ...figures.map((f) => String((row.counts as Record<string, number>)[f] ?? 0))].map(quote).join(','));
-  }
-  return lines;
-}
+export const csv = reportCsv;
 
 // ---- rebuild ----
 

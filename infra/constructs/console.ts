@@ -9,10 +9,12 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CONSOLE_GROUPS } from '../../lib/contract/console.ts';
+import { putEventsStatement } from './access.ts';
 import { BatonFunction } from './function.ts';
 import type { Tables } from './tables.ts';
 
@@ -20,6 +22,8 @@ export interface ConsoleProps {
   readonly stage: string;
   readonly tables: Tables;
   readonly environment: Record<string, string>;
+  /** Where an erasure from the console goes: a crm CustomerErased, as the CRM sends it. */
+  readonly bus: events.IEventBus;
   /** Keep the user pool when the stack is deleted. @default false */
   readonly retainUsers?: boolean;
   /** Four eyes on rule changes. @default true */
@@ -117,7 +121,7 @@ export class Console extends Construct {
     this.function = new BatonFunction(this, 'Function', {
       ...CONSOLE_HANDLER,
       serviceName: 'console-api',
-      description: 'Baton: the marketer\'s console API (rules with four eyes, customers, quarantine)',
+      description: 'Baton: the marketer\'s console API (rules with four eyes, journeys, segments, reports, customers, quarantine)',
       timeout: Duration.seconds(15),
       memorySize: 512,
       environment: {
@@ -125,19 +129,28 @@ export class Console extends Construct {
         ...props.tables.environment(),
         BATON_CONSOLE_TENANT: props.stage,
         BATON_CONSOLE_FOUR_EYES: props.fourEyes === false ? 'off' : 'on',
+        // A replay runs ingest, with ingest's writes to every table: not this function's to have
+        // (`baton quarantine replay --cloud` replays with the operator's rights).
+        BATON_CONSOLE_REPLAY: 'off',
       },
     });
     // What the console reads and writes, per table: rules, their versions, pending changes and the
-    // audit (rules table); profiles, the identity index and decisions (read only); templates and
-    // campaigns for validation and the dry run; quarantine to list.
+    // audit, segment definitions (rules table); a journey's status as its next version (campaigns,
+    // a transaction of Puts); profiles, the identity index, journey positions (Scan) and segment
+    // members (Query), decisions (read only); templates and campaigns for validation and the dry
+    // run; quarantine to list; run items and segment counts (counters); the report aggregates.
     props.tables.grantData(this.function.role, {
       rules: ['GetItem', 'Query', 'Scan', 'PutItem', 'UpdateItem'],
-      customers: ['GetItem', 'BatchGetItem'],
+      customers: ['GetItem', 'BatchGetItem', 'Query', 'Scan'],
       decisions: ['Query:byCustomer'],
       templates: ['Query', 'GetItem'],
-      campaigns: ['Scan'],
+      campaigns: ['Scan', 'Query', 'PutItem'],
       quarantine: ['Query'],
+      counters: ['GetItem', 'BatchGetItem', 'Query'],
+      aggregates: ['Query'],
     });
+    // Erasure from the customer page: the crm CustomerErased only.
+    this.function.role.addToPrincipalPolicy(putEventsStatement(props.bus.eventBusArn, 'baton.crm', ['CustomerErased']));
     // The rules' versioned writes are transactions (TransactWriteItems is authorised per item as PutItem).
 
     const apiLogs = new logs.LogGroup(this, 'ApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });

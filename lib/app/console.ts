@@ -1,22 +1,50 @@
 // The marketer's console API (docs/console.md): rules with four-eyes changes and their audit,
-// customers with their decisions explained, quarantine, the overview figures and (on the laptop)
-// the messages every channel sent. One typed request in, one status and body out; HTTP and the
+// journeys (step graph, customers per step, pause/resume), segments and runs, the reports with their
+// CSV, customers with their decisions explained and their erasure (admins), quarantine and its
+// replay (admins), the overview figures and (on the laptop) the messages every channel sent. One typed request in, one status and body out; HTTP and the
 // Cognito claims are functions/console-api.ts's. Authorisation is checked here, for every call:
 // groups rank viewer < marketer < approver < admin, and a caller of another tenant finds nothing
 // (404, as for an id that does not exist, so ids leak nothing).
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { ID_KINDS, type IdKind } from '../../events/catalog.ts';
+import { ID_KINDS } from '../../events/catalog.ts';
 import { parseEvent } from '../../events/validate.ts';
 import { checkRule, type Rule } from '../core/rules/rule.ts';
 import { RuleSet } from '../core/rules/engine.ts';
 import { customerView, type CustomerState } from '../core/customer/index.ts';
 import { dryRunDecision } from './decide-and-commit.ts';
 import { ruleReferences, type TemplateVariants } from './rule-references.ts';
-import type { CampaignSource, CustomerRepository } from './ports.ts';
+import { CONSOLE_GROUPS } from '../contract/console.ts';
+import { checkJourney } from '../core/journeys/check.ts';
+import { checkSegment } from '../core/segments/segment.ts';
+import type { Run } from '../core/runs/run.ts';
+import { successors } from '../core/journeys/journey.ts';
+import { reportCsv } from '../core/reports/csv.ts';
+import type { DimensionKind } from '../core/reports/aggregates.ts';
+import { createReports } from './reports.ts';
+import { setJourneyStatus } from './journey-status.ts';
+import { replayQuarantined } from './quarantine-replay.ts';
+import type { IngestOutcome } from './ingest.ts';
+import type {
+  AggregatesPort,
+  CampaignSource,
+  ChangeKind,
+  ChangeStore,
+  ConsoleEventPublisher,
+  CustomerDirectory,
+  CustomerRepository,
+  JourneyPositions,
+  JourneyStore,
+  QuarantineShelf,
+  QuarantineStore,
+  RuleChange,
+  RuleStore,
+  RunRepository,
+  SegmentDirectory,
+} from './ports.ts';
 
-export const GROUPS = ['viewer', 'marketer', 'approver', 'admin'] as const;
+export const GROUPS = CONSOLE_GROUPS;
 export type Group = (typeof GROUPS)[number];
 
 /** Who calls, as the identity provider says (Cognito groups and the tenant claim). */
@@ -37,104 +65,6 @@ const atLeast = (caller: Caller, group: Group): boolean => {
   return role !== undefined && GROUPS.indexOf(role) >= GROUPS.indexOf(group);
 };
 
-// Ports (implemented by lib/adapters/dynamo/console-*.ts and the rules repository).
-
-export interface StoredRule {
-  readonly id: string;
-  readonly version: number | undefined;
-  readonly content: Record<string, unknown>;
-  readonly updatedAt?: string;
-  readonly updatedBy?: string;
-  readonly rolledBackFrom?: number;
-}
-
-/** The rules table's versioned rules (lib/adapters/dynamo/rules.ts, the CLI's own repository). */
-export interface RuleStore {
-  list(): Promise<StoredRule[]>;
-  current(id: string): Promise<StoredRule | undefined>;
-  versions(id: string, limit?: number): Promise<StoredRule[]>;
-  put(content: Record<string, unknown>, by: string): Promise<{ id: string; version: number }>;
-  update(id: string, change: Record<string, unknown>, by: string): Promise<{ id: string; version: number } | undefined>;
-  rollback(id: string, by: string): Promise<{ status: string; version?: number; restored?: number }>;
-}
-
-export const CHANGE_KINDS = ['put', 'disable', 'enable', 'rollback'] as const;
-export type ChangeKind = (typeof CHANGE_KINDS)[number];
-
-/** A change a marketer submitted: live only once an approver who is not its author accepts it. */
-export interface RuleChange {
-  readonly changeId: string;
-  readonly ruleId: string;
-  readonly kind: ChangeKind;
-  /** The rule as it would be written (`put` only). */
-  readonly rule?: Record<string, unknown>;
-  /** The live version when submitted (null: a new rule); approval refuses a rule changed since. */
-  readonly baseVersion: number | null;
-  readonly author: string;
-  readonly submittedAt: string;
-  readonly status: 'pending' | 'approved' | 'rejected';
-  readonly decidedBy?: string;
-  readonly decidedAt?: string;
-  readonly note?: string;
-  /** The rule version the approval wrote. */
-  readonly version?: number;
-}
-
-export interface AuditEntry {
-  readonly at: string;
-  readonly who: string;
-  readonly what: 'submitted' | 'approved' | 'rejected' | 'applied';
-  readonly ruleId: string;
-  readonly changeId: string;
-  readonly kind: ChangeKind;
-  readonly version?: number;
-  readonly note?: string;
-}
-
-/** Pending changes and the audit log (lib/adapters/dynamo/console-changes.ts). */
-export interface ChangeStore {
-  add(change: RuleChange): Promise<void>;
-  get(changeId: string): Promise<RuleChange | undefined>;
-  list(): Promise<RuleChange[]>;
-  /** Sets the decision when the change is still pending; false when someone decided it first. */
-  decide(changeId: string, decision: Pick<RuleChange, 'status' | 'decidedBy' | 'decidedAt' | 'note'>): Promise<boolean>;
-  /** Records the rule version an approved change wrote. */
-  applied(changeId: string, version: number): Promise<void>;
-  audit(entry: AuditEntry): Promise<void>;
-  auditLog(limit: number): Promise<AuditEntry[]>;
-}
-
-/** A customer's profile as stored, and the decisions made for them. */
-export interface CustomerRecord {
-  readonly customerId: string;
-  readonly version: number;
-  readonly identities: readonly string[];
-  readonly updatedAt: string;
-  readonly state: CustomerState;
-  /** This profile's id and those merged into it: their decisions are the customer's. */
-  readonly customerIds: readonly string[];
-}
-
-export interface DecisionWithMessages {
-  readonly decision: Record<string, unknown>;
-  readonly messages: readonly Record<string, unknown>[];
-}
-
-export interface CustomerDirectory {
-  /** Customers an external id (of any kind) or a customerId names, with the kind that matched. */
-  search(ref: string): Promise<{ customerId: string; kind: IdKind | 'customerId' }[]>;
-  load(customerId: string): Promise<CustomerRecord | undefined>;
-  decisions(customerIds: readonly string[], limit: number): Promise<{ total: number; decisions: DecisionWithMessages[] }>;
-}
-
-export interface QuarantineEntry {
-  readonly quarantineId: string;
-  readonly receivedAt: string;
-  readonly code: string;
-  readonly reason: string;
-  readonly body: string;
-}
-
 export interface ConsoleDeps {
   /** The deployment's tenant: a caller with another tenant claim finds nothing. */
   readonly tenant: string;
@@ -145,11 +75,22 @@ export interface ConsoleDeps {
   readonly templates: TemplateVariants;
   /** How messages name the templates table. */
   readonly templatesWhere: string;
-  readonly customers: CustomerDirectory;
+  readonly customers: CustomerDirectory<CustomerState>;
   /** The profiles and identity index, read by the dry run (no writes). */
   readonly profiles: CustomerRepository<CustomerState>;
   readonly campaigns?: CampaignSource;
-  readonly quarantine: { list(days: number): Promise<QuarantineEntry[]> };
+  readonly quarantine: QuarantineShelf & Pick<QuarantineStore, 'withdraw'>;
+  /** Ingest as the pipeline runs it, its quarantine writes going to `quarantine`: what a replay runs through (none: no replay here). */
+  readonly ingestWith?: (quarantine: QuarantineStore) => (body: string) => Promise<IngestOutcome>;
+  /** The journeys (the CLI's repository) and where their customers are. */
+  readonly journeys: JourneyStore;
+  readonly journeyPositions: JourneyPositions;
+  readonly segments: SegmentDirectory;
+  readonly runs: Pick<RunRepository, 'list' | 'get' | 'counts'>;
+  /** The report aggregates `baton report` reads. */
+  readonly aggregates: AggregatesPort;
+  /** Where an erasure request goes: the bus, as a CRM sends it. */
+  readonly events: ConsoleEventPublisher;
   /** Figures for the overview: the live summary locally, the aggregates in the cloud. */
   readonly overview?: () => Promise<Record<string, unknown>>;
   /** What every channel sent (the local stack only). */
@@ -196,6 +137,20 @@ const testBody = z
   .refine((b) => (b.sample === undefined) !== (b.event === undefined), { message: 'give exactly one of sample or event', path: ['sample'] });
 const noteBody = z.object({ note: z.string().max(500).optional() }).strict();
 const searchQuery = z.object({ q: z.string().min(1, 'expected an external id or a customerId').max(254) });
+const eraseBody = z.object({ confirm: z.string().min(1, "expected the customer's id, as the confirmation names it").max(128) }).strict();
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const reportQuery = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.:@+-]{1,128}$/, 'letters, digits and _ . : @ + -, at most 128').optional(),
+    from: z.string().regex(DAY, 'expected a day as yyyy-mm-dd').optional(),
+    to: z.string().regex(DAY, 'expected a day as yyyy-mm-dd').optional(),
+    by: z.enum(['day', 'week'], 'expected day or week').optional(),
+    format: z.enum(['json', 'csv'], 'expected json or csv').optional(),
+  })
+  .strict();
+/** The reports of `baton report`, by the name the page and the CLI use, and the aggregates' kind. */
+const REPORTS = { campaign: 'campaign', channel: 'channel', offer: 'offer', segment: 'segment', journey: 'step' } as const satisfies Record<string, DimensionKind>;
+type ReportName = keyof typeof REPORTS;
 const idParam = z.string().regex(/^[A-Za-z0-9_.:@+-]{1,128}$/, 'letters, digits and _ . : @ + -, at most 128');
 
 /** Field-level differences between two JSON values, by path. */
@@ -215,6 +170,50 @@ const parsedContent = (content: Record<string, unknown>): Record<string, unknown
   return c.ok ? (JSON.parse(JSON.stringify(c.rule)) as Record<string, unknown>) : content;
 };
 
+/**
+ * One send is kept twice in the state's contacts: as the decision recorded it (keyed by the
+ * decisionId) and as the provider's feedback did (decisionId/channel, with the provider's send time).
+ * The timeline shows it once, with the provider's time when there is one.
+ */
+function distinctContacts(contacts: CustomerState['contacts']): CustomerState['contacts'] {
+  const byKey = new Map<string, CustomerState['contacts'][number]>();
+  for (const c of contacts) {
+    const key = `${c.id.replace(/\/[a-z]+$/, '')}/${c.channel}`;
+    const seen = byKey.get(key);
+    if (!seen || (!seen.id.includes('/') && c.id.includes('/'))) byKey.set(key, { ...seen, ...c, sentAt: c.sentAt ?? seen?.sentAt });
+  }
+  return [...byKey.values()];
+}
+
+/** The journey's steps as a graph: each step, what it does, and the steps it may lead to. */
+function journeyGraph(content: Record<string, unknown>) {
+  const check = checkJourney(content);
+  if (!check.ok) return { valid: false as const, reason: check.reason, steps: [] };
+  const j = check.journey;
+  const steps = j.steps.map((step, i) => {
+    const what =
+      step.type === 'send' ? `send ${step.channel} ${step.template}` : step.type === 'wait' ? `wait${step.event ? ' for an event' : ''}` : step.type === 'action' ? `action ${step.action}` : step.type;
+    return { id: step.id, type: step.type, what, next: successors(j, i) };
+  });
+  return { valid: true as const, steps, entry: j.entry, goal: j.goal ?? null, status: j.status ?? 'active' };
+}
+
+/** What the page shows of a run. */
+const runSummary = (run: Run) => ({ runId: run.runId, campaignId: run.campaignId, segmentId: run.segmentId, at: run.at, state: run.state, createdAt: run.createdAt, ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}) });
+
+/** Days a member count covers: the last 30, from today back. */
+function sizeByDay(since: readonly string[], today: Date, days = 30) {
+  const sorted = since.map((s) => s.slice(0, 10)).sort();
+  const out: { day: string; members: number }[] = [];
+  let i = 0;
+  for (let d = days - 1; d >= 0; d--) {
+    const day = new Date(today.getTime() - d * 86_400_000).toISOString().slice(0, 10);
+    while (i < sorted.length && sorted[i]! <= day) i++;
+    out.push({ day, members: i });
+  }
+  return out;
+}
+
 type Handler = (req: ConsoleRequest & { caller: Caller }, params: string[]) => Promise<ConsoleResponse>;
 interface Route {
   readonly method: string;
@@ -228,6 +227,7 @@ export function createConsole(deps: ConsoleDeps): (req: ConsoleRequest) => Promi
   const now = () => (deps.clock ?? (() => new Date()))();
   const newId = deps.newId ?? randomUUID;
   const fourEyes = deps.fourEyes ?? true;
+  const reports = createReports({ aggregates: deps.aggregates });
 
   /** Schema (the same zod and pattern checks as `baton rules validate`), then what the rule names. */
   async function validate(raw: Record<string, unknown>): Promise<{ rule?: Rule; problems: string[]; warnings: string[] }> {
@@ -312,7 +312,7 @@ export function createConsole(deps: ConsoleDeps): (req: ConsoleRequest) => Promi
     const s = record.state;
     const timeline = [
       ...decisions.map((d) => ({ at: d.at, what: `event ${d.eventType}`, detail: `${d.candidates.length} candidate rule(s), ${d.messages.length} message(s)` })),
-      ...s.contacts.map((x) => ({ at: x.sentAt ?? '', what: `contacted on ${x.channel}`, detail: x.campaignId ? `campaign ${x.campaignId}` : '' })),
+      ...distinctContacts(s.contacts).map((x) => ({ at: x.sentAt ?? '', what: `contacted on ${x.channel}`, detail: x.campaignId ? `campaign ${x.campaignId}` : '' })),
     ]
       .filter((t) => t.at)
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
@@ -525,6 +525,190 @@ export function createConsole(deps: ConsoleDeps): (req: ConsoleRequest) => Promi
       path: /^\/messages$/,
       group: 'viewer',
       handle: async (r) => (deps.messages ? ok({ messages: await deps.messages(r.query?.customer) }) : NOT_FOUND('messages (the local stack only)')),
+    },
+
+    // ---- journeys: the step graph with its customers, pause and resume (the CLI's code) ----
+    {
+      method: 'GET',
+      path: /^\/journeys$/,
+      group: 'viewer',
+      handle: async () => {
+        const live = await deps.journeys.list();
+        return ok({
+          journeys: live.map((j) => {
+            const check = checkJourney(j.content);
+            return { journeyId: j.journeyId, campaignId: j.campaignId, version: j.version ?? null, status: String(j.content.status ?? 'active'), updatedAt: j.updatedAt ?? null, updatedBy: j.updatedBy ?? null, ...(check.ok ? {} : { invalid: check.reason }) };
+          }),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/journeys\/([^/]+)$/,
+      group: 'viewer',
+      handle: async (_r, [id]) => {
+        const live = await deps.journeys.current(id!);
+        if (!live) return NOT_FOUND(`journey ${id}`);
+        const [versions, positions] = await Promise.all([deps.journeys.versions(id!), deps.journeyPositions.tally(id!)]);
+        const graph = journeyGraph(live.content);
+        const waitingHere = (stepId: string) => positions.waiting.filter((w) => w.stepId === stepId).reduce((n, w) => n + w.customers, 0);
+        return ok({
+          journeyId: live.journeyId,
+          campaignId: live.campaignId,
+          version: live.version ?? null,
+          status: String(live.content.status ?? 'active'),
+          ...(graph.valid ? { entry: graph.entry, goal: graph.goal } : { invalid: graph.reason }),
+          steps: graph.steps.map((st) => ({ ...st, customers: waitingHere(st.id) })),
+          waiting: positions.waiting,
+          // Goal reached: converted; left through an exit step or at the end: exited or completed.
+          outcomes: { converted: positions.ended.converted ?? 0, exited: positions.ended.exited ?? 0, completed: positions.ended.completed ?? 0, byReason: positions.endReasons },
+          versions: versions.map((v) => ({ version: v.version ?? null, updatedAt: v.updatedAt ?? null, updatedBy: v.updatedBy ?? null, status: String(v.content.status ?? 'active') })),
+        });
+      },
+    },
+    ...(['pause', 'resume'] as const).map(
+      (verb): Route => ({
+        method: 'POST',
+        path: new RegExp(`^/journeys/([^/]+)/${verb}$`),
+        group: 'marketer',
+        handle: async (r, [id]) => {
+          const written = await setJourneyStatus(deps.journeys, id!, verb === 'pause' ? 'paused' : 'active', r.caller.user);
+          if (written.status === 'not-found') return NOT_FOUND(`journey ${id}`);
+          if (written.status === 'invalid') return problem(409, 'invalid-journey', `journey ${id} is not valid as stored: ${written.reason}`);
+          await deps.changes.audit({ at: now().toISOString(), who: r.caller.user, what: verb === 'pause' ? 'paused' : 'resumed', subject: `journey ${id}`, version: written.version });
+          return ok({ journeyId: written.journeyId, version: written.version, status: verb === 'pause' ? 'paused' : 'active' });
+        },
+      }),
+    ),
+
+    // ---- segments and runs ----
+    {
+      method: 'GET',
+      path: /^\/segments$/,
+      group: 'viewer',
+      handle: async () => {
+        const stored = await deps.segments.list();
+        const counts = await deps.segments.counts(stored.map((x) => x.id));
+        return ok({
+          segments: stored.map((x) => {
+            const check = checkSegment(x.content);
+            return { segmentId: x.id, version: x.version ?? null, kind: String(x.content.kind ?? 'dynamic'), enabled: x.content.enabled !== false, members: counts.get(x.id) ?? 0, ...(check.ok ? {} : { invalid: check.reason }) };
+          }),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/segments\/([^/]+)$/,
+      group: 'viewer',
+      handle: async (_r, [id]) => {
+        const stored = await deps.segments.current(id!);
+        if (!stored) return NOT_FOUND(`segment ${id}`);
+        const [counts, since, runs] = await Promise.all([deps.segments.counts([id!]), deps.segments.memberSince(id!), deps.runs.list()]);
+        const members = counts.get(id!) ?? 0;
+        const ofSegment = runs.filter((run) => run.segmentId === id);
+        return ok({
+          segmentId: id,
+          version: stored.version ?? null,
+          updatedAt: stored.updatedAt ?? null,
+          updatedBy: stored.updatedBy ?? null,
+          definition: stored.content,
+          members,
+          // No history of sizes is kept: the members now, by the day they joined (those who left are not counted).
+          sizeByDay: sizeByDay(since, now()),
+          runs: await Promise.all(ofSegment.map(async (run) => ({ ...runSummary(run), counts: await deps.runs.counts(run.runId), members }))),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/runs$/,
+      group: 'viewer',
+      handle: async () => {
+        const runs = await deps.runs.list();
+        const counts = await deps.segments.counts([...new Set(runs.map((r) => r.segmentId))]);
+        return ok({ runs: await Promise.all(runs.map(async (run) => ({ ...runSummary(run), counts: await deps.runs.counts(run.runId), members: counts.get(run.segmentId) ?? 0 }))) });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/runs\/([^/]+)$/,
+      group: 'viewer',
+      handle: async (_r, [id]) => {
+        const run = await deps.runs.get(id!);
+        if (!run) return NOT_FOUND(`run ${id}`);
+        const [counts, members] = await Promise.all([deps.runs.counts(run.runId), deps.segments.counts([run.segmentId])]);
+        return ok({ ...runSummary(run), counts, members: members.get(run.segmentId) ?? 0, bucketsDone: run.buckets.filter((b) => b.done).length, buckets: run.buckets.length });
+      },
+    },
+
+    // ---- reports: each of `baton report`, with the CLI's CSV ----
+    {
+      method: 'GET',
+      path: /^\/reports$/,
+      group: 'viewer',
+      handle: async () => {
+        const [campaigns, steps] = await Promise.all([deps.aggregates.ids('campaign'), deps.aggregates.ids('step')]);
+        return ok({ reports: Object.keys(REPORTS), campaigns: campaigns.sort(), journeys: [...new Set(steps.map((s) => s.split('/')[0]!))].sort() });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/reports\/(campaign|channel|offer|segment|journey)$/,
+      group: 'viewer',
+      handle: async (r, [name]) => {
+        const q = reportQuery.safeParse(r.query ?? {});
+        if (!q.success) return invalid(q.error);
+        const report = name as ReportName;
+        const needsId = report === 'campaign' || report === 'journey';
+        if (needsId && !q.data.id) return problem(400, 'invalid-request', `id: expected the ${report}'s id`);
+        const to = q.data.to ?? now().toISOString().slice(0, 10);
+        const from = q.data.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+        if (from > to) return problem(400, 'invalid-request', 'from: expected a day on or before to');
+        const range = { from, to, by: q.data.by ?? 'day' } as const;
+        const result =
+          report === 'campaign' ? [await reports.one('campaign', q.data.id!, range)] : report === 'journey' ? await reports.all('step', range, `${q.data.id}/`) : await reports.all(REPORTS[report], range);
+        if (q.data.format === 'csv') {
+          return ok({ filename: `baton-report-${report}${q.data.id ? `-${q.data.id}` : ''}-${from}-${to}.csv`, csv: `${reportCsv(result).join('\n')}\n` });
+        }
+        return ok({ report, id: q.data.id ?? null, ...range, reports: result });
+      },
+    },
+
+    // ---- erasure (admins only) and quarantine replay ----
+    {
+      method: 'POST',
+      path: /^\/customers\/(cus-[^/]+)\/erase$/,
+      group: 'admin',
+      handle: async (r, [id]) => {
+        const body = eraseBody.safeParse(r.body ?? {});
+        if (!body.success) return invalid(body.error);
+        const record = await deps.customers.load(id!);
+        if (!record) return NOT_FOUND('customer');
+        if (body.data.confirm !== record.customerId) return problem(400, 'invalid-request', "confirm: expected the customer's id, as the confirmation names it");
+        // CustomerErased names the customer by one of their external ids, as a CRM sends it.
+        const ref = record.identities.map((k) => k.split('#')).find(([kind]) => (ID_KINDS as readonly string[]).includes(kind!));
+        if (!ref) return problem(409, 'no-external-id', 'this customer is known by no external id an erasure can name');
+        const requestId = `console-${newId()}`;
+        const at = now().toISOString();
+        const eventId = await deps.events.publish({ source: 'baton.crm', 'detail-type': 'CustomerErased', detail: { ids: { [ref[0]!]: ref.slice(1).join('#') }, occurredAt: at, requestId } });
+        await deps.changes.audit({ at, who: r.caller.user, what: 'erasure-requested', subject: `customer ${record.customerId}`, note: `request ${requestId}` });
+        return { status: 202, body: { customerId: record.customerId, requestId, eventId } };
+      },
+    },
+    {
+      method: 'POST',
+      path: /^\/quarantine\/([^/]+)\/replay$/,
+      group: 'admin',
+      handle: async (r, [id]) => {
+        if (!deps.ingestWith) return NOT_FOUND('replay (this deployment replays with baton quarantine replay)');
+        const entry = (await deps.quarantine.list(30)).find((e) => e.quarantineId === id);
+        if (!entry) return NOT_FOUND(`quarantined event ${id}`);
+        const result = await replayQuarantined([entry], { shelf: deps.quarantine, ingestWith: deps.ingestWith });
+        const still = result.stillInvalid[0];
+        await deps.changes.audit({ at: now().toISOString(), who: r.caller.user, what: 'replayed', subject: `quarantined event ${id}`, note: still ? `still invalid: ${still.code}` : 'processed and removed' });
+        return ok(still ? { quarantineId: id, outcome: 'still-invalid', code: still.code, reason: still.reason } : { quarantineId: id, outcome: 'processed' });
+      },
     },
   ];
 

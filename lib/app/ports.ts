@@ -1,6 +1,6 @@
 // The ports the domain needs from the outside world. Adapters implement them for DynamoDB
 // (lib/adapters/dynamo), in memory (tests, benchmarks) and the local stack.
-import type { Channel } from '../../events/catalog.ts';
+import type { Channel, IdKind } from '../../events/catalog.ts';
 import type { IdRef } from '../core/customer/identity.ts';
 
 export type { IdRef };
@@ -17,7 +17,8 @@ import type { ExportBatch, ExportSource } from '../core/reports/export.ts';
 import type { MetricName } from '../contract/metrics.ts';
 import type { SegmentBook } from '../core/segments/book.ts';
 import type { SegmentEvent } from '../core/segments/events.ts';
-import type { JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
+import type { InstanceStatus, JourneyInstance, TimerDetail, TimerRequest } from '../core/journeys/instance.ts';
+import type { Journey } from '../core/journeys/journey.ts';
 import type { JourneyBook } from '../core/journeys/evaluate.ts';
 import type { BusinessContext, ContextFact } from '../core/context/index.ts';
 import type { BucketCheckpoint, Run, RunCounts, RunPass, RunState, Tally } from '../core/runs/run.ts';
@@ -569,4 +570,148 @@ export type ExportInput =
 export interface ExportSink {
   /** Writes the batch as one file under `kind=<kind>/day=<day>/` and says where (relative to the export root); the same rows again replace that file. */
   write(batch: ExportBatch): Promise<string>;
+}
+
+// ---- the console (lib/app/console.ts, lib/adapters/dynamo/console-*.ts) ----
+
+/** A versioned item of the rules table as stored (lib/adapters/dynamo/versioned.ts): a rule, a segment. */
+export interface StoredRule {
+  readonly id: string;
+  /** Undefined when the item was written without a whole-number `version` (outside Baton's tools). */
+  readonly version: number | undefined;
+  /** The item without its keys and version attributes. */
+  readonly content: Record<string, unknown>;
+  readonly updatedAt?: string;
+  readonly updatedBy?: string;
+  readonly rolledBackFrom?: number;
+}
+
+/** The rules table's versioned rules. */
+export interface RuleStore {
+  list(): Promise<StoredRule[]>;
+  current(id: string): Promise<StoredRule | undefined>;
+  versions(id: string, limit?: number): Promise<StoredRule[]>;
+  put(content: Record<string, unknown>, by: string): Promise<{ id: string; version: number }>;
+  update(id: string, change: Record<string, unknown>, by: string): Promise<{ id: string; version: number } | undefined>;
+  rollback(id: string, by: string): Promise<{ status: string; version?: number; restored?: number }>;
+}
+
+export const CHANGE_KINDS = ['put', 'disable', 'enable', 'rollback'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** A change a marketer submitted: live only once an approver who is not its author accepts it. */
+export interface RuleChange {
+  readonly changeId: string;
+  readonly ruleId: string;
+  readonly kind: ChangeKind;
+  /** The rule as it would be written (`put` only). */
+  readonly rule?: Record<string, unknown>;
+  /** The live version when submitted (null: a new rule); approval refuses a rule changed since. */
+  readonly baseVersion: number | null;
+  readonly author: string;
+  readonly submittedAt: string;
+  readonly status: 'pending' | 'approved' | 'rejected';
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+  readonly note?: string;
+  /** The rule version the approval wrote. */
+  readonly version?: number;
+}
+
+export type ChangeDecision = Pick<RuleChange, 'status' | 'decidedBy' | 'decidedAt' | 'note'>;
+
+/** One audited step: of a rule change (ruleId, changeId, kind), or another console action (subject). */
+export interface AuditEntry {
+  readonly at: string;
+  readonly who: string;
+  readonly what: 'submitted' | 'approved' | 'rejected' | 'applied' | 'paused' | 'resumed' | 'erasure-requested' | 'replayed';
+  readonly ruleId?: string;
+  readonly changeId?: string;
+  readonly kind?: ChangeKind;
+  /** What a non-rule action was on, by internal id only: `journey renewal`, `customer cus-…`, `quarantined event …`. */
+  readonly subject?: string;
+  readonly version?: number;
+  readonly note?: string;
+}
+
+/** Pending changes and the audit log (lib/adapters/dynamo/console-changes.ts). */
+export interface ChangeStore {
+  add(change: RuleChange): Promise<void>;
+  get(changeId: string): Promise<RuleChange | undefined>;
+  list(): Promise<RuleChange[]>;
+  /** Sets the decision when the change is still pending; false when someone decided it first. */
+  decide(changeId: string, decision: ChangeDecision): Promise<boolean>;
+  /** Records the rule version an approved change wrote. */
+  applied(changeId: string, version: number): Promise<void>;
+  audit(entry: AuditEntry): Promise<void>;
+  auditLog(limit: number): Promise<AuditEntry[]>;
+}
+
+/** A customer's profile as stored, and the decisions made for them. */
+export interface CustomerRecord<S> {
+  readonly customerId: string;
+  readonly version: number;
+  readonly identities: readonly string[];
+  readonly updatedAt: string;
+  readonly state: S;
+  /** This profile's id and those merged into it: their decisions are the customer's. */
+  readonly customerIds: readonly string[];
+}
+
+export interface DecisionWithMessages {
+  readonly decision: Record<string, unknown>;
+  readonly messages: readonly Record<string, unknown>[];
+}
+
+export interface CustomerDirectory<S> {
+  /** Customers an external id (of any kind) or a customerId names, with the kind that matched. */
+  search(ref: string): Promise<{ customerId: string; kind: IdKind | 'customerId' }[]>;
+  load(customerId: string): Promise<CustomerRecord<S> | undefined>;
+  decisions(customerIds: readonly string[], limit: number): Promise<{ total: number; decisions: DecisionWithMessages[] }>;
+}
+
+/** A journey as the campaigns table keeps it (lib/adapters/dynamo/journeys.ts, the CLI's repository). */
+export interface StoredJourney {
+  readonly journeyId: string;
+  readonly campaignId: string;
+  readonly version: number | undefined;
+  readonly content: Record<string, unknown>;
+  readonly updatedAt?: string;
+  readonly updatedBy?: string;
+}
+
+export interface JourneyStore {
+  list(): Promise<StoredJourney[]>;
+  current(journeyId: string): Promise<StoredJourney | undefined>;
+  versions(journeyId: string): Promise<StoredJourney[]>;
+  /** Writes a validated journey as its next version (conditional on the live one read). */
+  put(journey: Journey, by: string): Promise<{ journeyId: string; version: number }>;
+}
+
+/** Where a journey's customers are: waiting in a step (by version), or out of it (by how they left). */
+export interface JourneyPositions {
+  tally(journeyId: string): Promise<{ waiting: { version: number; stepId: string; customers: number }[]; ended: Partial<Record<InstanceStatus, number>>; endReasons: Record<string, number> }>;
+}
+
+/** A segment definition as the rules table keeps it (lib/adapters/dynamo/segments.ts): versioned like a rule. */
+export type StoredSegment = StoredRule;
+
+export interface SegmentDirectory {
+  list(): Promise<StoredSegment[]>;
+  current(segmentId: string): Promise<StoredSegment | undefined>;
+  /** Members now, per segment (the sharded counters, summed). */
+  counts(segmentIds: readonly string[]): Promise<Map<string, number>>;
+  /** When each member now in the segment joined it. */
+  memberSince(segmentId: string): Promise<string[]>;
+}
+
+/** A crm event the console puts on the bus (erasure), as a source system would. */
+export interface ConsoleEventPublisher {
+  /** The bus's id for the event; throws when the bus refused it. */
+  publish(event: { source: string; 'detail-type': string; detail: Record<string, unknown> }): Promise<string>;
+}
+
+/** The quarantine as the console and `baton quarantine` read it: the entries of the last days, newest first. */
+export interface QuarantineShelf {
+  list(days: number): Promise<QuarantinedEvent[]>;
 }

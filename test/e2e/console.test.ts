@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DynamoTemplateStore } from '../../lib/adapters/dynamo/templates.ts';
+import { DynamoJourneyRepository } from '../../lib/adapters/dynamo/journeys.ts';
+import { DynamoQuarantine } from '../../lib/adapters/dynamo/quarantine.ts';
+import { DynamoSegmentRepository } from '../../lib/adapters/dynamo/segments.ts';
+import { checkJourney } from '../../lib/core/journeys/check.ts';
 import { DEMO_TEMPLATES } from '../../local/demo.ts';
 import { busClient, db, endpoints, eventually, profileByExternalId, rulesRefreshed, tables, unique } from '../support/local.ts';
 
@@ -156,7 +160,8 @@ describe('the console in a browser', () => {
     const decision = page.getByRole('region', { name: 'decision on baton.pos/SaleCompleted' });
     await decision.getByText(new RegExp(`chosen ${ruleId} \\(email\\)`)).waitFor();
     await decision.getByText(/Messages: email/).waitFor();
-    await page.locator('iframe[sandbox]').first().waitFor();
+    // The email as the customer sees it, rendered inside the sandboxed frame (not a blank box).
+    await page.frameLocator('iframe[sandbox]').first().getByText(/Thank you, Maria!/).waitFor();
     problems.push(...(await accessibilityProblems('customer')));
 
     for (const [link, heading, name] of [['Messages', 'Messages', 'messages'], ['Quarantine', 'Quarantine', 'quarantine'], ['Audit', 'Audit', 'audit']] as const) {
@@ -165,6 +170,105 @@ describe('the console in a browser', () => {
       problems.push(...(await accessibilityProblems(name)));
     }
     await page.getByRole('row').filter({ hasText: ruleId }).first().waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('draws a journey with its customers, pauses and resumes it; shows segments, runs and reports; an admin replays and erases', async () => {
+    const problems: string[] = [];
+    // A journey of this test's own, paused, entered only by licences of this test: it competes with nothing.
+    const journeyId = unique('console-journey');
+    const licence = unique('LIC-console');
+    const journey = checkJourney({
+      journeyId,
+      campaignId: 'renewals',
+      status: 'paused',
+      entry: { event: { source: ['baton.erp'], 'detail-type': ['LicenseRenewalDue'], detail: { licenseId: [licence] } } },
+      goal: { event: { source: ['baton.erp'], 'detail-type': ['LicenseRenewed'] } },
+      steps: [
+        { id: 'wait-a-week', type: 'wait', duration: { days: 7 } },
+        { id: 'reminder', type: 'send', channel: 'email', template: 'renewal-reminder' },
+        { id: 'done', type: 'exit' },
+      ],
+    });
+    if (!journey.ok) throw new Error(journey.reason);
+    await new DynamoJourneyRepository(db(), tables().campaigns).put(journey.journey, 'test');
+    // A disabled segment of its own: listed and shown, evaluated for nobody.
+    const segmentId = unique('console-segment');
+    await new DynamoSegmentRepository(db(), tables().rules).put({ segmentId, kind: 'dynamic', enabled: false, description: 'Gold members', if: { tier: ['gold'] } }, 'test');
+
+    await signIn('marketer');
+    await page.getByRole('link', { name: 'Journeys' }).click();
+    await page.getByRole('heading', { name: 'Journeys', exact: true }).waitFor();
+    problems.push(...(await accessibilityProblems('journeys')));
+    await page.getByRole('link', { name: journeyId }).click();
+    await page.getByRole('heading', { name: `Journey ${journeyId}` }).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText(new RegExp(`Journey ${journeyId} is active \\(version 2\\)`)).waitFor();
+
+    // A customer enters (the licence's renewal is due) and waits in the first step: the graph counts them.
+    const due = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    await send('baton.erp', 'LicenseRenewalDue', { ids: { licenseId: licence }, occurredAt: new Date().toISOString(), licenseId: licence, product: 'total-security', expiresAt: due, daysLeft: 30 });
+    await eventually('the customer waiting in the journey', async () => {
+      await page.reload();
+      await page.getByRole('heading', { name: `Journey ${journeyId}` }).waitFor();
+      const label = await page.getByRole('img', { name: /^Step graph:/ }).getAttribute('aria-label');
+      return label?.includes('wait-a-week (wait): 1 waiting') ? true : undefined;
+    });
+    problems.push(...(await accessibilityProblems('journey')));
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText(new RegExp(`Journey ${journeyId} is paused \\(version 3\\)`)).waitFor();
+    expect((await new DynamoJourneyRepository(db(), tables().campaigns).current(journeyId))?.content.status).toBe('paused');
+
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('heading', { name: 'Segments and runs' }).waitFor();
+    await page.getByRole('link', { name: segmentId }).first().waitFor();
+    await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
+    problems.push(...(await accessibilityProblems('segments')));
+    await page.getByRole('link', { name: segmentId }).first().click();
+    await page.getByRole('heading', { name: 'Size over time' }).waitFor();
+    problems.push(...(await accessibilityProblems('segment')));
+
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByLabel('Report').selectOption('channel');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('status').filter({ hasText: /^channel, / }).waitFor();
+    problems.push(...(await accessibilityProblems('reports')));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^baton-report-channel-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+
+    // The admin: replay an event that passes now, then erase the customer it made.
+    const crmId = unique('CRM-console-erase');
+    const quarantineId = unique('q-console');
+    const now = new Date().toISOString();
+    await new DynamoQuarantine(db(), tables().quarantine).put({
+      quarantineId,
+      receivedAt: now,
+      code: 'unknown-detail-type',
+      reason: 'was not in the catalog then',
+      body: JSON.stringify({ version: '0', id: unique('evt'), source: 'baton.crm', 'detail-type': 'CustomerUpserted', time: now, account: '0', region: 'local', resources: [], detail: { ids: { crmId }, occurredAt: now, profile: { firstName: 'Rita' } } }),
+    });
+    await signIn('admin');
+    await page.getByRole('link', { name: 'Quarantine' }).click();
+    await page.getByRole('button', { name: `Replay ${quarantineId}` }).click();
+    await page.getByText(`Replayed ${quarantineId}: processed and removed from the quarantine.`).waitFor();
+    problems.push(...(await accessibilityProblems('quarantine-replay')));
+    const profile = await eventually('the replayed customer', () => profileByExternalId('crmId', crmId));
+    const customerId = String(profile.customerId);
+
+    await page.goto(`${endpoints().bus}/console#/customers/${customerId}`);
+    await page.getByRole('heading', { name: `Customer ${customerId}` }).waitFor();
+    await page.getByRole('button', { name: 'Erase this customer…' }).click();
+    const dialog = page.getByRole('dialog', { name: `Erase customer ${customerId}?` });
+    await dialog.waitFor();
+    const confirm = dialog.getByRole('button', { name: `Erase ${customerId}` });
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Customer id to erase').fill(customerId);
+    problems.push(...(await accessibilityProblems('customer-erasure')));
+    await confirm.click();
+    await page.getByText(new RegExp(`Erasure of ${customerId} requested`)).waitFor();
+    await eventually('the customer erased', async () => ((await profileByExternalId('crmId', crmId)) ? undefined : true));
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('row').filter({ hasText: `customer ${customerId}` }).filter({ hasText: 'erasure-requested' }).waitFor();
     expect(problems).toEqual([]);
   });
 });

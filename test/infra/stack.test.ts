@@ -1089,12 +1089,16 @@ describe('console (infra/constructs/console.ts)', () => {
     }
   });
 
-  it('lets the console function write only the rules table (rules, changes, audit) and read what it shows', () => {
+  it('lets the console function write only the rules table (rules, changes, audit) and journey versions, read what it shows, and put only CustomerErased on the bus', () => {
     const role = ofType(base.resources, 'AWS::IAM::Role').find(([id]) => id.startsWith('ConsoleFunction'))![0];
     const statements = iamStatements(base.resources).filter(({ at, statement }) => at.startsWith('ConsoleFunction') && asArray<string>(statement.Action).some((a) => a.startsWith('dynamodb:')));
     expect(statements.length).toBeGreaterThan(0);
     const writes = statements.filter(({ statement }) => asArray<string>(statement.Action).some((a) => /Put|Update|Delete|BatchWrite/.test(a)));
-    for (const { statement } of writes) expect(JSON.stringify(statement.Resource)).toMatch(/TablesRules/);
+    for (const { statement } of writes) expect(JSON.stringify(statement.Resource)).toMatch(/TablesRules|TablesCampaigns/);
+    const campaignWrites = writes.filter(({ statement }) => JSON.stringify(statement.Resource).includes('TablesCampaigns')).flatMap(({ statement }) => asArray<string>(statement.Action));
+    expect(campaignWrites.filter((a) => /Put|Update|Delete|BatchWrite/.test(a))).toEqual(['dynamodb:PutItem']); // a journey's next version (pause, resume)
+    const busStatements = iamStatements(base.resources).filter(({ at, statement }) => at.startsWith('ConsoleFunction') && asArray<string>(statement.Action).includes('events:PutEvents'));
+    expect(busStatements.map(({ statement }) => (statement.Condition as Record<string, Record<string, unknown>>)['ForAllValues:StringEquals'])).toEqual([{ 'events:source': ['baton.crm'], 'events:detail-type': ['CustomerErased'] }]);
     expect(role).toBeDefined();
   });
 });

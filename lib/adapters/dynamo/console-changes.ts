@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { AuditEntry, ChangeDecision, ChangeStore, RuleChange } from '../../app/ports.ts';
 
 const CHANGE_PREFIX = 'CHANGE#';
 const AUDIT_PK = 'AUDIT';
@@ -15,29 +16,22 @@ const changeKey = (changeId: string) => ({ pk: `${CHANGE_PREFIX}${changeId}`, sk
 type Item = Record<string, unknown>;
 const strip = ({ pk: _pk, sk: _sk, ...rest }: Item) => rest;
 
-/** Shapes as lib/app/console.ts's ChangeStore port has them (structurally: adapters import ports.ts only). */
-export interface StoredChange {
-  readonly changeId: string;
-  readonly ruleId: string;
-  readonly status: string;
-}
-
-export class DynamoConsoleChanges<C extends StoredChange = StoredChange, A extends { readonly at: string } = { readonly at: string }> {
+export class DynamoConsoleChanges implements ChangeStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
-  async add(change: C): Promise<void> {
+  async add(change: RuleChange): Promise<void> {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { ...changeKey(change.changeId), ...change }, ConditionExpression: 'attribute_not_exists(pk)' }));
   }
 
-  async get(changeId: string): Promise<C | undefined> {
+  async get(changeId: string): Promise<RuleChange | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: changeKey(changeId), ConsistentRead: true }));
-    return out.Item ? (strip(out.Item) as unknown as C) : undefined;
+    return out.Item ? (strip(out.Item) as unknown as RuleChange) : undefined;
   }
 
-  async list(): Promise<C[]> {
+  async list(): Promise<RuleChange[]> {
     const items: Item[] = [];
     let start: Item | undefined;
     do {
@@ -53,11 +47,11 @@ export class DynamoConsoleChanges<C extends StoredChange = StoredChange, A exten
       items.push(...(page.Items ?? []).map(strip));
       start = page.LastEvaluatedKey;
     } while (start);
-    return items as unknown as C[];
+    return items as unknown as RuleChange[];
   }
 
   /** The decision, only while the change is pending: two approvers never both apply it. */
-  async decide(changeId: string, decision: { status: string; decidedBy?: string; decidedAt?: string; note?: string }): Promise<boolean> {
+  async decide(changeId: string, decision: ChangeDecision): Promise<boolean> {
     const fields = Object.entries(decision).filter(([, v]) => v !== undefined);
     try {
       await this.db.send(
@@ -83,15 +77,15 @@ export class DynamoConsoleChanges<C extends StoredChange = StoredChange, A exten
     );
   }
 
-  async audit(entry: A): Promise<void> {
+  async audit(entry: AuditEntry): Promise<void> {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: AUDIT_PK, sk: `${entry.at}#${randomUUID()}`, ...entry }, ConditionExpression: 'attribute_not_exists(pk)' }));
   }
 
   /** The newest `limit` entries, newest first. */
-  async auditLog(limit: number): Promise<A[]> {
+  async auditLog(limit: number): Promise<AuditEntry[]> {
     const out = await this.db.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': AUDIT_PK }, ScanIndexForward: false, Limit: limit, ConsistentRead: true }),
     );
-    return (out.Items ?? []).map(strip) as unknown as A[];
+    return (out.Items ?? []).map(strip) as unknown as AuditEntry[];
   }
 }

@@ -4,19 +4,11 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ID_KINDS, type IdKind } from '../../../events/catalog.ts';
 import type { TableNames } from '../../contract/tables.ts';
+import type { CustomerDirectory, CustomerRecord, DecisionWithMessages } from '../../app/ports.ts';
 import { customerKey, decodeState, DynamoCustomerRepository } from './customers.ts';
 import { DynamoDecisionHistory } from './decisions.ts';
 
-export interface ConsoleCustomerRecord<S> {
-  readonly customerId: string;
-  readonly version: number;
-  readonly identities: readonly string[];
-  readonly updatedAt: string;
-  readonly state: S;
-  readonly customerIds: readonly string[];
-}
-
-export class DynamoConsoleCustomers<S> {
+export class DynamoConsoleCustomers<S> implements CustomerDirectory<S> {
   private readonly repo: DynamoCustomerRepository<unknown>;
   private readonly history: DynamoDecisionHistory;
 
@@ -39,7 +31,7 @@ export class DynamoConsoleCustomers<S> {
     return [...found].map(([customerId, kind]) => ({ customerId, kind })).sort((a, b) => a.customerId.localeCompare(b.customerId));
   }
 
-  async load(customerId: string): Promise<ConsoleCustomerRecord<S> | undefined> {
+  async load(customerId: string): Promise<CustomerRecord<S> | undefined> {
     const item = (await this.db.send(new GetCommand({ TableName: this.names.customers, Key: customerKey(customerId), ConsistentRead: true }))).Item;
     if (!item) return undefined;
     const formerIds = Array.isArray(item.formerIds) ? (item.formerIds as string[]) : [];
@@ -53,7 +45,7 @@ export class DynamoConsoleCustomers<S> {
     };
   }
 
-  async decisions(customerIds: readonly string[], limit: number): Promise<{ total: number; decisions: { decision: Record<string, unknown>; messages: Record<string, unknown>[] }[] }> {
+  async decisions(customerIds: readonly string[], limit: number): Promise<{ total: number; decisions: DecisionWithMessages[] }> {
     const h = await this.history.ofCustomer(customerIds, limit);
     return { total: h.total, decisions: h.decisions.map((d) => ({ decision: d.decision, messages: d.messages as unknown as Record<string, unknown>[] })) };
   }

@@ -45,7 +45,7 @@ function instanceItem(i: JourneyInstance): Item {
   };
 }
 
-const fromItem = (item: Item): JourneyInstance => JSON.parse(String(item.instance)) as JourneyInstance;
+export const fromItem = (item: Item): JourneyInstance => JSON.parse(String(item.instance)) as JourneyInstance;
 
 /** The transaction items of one event's journey writes (the customers repository adds them to its commit). */
 export function journeyWrites(table: string, writes: JourneyWrites, now: Date): TransactItem[] {

@@ -9,6 +9,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { GetCommand, QueryCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatonError } from '../../contract/errors.ts';
+import type { StoredRule } from '../../app/ports.ts';
 import { cancellationCodes } from './client.ts';
 
 /** Attributes the history adds to an item; everything else is the item's content. */
@@ -28,15 +29,8 @@ export interface VersionedKind {
   readonly check: (content: unknown) => { ok: true } | { ok: false; reason: string };
 }
 
-export interface StoredItem {
-  readonly id: string;
-  /** Undefined when the item was written without a whole-number `version` (outside Baton's tools). */
-  readonly version: number | undefined;
-  /** The item without its keys and version attributes. */
-  readonly content: Record<string, unknown>;
-  readonly updatedAt?: string;
-  readonly updatedBy?: string;
-  readonly rolledBackFrom?: number;
+/** A versioned item as read (the port's shape), and when an unversioned one was adopted. */
+export interface StoredItem extends StoredRule {
   readonly adoptedAt?: string;
 }
 
