@@ -216,6 +216,9 @@ export class Channels extends Construct {
       templates: ['GetItem'],
       decisions: ['UpdateItem'],
       counters: ['UpdateItem', 'Query'],
+      // A template that names `loyalty` shows the member's balance and next expiry: the account (Get),
+      // its lots, the memberships and the programme's items (Query) (docs/loyalty.md).
+      ledger: ['GetItem', 'Query'],
     });
     const decisions = props.tables.tables.decisions;
 

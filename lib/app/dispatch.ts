@@ -13,7 +13,9 @@
 import type { Channel } from '../../events/catalog.ts';
 import type { CustomerState } from '../core/customer/index.ts';
 import { customerView } from '../core/customer/index.ts';
-import { renderTemplate, type RenderedMessage, type Template } from '../core/channels/template.ts';
+import { renderTemplate, templateReads, type RenderedMessage, type Template } from '../core/channels/template.ts';
+import { loyaltyTemplateView } from '../core/loyalty/statement.ts';
+import type { Loyalty } from './loyalty.ts';
 import { PermanentSendError, type OutgoingMessage, type Recipient } from '../core/channels/senders.ts';
 import { signUnsubscribe } from '../core/channels/unsubscribe.ts';
 import { billingMonth, smsParts } from '../core/channels/sms.ts';
@@ -43,6 +45,8 @@ export interface DispatchDeps {
   readonly smsBudget?: SmsBudget;
   /** Destination items: a bus action naming one gets its payload rendered from the destination's template. */
   readonly destinations?: DestinationSource;
+  /** The member's balance and next expiry per programme, read only for a template that names `loyalty`. */
+  readonly loyalty?: Pick<Loyalty, 'summaries'>;
 }
 
 export type DispatchOutcome = 'sent' | 'already-handled' | 'held' | 'failed' | 'suppressed' | 'unconfirmed';
@@ -143,8 +147,13 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
     if (message.channel !== 'bus') {
       const template = await deps.templates.find(message.template ?? '', message.channel, typeof view.locale === 'string' ? view.locale : undefined);
       if (!template) return fail('no-template', `template ${message.template} for ${message.channel} not found in any locale`);
+      // The ledger is read only for a template that shows it: no extra read for any other message.
+      const loyalty =
+        deps.loyalty && templateReads(template, 'loyalty')
+          ? loyaltyTemplateView(await deps.loyalty.summaries(message.customerId, { timeZone: typeof view.timeZone === 'string' ? view.timeZone : undefined, now: clock() }), view)
+          : undefined;
       try {
-        content = await renderTemplate(template, { customer: view, offer: message.offer, decisionId: message.decisionId, unsubscribeUrl });
+        content = await renderTemplate(template, { customer: view, offer: message.offer, decisionId: message.decisionId, unsubscribeUrl, ...(loyalty ? { loyalty } : {}) });
       } catch (err) {
         // Checked at write (baton templates put), so this is a template put past the check.
         return fail('render-failed', `template ${message.template} (${message.channel}/${template.locale}) failed to render: ${(err as Error).name}`);

@@ -481,6 +481,8 @@ describe('least privilege on data', () => {
       decisions: ['UpdateItem'],
       'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
       counters: ['Query', 'UpdateItem'],
+      // a template naming `loyalty`: the account (Get), lots, memberships, programme items (Query)
+      ledger: ['GetItem', 'Query'],
     },
     // resolve, load, commit (Put profile, marker, decision; Update claims); a repeated requestId
     // reads the stored decision (Query).
@@ -491,6 +493,8 @@ describe('least privilege on data', () => {
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
       context: ['Scan'],
+      // a request asking for `loyalty`: the statement (Get account, Query lots, memberships, items)
+      ledger: ['GetItem', 'Query'],
     },
     // the report aggregates: markers, cells and exposures in transactions (erasure deletes exposures); the decisions stream.
     aggregates: {

@@ -330,3 +330,23 @@ describe('dispatch: checks before a send', () => {
     expect(t.sender.sent[0]).toMatchObject({ channel: 'bus', action: 'call', payload: { list: 'winback' } });
   });
 });
+
+describe('dispatch: the loyalty statement in templates (docs/loyalty.md)', () => {
+  const summary = { programmeId: 'city-rewards', currencyName: 'points', balance: 1240, nextExpiry: { points: 300, on: '2026-03-31' } };
+
+  it('reads the ledger only for a template that names loyalty, and formats it in the customer\'s locale', async () => {
+    const reads: { customerId: string; timeZone: string | undefined }[] = [];
+    const loyalty: NonNullable<DispatchDeps['loyalty']> = { summaries: async (customerId, opts) => (reads.push({ customerId, timeZone: opts?.timeZone }), [summary]) };
+    const state = customer();
+    state.profile.locale = { v: 'de-DE', at: '2026-01-01T00:00:00.000Z', ev: 'e1' };
+    state.profile.timeZone = { v: 'Europe/Berlin', at: '2026-01-01T00:00:00.000Z', ev: 'e1' };
+    const named: Template = { templateId: 't1', channel: 'email', locale: 'de', subject: 'Punkte', text: 'Du hast {{ loyalty.city-rewards.balanceText }} Punkte, {{ loyalty.city-rewards.nextExpiry.pointsText }} verfallen am {{ loyalty.city-rewards.nextExpiry.date }}.' };
+    const t = setup({ loyalty, templates: { find: async (_t, channel) => (channel === 'email' ? named : TEMPLATE(channel)) } }, state);
+    expect(await t.dispatch(t.outbox.add('email'))).toBe('sent');
+    expect(t.sender.sent[0]!.content.text).toBe('Du hast 1.240 Punkte, 300 verfallen am 31. März.');
+    expect(reads).toEqual([{ customerId: 'cus-1', timeZone: 'Europe/Berlin' }]);
+    // A template that does not name it: no read.
+    expect(await t.dispatch(t.outbox.add('sms'))).toBe('sent');
+    expect(reads).toHaveLength(1);
+  });
+});
