@@ -1064,6 +1064,31 @@ describe('configuration from CDK context (infra/app.ts)', () => {
   });
 });
 
+describe('loyalty partners from CDK context (infra/app.ts)', () => {
+  it('reads the partners as a comma-separated string or a cdk.json list, each with who may assume its role', () => {
+    expect(propsFromContext(app({ loyaltyPartners: 'corner-cafe, city-garage' }).node).loyaltyPartners).toEqual(['corner-cafe', 'city-garage']);
+    expect(propsFromContext(app({ loyaltyPartners: ['corner-cafe'] }).node).loyaltyPartners).toEqual(['corner-cafe']);
+    expect(propsFromContext(app().node).loyaltyPartners).toBeUndefined();
+    const props = propsFromContext(app({ loyaltyPartners: 'corner-cafe=210987654321,city-garage=arn:aws:iam::210987654321:role/pos,tea-house' }).node);
+    expect(props.loyaltyPartners).toEqual(['corner-cafe', 'city-garage', 'tea-house']);
+    expect(props.loyaltyPartnerPrincipals?.['corner-cafe']).toBeInstanceOf(iam.AccountPrincipal);
+    expect(props.loyaltyPartnerPrincipals?.['city-garage']).toBeInstanceOf(iam.ArnPrincipal);
+    expect(props.loyaltyPartnerPrincipals?.['tea-house']).toBeUndefined();
+    // The stack makes one role per partner; a principal named replaces the tag condition.
+    const stack = new BatonStack(app(), 'baton-partners', { ...props, env: ENV });
+    expect(Object.keys(stack.loyalty.partnerRoles)).toEqual(['corner-cafe', 'city-garage', 'tea-house']);
+    const roles = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
+    const trust = (partnerId: string) => roles[stack.getLogicalId(stack.loyalty.partnerRoles[partnerId]!.node.defaultChild as never)]!.Properties.AssumeRolePolicyDocument.Statement;
+    expect(JSON.stringify(trust('corner-cafe'))).toContain(':iam::210987654321:root');
+    expect(JSON.stringify(trust('city-garage'))).toContain('arn:aws:iam::210987654321:role/pos');
+    expect(JSON.stringify(trust('tea-house'))).toContain('partner:tea-house');
+    expect(() => propsFromContext(app({ loyaltyPartners: 'Corner Cafe' }).node)).toThrow(/context "loyaltyPartners" has "Corner Cafe"; expected <partner id>/);
+    expect(() => propsFromContext(app({ loyaltyPartners: 'cafe=12' }).node)).toThrow(/has "cafe=12"; expected after "="/);
+    expect(() => propsFromContext(app({ loyaltyPartners: 'cafe,cafe' }).node)).toThrow(/names partner "cafe" twice/);
+    expect(() => propsFromContext(app({ loyaltyPartners: [1] }).node)).toThrow(/context "loyaltyPartners" is a list/);
+  });
+});
+
 describe('console (infra/constructs/console.ts)', () => {
   it('keeps the site in a private, encrypted, TLS-only bucket that only CloudFront reads, through origin access control', () => {
     const site = ofType(base.resources, 'AWS::S3::Bucket').find(([id]) => id.startsWith('ConsoleSite'))!;
