@@ -219,6 +219,9 @@ export class Channels extends Construct {
       // A template that names `loyalty` shows the member's balance and next expiry: the account (Get),
       // its lots, the memberships and the programme's items (Query) (docs/loyalty.md).
       ledger: ['GetItem', 'Query'],
+      // A deferred call is checked again at delivery: the team's load (context) and its policy's quiet hours (campaigns), both cached Scans.
+      context: ['Scan'],
+      campaigns: ['Scan'],
     });
     const decisions = props.tables.tables.decisions;
 

@@ -17,6 +17,8 @@ import { DynamoDestinationSource } from '../adapters/dynamo/destinations.ts';
 import { DynamoLoyaltyItems } from '../adapters/dynamo/loyalty-items.ts';
 import { DynamoLoyaltyLedger } from '../adapters/dynamo/loyalty.ts';
 import { createLoyalty } from '../app/loyalty.ts';
+import { CachedContextSource, CONTEXT_REFRESH_MS, scanContext } from '../adapters/dynamo/context.ts';
+import { CachedCampaignSource, scanCampaignItems } from '../adapters/dynamo/campaigns.ts';
 import { SqsDeadLetters, SqsHeldMessages } from '../adapters/aws/sqs.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { secretText } from './secrets.ts';
@@ -54,6 +56,16 @@ export async function dispatchDeps(settings: Settings, o: Observed, clients: Cli
         },
       }) }),
     metrics: o.port,
+    // A call is checked again when delivered: its team's load, and quiet hours of its campaign's policy.
+    context: new CachedContextSource(scanContext(db, tables.context), {
+      refreshMs: Math.min(settings.rulesRefreshMs ?? CONTEXT_REFRESH_MS, CONTEXT_REFRESH_MS),
+      metrics: o.port,
+      onRejected: (reason) => o.logger.warn('context item skipped', { reason }),
+    }),
+    campaigns: new CachedCampaignSource(scanCampaignItems(db, tables.campaigns), {
+      ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+      onRejected: (rejection) => o.logger.warn('campaign item skipped', { id: `${rejection.kind}:${rejection.id}`, reason: rejection.reason }),
+    }),
     capacity: new ChannelCapacity(settings.channelRates),
     smsBudget: new DynamoSmsBudget(db, tables.counters, toMicros(sms.monthlyBudgetUsd), toMicros(sms.costPerPartUsd)),
     ...(settings.deliverabilityGuard ? { deliverability: new DynamoDeliverabilityCounters(db, tables.counters) } : {}),

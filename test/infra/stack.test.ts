@@ -483,6 +483,9 @@ describe('least privilege on data', () => {
       counters: ['Query', 'UpdateItem'],
       // a template naming `loyalty`: the account (Get), lots, memberships, programme items (Query)
       ledger: ['GetItem', 'Query'],
+      // a deferred call checked again at delivery: the team's load, the policy's quiet hours (cached Scans)
+      context: ['Scan'],
+      campaigns: ['Scan'],
     },
     // resolve, load, commit (Put profile, marker, decision; Update claims); a repeated requestId
     // reads the stored decision (Query).
