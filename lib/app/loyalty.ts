@@ -119,9 +119,12 @@ export function createLoyalty(deps: LoyaltyDeps) {
       const outcome = await settle(
         `sale ${txId}`,
         async () => {
-          const acct = await deps.ledger.account(programmeId, customerId);
+          // The caps used are read beside the account, not after it: one round trip of reads.
+          const [acct, capUsed] = await Promise.all([
+            deps.ledger.account(programmeId, customerId),
+            capKeys.length ? deps.ledger.capUsed(programmeId, customerId, capKeys) : Promise.resolve(new Map<string, number>()),
+          ]);
           if (!acct) return { status: 'not-member' };
-          const capUsed = capKeys.length ? await deps.ledger.capUsed(programmeId, customerId, capKeys) : new Map<string, number>();
           const result = accrue(b, { event: sale.event, sale, member: view(acct), at, capUsed, exhaustedPartners: exhausted });
           const entries: LedgerEntry[] = result.lines
             .filter((l) => l.points > 0)
