@@ -21,6 +21,7 @@ const io = () => import('./io.ts');
 const commands = {
   rules: () => import('./commands/rules.ts'),
   campaigns: () => import('./commands/campaigns.ts'),
+  destinations: () => import('./commands/destinations.ts'),
   templates: () => import('./commands/templates.ts'),
   customer: () => import('./commands/customer.ts'),
   explain: () => import('./commands/explain.ts'),
@@ -96,12 +97,12 @@ function program(codes: { exit: number }): Command {
     .action(act(async (flags, refs: string[]) => (await commands.send()).send(refs, flags, console_)));
 
   // rules, campaigns and policies share one workflow (cli/commands/items.ts).
-  const versioned = (name: 'rules' | 'campaigns' | 'policies', noun: string, runner: () => Promise<Run>, toggles: boolean) => {
+  const versioned = (name: 'rules' | 'campaigns' | 'policies' | 'destinations', noun: string, runner: () => Promise<Run>, toggles: boolean) => {
     const group = root.command(name).description(`manage ${name} from JSON or YAML files; every write is a new version`);
     const sub = (args: string[], flags: CliFlags) => on(flags, async (ctx) => (await runner())(args, flags, ctx));
     group
       .command('validate')
-      .description(`check ${noun} files: each field, and${name === 'policies' ? '' : ` what they name in other tables (${name === 'rules' ? 'the template on the rule\'s channel, the offer it shows' : 'the contact policy'})`}`)
+      .description(`check ${noun} files: each field, and${name === 'policies' || name === 'destinations' ? '' : ` what they name in other tables (${name === 'rules' ? 'the template on the rule\'s channel, the offer it shows' : 'the contact policy'})`}`)
       .argument('<files...>')
       .option('--offline', 'check the files only, not the tables')
       .action(
@@ -133,6 +134,8 @@ function program(codes: { exit: number }): Command {
     .action(act((flags, file: string) => on(flags, async (ctx) => (await commands.rules()).runRules(['test', file], flags, ctx))));
   versioned('campaigns', 'campaign', async () => (await commands.campaigns()).runCampaigns, true);
   versioned('policies', 'policy', async () => (await commands.campaigns()).runPolicies, false);
+  // Other systems' HTTP APIs that bus actions name (docs/destinations.md).
+  versioned('destinations', 'destination', async () => (await commands.destinations()).runDestinations, false);
   registerSegments(root, act, (flags, args) => on(flags, async (ctx) => (await import('./commands/segments.ts')).runSegments(args, flags, ctx)));
   registerRuns(root, act, (flags, args) => on(flags, async (ctx) => (await import('./commands/runs.ts')).runRuns(args, flags, ctx)));
 

@@ -26,6 +26,16 @@ export function propsFromContext(node: Node): BatonStackProps {
     if (!/^\d+$/.test(value)) throw new Error(`context "${key}" is "${value}"; expected a whole number`);
     return Number(value);
   };
+  /** A comma-separated string (`-c key=a,b`) or, in cdk.json, a list of strings. */
+  const list = (key: string): string[] => {
+    const value: unknown = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return [];
+    if (Array.isArray(value)) {
+      if (!value.every((v) => typeof v === 'string')) throw new Error(`context "${key}" is a list with a value that is not a string; expected strings`);
+      return value.map((v: string) => v.trim()).filter(Boolean);
+    }
+    return String(value).split(',').map((v) => v.trim()).filter(Boolean);
+  };
   const principal = (key: string): iam.IPrincipal | undefined => {
     const value = text(key);
     if (value === undefined) return undefined;
@@ -58,6 +68,26 @@ export function propsFromContext(node: Node): BatonStackProps {
       return { system: system as SourceSystem, account };
     });
 
+  // Partners that publish their sales, one role each (docs/loyalty.md): "corner-cafe,city-garage",
+  // or with who may assume the role, "corner-cafe=111122223333,city-garage=arn:aws:iam::…:role/pos";
+  // in cdk.json also a list of such strings.
+  const partnerEntries = list('loyaltyPartners');
+  const loyaltyPartners: string[] = [];
+  const loyaltyPartnerPrincipals: Record<string, iam.IPrincipal> = {};
+  for (const entry of partnerEntries) {
+    const [partnerId = '', who, ...rest] = entry.split('=').map((s) => s.trim());
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(partnerId) || who === '' || rest.length) {
+      throw new Error(`context "loyaltyPartners" has "${entry}"; expected <partner id>[=<12-digit account id or IAM role ARN>], the id in lower-case letters, digits and dashes`);
+    }
+    if (loyaltyPartners.includes(partnerId)) throw new Error(`context "loyaltyPartners" names partner "${partnerId}" twice; expected each partner once`);
+    loyaltyPartners.push(partnerId);
+    if (who !== undefined) {
+      if (/^\d{12}$/.test(who)) loyaltyPartnerPrincipals[partnerId] = new iam.AccountPrincipal(who);
+      else if (/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+/.test(who)) loyaltyPartnerPrincipals[partnerId] = new iam.ArnPrincipal(who);
+      else throw new Error(`context "loyaltyPartners" has "${entry}"; expected after "=" a 12-digit account id or an IAM role/user ARN`);
+    }
+  }
+
   return {
     stage: text('stage'),
     senderEmail,
@@ -75,6 +105,8 @@ export function propsFromContext(node: Node): BatonStackProps {
     smsEnabled: bool('smsEnabled'),
     dispatchConcurrency: int('dispatchConcurrency'),
     smsMonthlyBudgetUsd: int('smsMonthlyBudgetUsd'),
+    ...(loyaltyPartners.length ? { loyaltyPartners } : {}),
+    ...(Object.keys(loyaltyPartnerPrincipals).length ? { loyaltyPartnerPrincipals } : {}),
   };
 }
 

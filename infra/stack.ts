@@ -66,6 +66,8 @@ export interface BatonStackProps extends StackProps {
   readonly smsMonthlyBudgetUsd?: number;
   /** Loyalty partners that publish their sales (one role each: infra/constructs/loyalty.ts). @default none */
   readonly loyaltyPartners?: readonly string[];
+  /** Who may assume a partner's role, per partner id (context `loyaltyPartners=<id>=<account or ARN>`). @default principals of this account tagged `baton:publisher=partner:<id>` */
+  readonly loyaltyPartnerPrincipals?: Readonly<Record<string, iam.IPrincipal>>;
   /** Other systems' HTTP APIs that bus actions name (docs/destinations.md). @default none */
   readonly destinations?: readonly DestinationTarget[];
 }
@@ -129,6 +131,7 @@ export class BatonStack extends Stack {
       stage, bus: this.bus.bus, tables: this.tables, environment,
       scheduleDeadLetterQueue: this.runs.scheduleDeadLetterQueue,
       partners: props.loyaltyPartners,
+      ...(props.loyaltyPartnerPrincipals ? { partnerPrincipals: props.loyaltyPartnerPrincipals } : {}),
     });
     this.channels = new Channels(this, 'Channels', {
       stage,

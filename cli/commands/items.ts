@@ -25,8 +25,8 @@ export interface Reference {
 }
 
 export interface ItemSpec<T> {
-  readonly noun: 'rule' | 'campaign' | 'policy' | 'segment';
-  readonly plural: 'rules' | 'campaigns' | 'policies' | 'segments';
+  readonly noun: 'rule' | 'campaign' | 'policy' | 'segment' | 'destination';
+  readonly plural: 'rules' | 'campaigns' | 'policies' | 'segments' | 'destinations';
   check(item: unknown): Checked<T>;
   repository(ctx: ItemsContext): VersionedItems;
   /** Checks against the other tables; skipped by `validate --offline`. */

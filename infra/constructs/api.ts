@@ -103,6 +103,8 @@ export class DecisionApi extends Construct {
       rules: ['Scan', 'Query'],
       campaigns: ['Scan'],
       context: ['Scan'],
+      // A request asking for `loyalty`: the member's accounts (Get), lots, memberships and programme items (Query).
+      ledger: ['GetItem', 'Query'],
     });
 
     const unsubscribeHandler = props.unsubscribeHandler ?? UNSUBSCRIBE_HANDLER;

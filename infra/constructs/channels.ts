@@ -216,6 +216,12 @@ export class Channels extends Construct {
       templates: ['GetItem'],
       decisions: ['UpdateItem'],
       counters: ['UpdateItem', 'Query'],
+      // A template that names `loyalty` shows the member's balance and next expiry: the account (Get),
+      // its lots, the memberships and the programme's items (Query) (docs/loyalty.md).
+      ledger: ['GetItem', 'Query'],
+      // A deferred call is checked again at delivery: the team's load (context) and its policy's quiet hours (campaigns), both cached Scans.
+      context: ['Scan'],
+      campaigns: ['Scan'],
     });
     const decisions = props.tables.tables.decisions;
 

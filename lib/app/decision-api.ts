@@ -14,6 +14,9 @@ import type { CustomerState } from '../core/customer/index.ts';
 import { BatonError } from '../contract/errors.ts';
 import { AGAIN, assembleProfile, createDecisionStep, type Attempt } from './decide-and-commit.ts';
 import type { CampaignSource, ContextSource, CustomerRepository, Metrics, RuleSource } from './ports.ts';
+import type { Loyalty } from './loyalty.ts';
+import { statementLine } from '../core/loyalty/ledger.ts';
+import { itemIdSchema } from '../core/rules/item.ts';
 
 /** The source and detail-type rules match for inbound requests. */
 export const API_SOURCE = 'baton.api';
@@ -33,6 +36,12 @@ export const decisionRequestSchema = z
       .default({}),
     /** Makes a retried request safe: the same requestId answers with the decision already made. */
     requestId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ . : -, at most 128').optional(),
+    /**
+     * The member's statement in the answer (docs/loyalty.md): `true` for every programme the
+     * customer is in, or the programme ids. Asked for, since most touchpoints do not show it and it
+     * costs a read per programme (made alongside the decision's own reads).
+     */
+    loyalty: z.union([z.literal(true), z.array(itemIdSchema).min(1).max(10)]).optional(),
   })
   .strict();
 export type DecisionRequest = z.infer<typeof decisionRequestSchema>;
@@ -53,6 +62,19 @@ export interface DecisionAnswer {
   readonly customerId: string;
   readonly offers: Offer[];
   readonly candidates: Pick<Candidate, 'ruleId' | 'campaignId' | 'channel' | 'outcome' | 'reason'>[];
+  /** Asked for with `loyalty`: one line per programme the customer is a member of. */
+  readonly loyalty?: LoyaltyStatement[];
+}
+
+/** A programme's statement in the decision API's answer: "you have 1,240 points, 300 expire on 31 March". */
+export interface LoyaltyStatement {
+  readonly programmeId: string;
+  readonly balance: number;
+  readonly currencyName: string;
+  readonly tier: string | null;
+  /** yyyy-mm-dd (UTC) and points. */
+  readonly nextExpiry: { readonly points: number; readonly on: string } | null;
+  readonly statement: string;
 }
 
 /** Why a request gets no answer: a string code and a reason a caller can act on. Never personal data. */
@@ -87,6 +109,8 @@ export interface DecisionApiDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** One-click unsubscribe (lib/app/unsubscribe.ts): the link secret and how to publish the ConsentChanged. */
   readonly unsubscribe?: { secret: string; publish(event: { source: string; 'detail-type': string; detail: unknown }): Promise<void> };
+  /** Balances and next expiries, for a request that asks for `loyalty`. */
+  readonly loyalty?: Pick<Loyalty, 'summaries'>;
 }
 
 /** Fault while answering (concurrent updates kept winning): the caller may retry. */
@@ -137,13 +161,34 @@ export function createDecisionApi(deps: DecisionApiDeps): (request: DecisionRequ
     return answerFrom(String(stored.decision.decisionId), id, candidates, fresh);
   }
 
+  /** The statements, read once per customer while the decision is made (started as soon as the customer is known). */
+  function statementsFor(request: DecisionRequest) {
+    let started: { customerId: string; read: Promise<LoyaltyStatement[]> } | undefined;
+    return {
+      start(customerId: string) {
+        if (!request.loyalty || !deps.loyalty || started?.customerId === customerId) return;
+        const read = deps.loyalty
+          .summaries(customerId, { ...(request.loyalty === true ? {} : { programmes: request.loyalty }), now: deps.clock?.() ?? new Date() })
+          .then((list) => list.map((s) => ({ programmeId: s.programmeId, balance: s.balance, currencyName: s.currencyName, tier: s.tier ?? null, nextExpiry: s.nextExpiry ?? null, statement: statementLine(s) })));
+        read.catch(() => undefined); // awaited below; a read left behind by a retried attempt must not go unhandled
+        started = { customerId, read };
+      },
+      async attach(outcome: DecisionOutcome): Promise<DecisionOutcome> {
+        if (outcome.status !== 'answered' || !request.loyalty || !deps.loyalty) return outcome;
+        this.start(outcome.answer.customerId); // a merge moved the customer meanwhile: read for the one answered
+        return answered({ ...outcome.answer, loyalty: await started!.read });
+      },
+    };
+  }
+
   return async function decideFor(request) {
     deps.metrics.count('DecisionRequests');
+    const statements = statementsFor(request);
     const ref: IdRef = request.customer;
     const key = idKey(ref);
     const requestId = request.requestId ?? randomUUID();
     const hash = payloadHash(JSON.stringify(request));
-    return step.run(async (attempt: Attempt) => {
+    const outcome = await step.run(async (attempt: Attempt) => {
       const event = {
         version: '0',
         id: `api-${requestId}`,
@@ -156,6 +201,8 @@ export function createDecisionApi(deps: DecisionApiDeps): (request: DecisionRequ
       const [resolution, book] = await Promise.all([deps.customers.resolve([ref]), step.book()]);
       const linked = resolution.links.get(key);
       if (resolution.erased || !linked) return unknownCustomer(ref.kind);
+      // In parallel with the profile read and the commit: the answer waits for the slower of them.
+      statements.start(linked);
 
       if (book.rules.matching(event).length === 0) {
         // Nothing to decide, so no profile to read and nothing to commit, but the requestId is held:
@@ -181,6 +228,7 @@ export function createDecisionApi(deps: DecisionApiDeps): (request: DecisionRequ
       if (result.status === 'duplicate') return result.samePayload ? repeated(ref, read.draft.customerId, event.id, decision) : REUSED;
       return AGAIN;
     }, (attempts) => new DecisionApiError('commit-contention', `decision for one customer could not be committed after ${attempts} attempts (concurrent updates)`));
+    return statements.attach(outcome);
   };
 }
 

@@ -13,7 +13,10 @@
 import type { Channel } from '../../events/catalog.ts';
 import type { CustomerState } from '../core/customer/index.ts';
 import { customerView } from '../core/customer/index.ts';
-import { renderTemplate, type RenderedMessage, type Template } from '../core/channels/template.ts';
+import { renderTemplate, templateReads, type RenderedMessage, type Template } from '../core/channels/template.ts';
+import { loyaltyTemplateView } from '../core/loyalty/statement.ts';
+import type { Loyalty } from './loyalty.ts';
+import { recheckCall } from '../core/channels/call-recheck.ts';
 import { PermanentSendError, type OutgoingMessage, type Recipient } from '../core/channels/senders.ts';
 import { signUnsubscribe } from '../core/channels/unsubscribe.ts';
 import { billingMonth, smsParts } from '../core/channels/sms.ts';
@@ -21,7 +24,7 @@ import type { Assessment } from '../core/channels/deliverability.ts';
 import { PROOF_OF_SENDING } from '../core/channels/feedback.ts';
 import { failure, type FailureCode } from '../core/channels/failures.ts';
 import { renderPayload } from '../core/channels/destinations.ts';
-import type { ChannelSender, DeadLetters, DestinationSource, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
+import type { CampaignSource, ChannelSender, ContextSource, DeadLetters, DestinationSource, HeldMessages, Metrics, MetricName, OutboxPort, SmsBudget, StoredProfile } from './ports.ts';
 
 export interface DispatchDeps {
   readonly outbox: OutboxPort;
@@ -43,6 +46,11 @@ export interface DispatchDeps {
   readonly smsBudget?: SmsBudget;
   /** Destination items: a bus action naming one gets its payload rendered from the destination's template. */
   readonly destinations?: DestinationSource;
+  /** The member's balance and next expiry per programme, read only for a template that names `loyalty`. */
+  readonly loyalty?: Pick<Loyalty, 'summaries'>;
+  /** Calls are checked again at delivery against the team's load (docs/context.md) and the policy's quiet hours. */
+  readonly context?: ContextSource;
+  readonly campaigns?: CampaignSource;
 }
 
 export type DispatchOutcome = 'sent' | 'already-handled' | 'held' | 'failed' | 'suppressed' | 'unconfirmed';
@@ -134,6 +142,28 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
       }
     }
 
+    // A call waited (for agents, or quiet hours): is its team free and the customer's clock right now?
+    if (message.channel === 'call' && message.team && deps.held && (deps.context || deps.campaigns)) {
+      const [context, book] = await Promise.all([deps.context?.current(), deps.campaigns?.current()]);
+      const check = recheckCall({
+        team: message.team,
+        context,
+        policy: book?.policy(book.campaign(message.campaignId).policyId),
+        timeZone: typeof view.timeZone === 'string' ? view.timeZone : undefined,
+        transactional: message.transactional,
+        nowMs: clock().getTime(),
+        decidedAtMs: Date.parse(message.createdAt),
+        retryMinutes: message.retryMinutes,
+      });
+      if (check.verdict === 'drop') return suppress('team-busy', check.reason);
+      if (check.verdict === 'hold') {
+        // Pending again with the later time: its stream record holds it (one hold per wait, never a copy per retry).
+        await deps.outbox.release(pk, sk, { clearMark: true, notBefore: new Date(check.until).toISOString() });
+        count('MessagesHeld');
+        return 'held';
+      }
+    }
+
     const recipient = recipientOf(message.customerId, view, profile.state);
     const unsubscribeUrl =
       deps.unsubscribe && message.channel === 'email'
@@ -143,8 +173,13 @@ export function createDispatch(deps: DispatchDeps): (key: { pk: string; sk: stri
     if (message.channel !== 'bus') {
       const template = await deps.templates.find(message.template ?? '', message.channel, typeof view.locale === 'string' ? view.locale : undefined);
       if (!template) return fail('no-template', `template ${message.template} for ${message.channel} not found in any locale`);
+      // The ledger is read only for a template that shows it: no extra read for any other message.
+      const loyalty =
+        deps.loyalty && templateReads(template, 'loyalty')
+          ? loyaltyTemplateView(await deps.loyalty.summaries(message.customerId, { timeZone: typeof view.timeZone === 'string' ? view.timeZone : undefined, now: clock() }), view)
+          : undefined;
       try {
-        content = await renderTemplate(template, { customer: view, offer: message.offer, decisionId: message.decisionId, unsubscribeUrl });
+        content = await renderTemplate(template, { customer: view, offer: message.offer, decisionId: message.decisionId, unsubscribeUrl, ...(loyalty ? { loyalty } : {}) });
       } catch (err) {
         // Checked at write (baton templates put), so this is a template put past the check.
         return fail('render-failed', `template ${message.template} (${message.channel}/${template.locale}) failed to render: ${(err as Error).name}`);

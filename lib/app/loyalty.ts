@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { accrue, capKey, orderAllowed, priceOf, tierFor, type MemberView, type SaleFacts } from '../core/loyalty/earn.ts';
 import { lotExpiry, reversalFor, statementOf, takeFromLots, type LedgerEntry, type Statement } from '../core/loyalty/ledger.ts';
 import type { ProgrammeBook } from '../core/loyalty/items.ts';
+import { summaryOf, type LoyaltySummary } from '../core/loyalty/statement.ts';
 import { BatonError } from '../contract/errors.ts';
 import { SOURCES, utcTime, type BatonEvent } from '../../events/catalog.ts';
 import type { LedgerPosting, LoyaltyAccount, LoyaltyEvent, LoyaltyEventPublisher, LoyaltyLedger, Metrics, PostingResult, ProgrammeSource } from './ports.ts';
@@ -118,9 +119,12 @@ export function createLoyalty(deps: LoyaltyDeps) {
       const outcome = await settle(
         `sale ${txId}`,
         async () => {
-          const acct = await deps.ledger.account(programmeId, customerId);
+          // The caps used are read beside the account, not after it: one round trip of reads.
+          const [acct, capUsed] = await Promise.all([
+            deps.ledger.account(programmeId, customerId),
+            capKeys.length ? deps.ledger.capUsed(programmeId, customerId, capKeys) : Promise.resolve(new Map<string, number>()),
+          ]);
           if (!acct) return { status: 'not-member' };
-          const capUsed = capKeys.length ? await deps.ledger.capUsed(programmeId, customerId, capKeys) : new Map<string, number>();
           const result = accrue(b, { event: sale.event, sale, member: view(acct), at, capUsed, exhaustedPartners: exhausted });
           const entries: LedgerEntry[] = result.lines
             .filter((l) => l.points > 0)
@@ -313,6 +317,23 @@ export function createLoyalty(deps: LoyaltyDeps) {
       if (!acct) return undefined;
       const entries = await deps.ledger.entries(programmeId, customerId);
       return statementOf({ programmeId, customerId, currencyName: b.programme.currencyName, balance: acct.balance, tier: acct.tier, lots: acct.lots, entries }, now);
+    },
+
+    /**
+     * Balance and next expiry per programme, for templates and the decision API: the account and its
+     * lots (one round trip per programme, all at once), no entries. `programmes` omitted: every
+     * programme the customer is in (one Query first). A programme not put or not joined is left out.
+     */
+    async summaries(customerId: string, opts: { programmes?: readonly string[]; timeZone?: string | undefined; now?: Date } = {}): Promise<LoyaltySummary[]> {
+      const ids = opts.programmes ?? (await deps.ledger.programmesOf(customerId));
+      const now = opts.now ?? clock();
+      const found = await Promise.all(
+        ids.map(async (programmeId) => {
+          const [b, acct] = await Promise.all([deps.programmes.book(programmeId), deps.ledger.account(programmeId, customerId)]);
+          return b && acct ? summaryOf({ programmeId, currencyName: b.programme.currencyName, balance: acct.balance, tier: acct.tier, lots: acct.lots }, now, opts.timeZone) : undefined;
+        }),
+      );
+      return found.filter((s): s is LoyaltySummary => s !== undefined);
     },
 
     async settlement(programmeId: string, partnerId: string, month: string) {

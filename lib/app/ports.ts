@@ -245,8 +245,12 @@ export interface OutboxPort {
   /** Marks the claim `sendStartedAt`; false when the claim is no longer this attempt's. */
   markSending(pk: string, sk: string, attempt: number, now: Date): Promise<boolean>;
   complete(pk: string, sk: string, result: SendResult, now: Date): Promise<void>;
-  /** Frees a claim after a transient failure; `clearMark` when the provider surely did not send. */
-  release(pk: string, sk: string, opts?: { clearMark?: boolean }): Promise<void>;
+  /**
+   * Frees a claim after a transient failure; `clearMark` when the provider surely did not send.
+   * `notBefore` holds it to a later time (a call whose team is still busy): the outbox stream then
+   * wakes dispatch for it at that time, as for any pending message with a `notBefore`.
+   */
+  release(pk: string, sk: string, opts?: { clearMark?: boolean; notBefore?: string }): Promise<void>;
 }
 
 /** A message that may not be sent yet: wake dispatch for it at `notBefore`. */

@@ -67,6 +67,8 @@ export interface OutboxMessage {
   readonly offerContext?: string;
   /** Calls: the team whose call list gets the entry. */
   readonly team?: string;
+  /** Calls: how long dispatch holds the call again when the team still has no agent free at delivery. */
+  readonly retryMinutes?: number;
   readonly action?: string;
   /** Bus actions: the destination (docs/destinations.md) that gets the action. */
   readonly destination?: string;
@@ -368,7 +370,10 @@ function message(decisionId: string, customerId: string, rule: Rule, notBefore: 
       m.offer = offers.offer;
       if (offers.method === 'thompson') m.offerContext = offers.context;
     } else if (then.offer) m.offer = then.offer;
-    if (then.channel === 'call') m.team = then.team;
+    if (then.channel === 'call') {
+      m.team = then.team;
+      m.retryMinutes = then.retryMinutes;
+    }
   }
   if (notBefore) m.notBefore = notBefore;
   return m;

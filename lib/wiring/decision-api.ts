@@ -7,6 +7,9 @@ import { DynamoDecisionStore } from '../adapters/dynamo/decisions.ts';
 import { DynamoCustomerRepository } from '../adapters/dynamo/customers.ts';
 import type { CustomerState } from '../core/customer/index.ts';
 import { BusEventPublisher } from '../adapters/aws/bus-events.ts';
+import { DynamoLoyaltyItems } from '../adapters/dynamo/loyalty-items.ts';
+import { DynamoLoyaltyLedger } from '../adapters/dynamo/loyalty.ts';
+import { createLoyalty } from '../app/loyalty.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { ingestDeps, type Observed } from './ingest.ts';
 import { secretText } from './secrets.ts';
@@ -25,6 +28,17 @@ export async function decisionApiDeps(settings: Settings, o: Observed, clients: 
     ...(ingest.context ? { context: ingest.context } : {}),
     metrics: o.port,
     decisions: new DynamoDecisionStore(clients.dynamodb(), settings.tables.decisions),
+    // A request with `loyalty` gets the member's statement (docs/loyalty.md); programmes on a warm cache.
+    loyalty: createLoyalty({
+      ledger: new DynamoLoyaltyLedger(clients.dynamodb(), settings.tables.ledger),
+      programmes: new DynamoLoyaltyItems(clients.dynamodb(), settings.tables.ledger, {
+        ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+        onRejected: (r) => {
+          o.port.count('LoyaltyItemsRejected');
+          o.logger.warn('loyalty item skipped', { programmeId: r.programmeId, item: r.sk, reason: r.reason });
+        },
+      }),
+    }),
     ...(secret ? { unsubscribe: { secret, publish: (event) => bus.publish(event) } } : {}),
   };
 }

@@ -14,6 +14,11 @@ import { SnsPushSender, SnsSmsSender } from '../adapters/aws/sns.ts';
 import { IotDeviceSender } from '../adapters/aws/iot.ts';
 import { BusActionSender, CallListSender } from '../adapters/aws/bus-action.ts';
 import { DynamoDestinationSource } from '../adapters/dynamo/destinations.ts';
+import { DynamoLoyaltyItems } from '../adapters/dynamo/loyalty-items.ts';
+import { DynamoLoyaltyLedger } from '../adapters/dynamo/loyalty.ts';
+import { createLoyalty } from '../app/loyalty.ts';
+import { CachedContextSource, CONTEXT_REFRESH_MS, scanContext } from '../adapters/dynamo/context.ts';
+import { CachedCampaignSource, scanCampaignItems } from '../adapters/dynamo/campaigns.ts';
 import { SqsDeadLetters, SqsHeldMessages } from '../adapters/aws/sqs.ts';
 import { awsClients, type Clients } from './clients.ts';
 import { secretText } from './secrets.ts';
@@ -43,7 +48,24 @@ export async function dispatchDeps(settings: Settings, o: Observed, clients: Cli
       o.port.count('DestinationsRejected');
     }),
     senders,
+    // Templates that name `loyalty` show the member's balance and next expiry (docs/loyalty.md).
+    loyalty: createLoyalty({ ledger: new DynamoLoyaltyLedger(db, tables.ledger), programmes: new DynamoLoyaltyItems(db, tables.ledger, {
+        onRejected: (r) => {
+          o.port.count('LoyaltyItemsRejected');
+          o.logger.warn('loyalty item skipped', { programmeId: r.programmeId, item: r.sk, reason: r.reason });
+        },
+      }) }),
     metrics: o.port,
+    // A call is checked again when delivered: its team's load, and quiet hours of its campaign's policy.
+    context: new CachedContextSource(scanContext(db, tables.context), {
+      refreshMs: Math.min(settings.rulesRefreshMs ?? CONTEXT_REFRESH_MS, CONTEXT_REFRESH_MS),
+      metrics: o.port,
+      onRejected: (reason) => o.logger.warn('context item skipped', { reason }),
+    }),
+    campaigns: new CachedCampaignSource(scanCampaignItems(db, tables.campaigns), {
+      ...(settings.rulesRefreshMs ? { refreshMs: settings.rulesRefreshMs } : {}),
+      onRejected: (rejection) => o.logger.warn('campaign item skipped', { id: `${rejection.kind}:${rejection.id}`, reason: rejection.reason }),
+    }),
     capacity: new ChannelCapacity(settings.channelRates),
     smsBudget: new DynamoSmsBudget(db, tables.counters, toMicros(sms.monthlyBudgetUsd), toMicros(sms.costPerPartUsd)),
     ...(settings.deliverabilityGuard ? { deliverability: new DynamoDeliverabilityCounters(db, tables.counters) } : {}),

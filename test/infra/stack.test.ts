@@ -481,6 +481,11 @@ describe('least privilege on data', () => {
       decisions: ['UpdateItem'],
       'decisions/stream': ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'],
       counters: ['Query', 'UpdateItem'],
+      // a template naming `loyalty`: the account (Get), lots, memberships, programme items (Query)
+      ledger: ['GetItem', 'Query'],
+      // a deferred call checked again at delivery: the team's load, the policy's quiet hours (cached Scans)
+      context: ['Scan'],
+      campaigns: ['Scan'],
     },
     // resolve, load, commit (Put profile, marker, decision; Update claims); a repeated requestId
     // reads the stored decision (Query).
@@ -491,6 +496,8 @@ describe('least privilege on data', () => {
       rules: ['Query', 'Scan'],
       campaigns: ['Scan'],
       context: ['Scan'],
+      // a request asking for `loyalty`: the statement (Get account, Query lots, memberships, items)
+      ledger: ['GetItem', 'Query'],
     },
     // the report aggregates: markers, cells and exposures in transactions (erasure deletes exposures); the decisions stream.
     aggregates: {
@@ -1057,6 +1064,31 @@ describe('configuration from CDK context (infra/app.ts)', () => {
     expect(() => propsFromContext(app({ senderEmail: '' }).node)).toThrow(/senderEmail/);
     expect(() => synth({ senderEmail: 'not-an-address' })).toThrow(/"not-an-address"/);
     expect(() => synth({ stage: 'Prod!' })).toThrow(/"Prod!"/);
+  });
+});
+
+describe('loyalty partners from CDK context (infra/app.ts)', () => {
+  it('reads the partners as a comma-separated string or a cdk.json list, each with who may assume its role', () => {
+    expect(propsFromContext(app({ loyaltyPartners: 'corner-cafe, city-garage' }).node).loyaltyPartners).toEqual(['corner-cafe', 'city-garage']);
+    expect(propsFromContext(app({ loyaltyPartners: ['corner-cafe'] }).node).loyaltyPartners).toEqual(['corner-cafe']);
+    expect(propsFromContext(app().node).loyaltyPartners).toBeUndefined();
+    const props = propsFromContext(app({ loyaltyPartners: 'corner-cafe=210987654321,city-garage=arn:aws:iam::210987654321:role/pos,tea-house' }).node);
+    expect(props.loyaltyPartners).toEqual(['corner-cafe', 'city-garage', 'tea-house']);
+    expect(props.loyaltyPartnerPrincipals?.['corner-cafe']).toBeInstanceOf(iam.AccountPrincipal);
+    expect(props.loyaltyPartnerPrincipals?.['city-garage']).toBeInstanceOf(iam.ArnPrincipal);
+    expect(props.loyaltyPartnerPrincipals?.['tea-house']).toBeUndefined();
+    // The stack makes one role per partner; a principal named replaces the tag condition.
+    const stack = new BatonStack(app(), 'baton-partners', { ...props, env: ENV });
+    expect(Object.keys(stack.loyalty.partnerRoles)).toEqual(['corner-cafe', 'city-garage', 'tea-house']);
+    const roles = Template.fromStack(stack).toJSON().Resources as Record<string, Json>;
+    const trust = (partnerId: string) => roles[stack.getLogicalId(stack.loyalty.partnerRoles[partnerId]!.node.defaultChild as never)]!.Properties.AssumeRolePolicyDocument.Statement;
+    expect(JSON.stringify(trust('corner-cafe'))).toContain(':iam::210987654321:root');
+    expect(JSON.stringify(trust('city-garage'))).toContain('arn:aws:iam::210987654321:role/pos');
+    expect(JSON.stringify(trust('tea-house'))).toContain('partner:tea-house');
+    expect(() => propsFromContext(app({ loyaltyPartners: 'Corner Cafe' }).node)).toThrow(/context "loyaltyPartners" has "Corner Cafe"; expected <partner id>/);
+    expect(() => propsFromContext(app({ loyaltyPartners: 'cafe=12' }).node)).toThrow(/has "cafe=12"; expected after "="/);
+    expect(() => propsFromContext(app({ loyaltyPartners: 'cafe,cafe' }).node)).toThrow(/names partner "cafe" twice/);
+    expect(() => propsFromContext(app({ loyaltyPartners: [1] }).node)).toThrow(/context "loyaltyPartners" is a list/);
   });
 });
 

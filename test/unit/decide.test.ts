@@ -215,6 +215,15 @@ const cases: Case[] = [
     expected: { drop: 'team-busy', service: 'chosen' },
   },
   {
+    // 13:00 in Berlin is inside the policy's quiet hours for calls: the call waits for 14:00 there.
+    name: 'a call inside quiet hours on the customer\'s clock is deferred to the window\'s end',
+    rules: [r('quiet-call', { then: { channel: 'call', team: 'service', template: 'vip' } })],
+    policies: [{ policyId: 'default', quietHours: { start: '12:00', end: '14:00', channels: ['call'] } }],
+    customer: { consent: { call: true }, timeZone: 'Europe/Berlin' },
+    context: [{ kind: 'team', team: 'service', agentsFree: 3, queueLength: 0, at: NOW.toISOString() }],
+    expected: { 'quiet-call': 'deferred' },
+  },
+  {
     name: 'bus actions need no consent and leave the channels free',
     rules: [r('bus', { then: { channel: 'bus', action: 'call-list' } }), r('a')],
     customer: { consent: { email: true } },
@@ -264,6 +273,11 @@ describe('decide: arbitration corpus', () => {
     expect(decision.messages).toHaveLength(1);
     expect(decision.messages[0]).toMatchObject({ channel: 'call', team: 'service', template: 'vip', notBefore: '2026-03-10T12:30:00.000Z' });
     expect(decision.candidates.find((c) => c.ruleId === 'defer')!.reason).toContain('team service reports no agent free');
+  });
+
+  it('holds a call that would ring inside quiet hours to the end of the window on the customer\'s clock (14:00 Berlin = 13:00 UTC)', () => {
+    const decision = run(cases.find((c) => c.name.startsWith('a call inside quiet hours'))!)!;
+    expect(decision.messages[0]).toMatchObject({ channel: 'call', notBefore: '2026-03-10T13:00:00.000Z' });
   });
 
   it('returns undefined when no rule matches the event', () => {

@@ -64,10 +64,11 @@ class MemoryOutbox implements OutboxPort {
     delete i.claimedUntil;
     Object.assign(i, result, { completedAt: now.toISOString() });
   }
-  async release(pk: string, sk: string, opts: { clearMark?: boolean } = {}): Promise<void> {
+  async release(pk: string, sk: string, opts: { clearMark?: boolean; notBefore?: string } = {}): Promise<void> {
     const i = this.get(pk, sk);
     if (i.status !== 'sending') return;
     i.status = 'pending';
+    if (opts.notBefore) i.notBefore = opts.notBefore;
     delete i.claimedUntil;
     if (opts.clearMark) delete i.sendStartedAt;
   }
@@ -328,5 +329,69 @@ describe('dispatch: checks before a send', () => {
     const key = t.outbox.add('bus', { payload: { list: 'winback' } });
     expect(await t.dispatch(key)).toBe('sent');
     expect(t.sender.sent[0]).toMatchObject({ channel: 'bus', action: 'call', payload: { list: 'winback' } });
+  });
+});
+
+describe('dispatch: the loyalty statement in templates (docs/loyalty.md)', () => {
+  const summary = { programmeId: 'city-rewards', currencyName: 'points', balance: 1240, nextExpiry: { points: 300, on: '2026-03-31' } };
+
+  it('reads the ledger only for a template that names loyalty, and formats it in the customer\'s locale', async () => {
+    const reads: { customerId: string; timeZone: string | undefined }[] = [];
+    const loyalty: NonNullable<DispatchDeps['loyalty']> = { summaries: async (customerId, opts) => (reads.push({ customerId, timeZone: opts?.timeZone }), [summary]) };
+    const state = customer();
+    state.profile.locale = { v: 'de-DE', at: '2026-01-01T00:00:00.000Z', ev: 'e1' };
+    state.profile.timeZone = { v: 'Europe/Berlin', at: '2026-01-01T00:00:00.000Z', ev: 'e1' };
+    const named: Template = { templateId: 't1', channel: 'email', locale: 'de', subject: 'Punkte', text: 'Du hast {{ loyalty.city-rewards.balanceText }} Punkte, {{ loyalty.city-rewards.nextExpiry.pointsText }} verfallen am {{ loyalty.city-rewards.nextExpiry.date }}.' };
+    const t = setup({ loyalty, templates: { find: async (_t, channel) => (channel === 'email' ? named : TEMPLATE(channel)) } }, state);
+    expect(await t.dispatch(t.outbox.add('email'))).toBe('sent');
+    expect(t.sender.sent[0]!.content.text).toBe('Du hast 1.240 Punkte, 300 verfallen am 31. März.');
+    expect(reads).toEqual([{ customerId: 'cus-1', timeZone: 'Europe/Berlin' }]);
+    // A template that does not name it: no read.
+    expect(await t.dispatch(t.outbox.add('sms'))).toBe('sent');
+    expect(reads).toHaveLength(1);
+  });
+});
+
+describe('dispatch: a call checked again at delivery (docs/context.md)', () => {
+  const team = (agentsFree: number) => ({ current: async () => ({ inventory: {}, callCentre: { service: { agentsFree, queueLength: 3 } }, promotions: {} }) });
+  const quiet = (start: string, end: string) => ({
+    current: async () => ({
+      campaign: (campaignId: string) => ({ campaignId, enabled: true, priority: 0, policyId: 'calls' }) as never,
+      policy: (policyId: string) => ({ policyId, caps: {}, cooldownHours: 0, transactionalExemptions: [], quietHours: { start, end, channels: ['call'], defaultTimeZone: 'UTC' } }) as never,
+    }),
+  });
+  const call = (t: ReturnType<typeof setup>, extra: Record<string, unknown> = {}) =>
+    t.outbox.add('call' as Channel, { template: 't1', team: 'service', retryMinutes: 45, createdAt: '2026-03-02T09:30:00.000Z', ...extra });
+  const held = { hold: async () => undefined };
+  const callable = () => customer({ email: true, call: true } as Partial<Record<Channel, boolean>>);
+
+  it('holds a call again by the rule\'s retry time while its team reports no agent free, then books it once agents are free', async () => {
+    let free = 0;
+    const t = setup({ senders: { call: new RecordingSender() }, held, context: { current: async () => (await team(free).current()) } }, callable());
+    const key = call(t);
+    expect(await t.dispatch(key)).toBe('held');
+    expect(t.outbox.get(key.pk, key.sk)).toMatchObject({ status: 'pending', notBefore: '2026-03-02T10:45:00.000Z' });
+    t.advance(45 * 60_000);
+    free = 2;
+    expect(await t.dispatch({ ...key, notBefore: '2026-03-02T10:45:00.000Z' })).toBe('sent');
+  });
+
+  it('drops a call whose team is still busy a day after the decision, as team-busy', async () => {
+    const t = setup({ senders: { call: new RecordingSender() }, held, context: team(0) }, callable());
+    const key = call(t, { createdAt: '2026-03-01T09:00:00.000Z' });
+    expect(await t.dispatch(key)).toBe('suppressed');
+    expect(String(t.outbox.get(key.pk, key.sk).failure)).toMatch(/^team-busy: team service still reports no agent free/);
+  });
+
+  it('holds a call that would ring inside quiet hours on the customer\'s clock to the window\'s end', async () => {
+    const t = setup({ senders: { call: new RecordingSender() }, held, context: team(3), campaigns: quiet('09:00', '12:00') }, callable());
+    const key = call(t);
+    expect(await t.dispatch(key)).toBe('held');
+    expect(t.outbox.get(key.pk, key.sk).notBefore).toBe('2026-03-02T12:00:00.000Z');
+  });
+
+  it('does not ring a customer whose consent to be called was withdrawn meanwhile', async () => {
+    const t = setup({ senders: { call: new RecordingSender() }, held, context: team(3) }, customer({ email: true }));
+    expect(await t.dispatch(call(t))).toBe('suppressed');
   });
 });

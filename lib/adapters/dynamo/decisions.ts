@@ -169,16 +169,16 @@ export class DynamoDecisionStore implements OutboxPort, OfferMessages {
   }
 
   /** Releases a claim after a transient failure, so the next attempt can claim it. */
-  async release(pk: string, sk: string, opts: { clearMark?: boolean } = {}): Promise<void> {
+  async release(pk: string, sk: string, opts: { clearMark?: boolean; notBefore?: string } = {}): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk, sk },
-          UpdateExpression: `SET #status = :pending REMOVE claimedUntil${opts.clearMark ? ', sendStartedAt' : ''}`,
+          UpdateExpression: `SET #status = :pending${opts.notBefore ? ', notBefore = :notBefore' : ''} REMOVE claimedUntil${opts.clearMark ? ', sendStartedAt' : ''}`,
           ConditionExpression: '#status = :sending',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':sending': 'sending' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':sending': 'sending', ...(opts.notBefore ? { ':notBefore': opts.notBefore } : {}) },
         }),
       );
     } catch (err) {

@@ -27,6 +27,8 @@ export const DISPATCH_CODES = [
   'no-template',
   'render-failed',
   'sms-budget-spent',
+  /** A call whose team still reported no agent free a day after the decision (lib/core/channels/call-recheck.ts). */
+  'team-busy',
   'outcome-unknown',
 ] as const;
 

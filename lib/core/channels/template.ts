@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CHANNELS, locale as localeSchema } from '../../../events/catalog.ts';
 import { PROFILE_FIELDS, customerView, newCustomer, type CustomerState } from '../customer/index.ts';
 import { itemIdSchema } from '../rules/item.ts';
+import { SAMPLE_LOYALTY_VIEW, type LoyaltyTemplateView } from '../loyalty/statement.ts';
 
 export const templateSchema = z.object({
   templateId: itemIdSchema,
@@ -33,8 +34,10 @@ export interface RenderContext {
   readonly offer?: string | undefined;
   readonly decisionId: string;
   readonly unsubscribeUrl?: string | undefined;
+  /** Per programme the customer is in (docs/loyalty.md); read only for a template that names `loyalty`. */
+  readonly loyalty?: Readonly<Record<string, LoyaltyTemplateView>> | undefined;
 }
-export const CONTEXT_ROOTS = ['customer', 'offer', 'decisionId', 'unsubscribeUrl'] as const;
+export const CONTEXT_ROOTS = ['customer', 'offer', 'decisionId', 'unsubscribeUrl', 'loyalty'] as const;
 
 // HTML output escapes every value; plain text does not (it is not HTML).
 const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, ownPropertyOnly: true });
@@ -67,6 +70,24 @@ export async function renderTemplate(template: Template, context: RenderContext 
   };
 }
 
+// Whether a template reads a root (`loyalty`), cached by source text like the parsed templates.
+const reads = new Map<string, boolean>();
+/** True when any part of the template reads `root` (so dispatch reads what it needs only then). */
+export function templateReads(template: Template, root: (typeof CONTEXT_ROOTS)[number]): boolean {
+  const key = `${root}\u0000${template.subject ?? ''}\u0000${template.html ?? ''}\u0000${template.text}`;
+  let found = reads.get(key);
+  if (found === undefined) {
+    found = [template.subject, template.html, template.text].some((source) => {
+      if (source === undefined) return false;
+      const analysis = textEngine.analyzeSync(parse(textEngine, source, false), { partials: false });
+      return Object.hasOwn(analysis.globals, root);
+    });
+    if (reads.size > 500) reads.clear();
+    reads.set(key, found);
+  }
+  return found;
+}
+
 /** Locales tried for a customer, most specific first: de-DE, de, then the fallback. */
 export function localeChain(locale: string | undefined, fallback = 'en'): string[] {
   const chain = locale ? [locale, locale.split('-')[0]!] : [];
@@ -97,6 +118,8 @@ export interface Shape {
   readonly fields?: Readonly<Record<string, Shape>>;
   readonly items?: Shape;
   readonly open?: boolean;
+  /** Any key (data, such as a programme id), each holding this shape. */
+  readonly each?: Shape;
 }
 const LEAF: Shape = {};
 
@@ -138,7 +161,7 @@ let viewShape: Shape | undefined;
 /** The shape of the render context: the customer view, offer, decisionId and unsubscribeUrl. */
 export function contextShape(): Shape {
   viewShape ??= shapeOf(customerView(fullCustomer(), new Date('2026-06-01T00:00:00.000Z')));
-  return { fields: { customer: viewShape, offer: LEAF, decisionId: LEAF, unsubscribeUrl: LEAF } };
+  return { fields: { customer: viewShape, offer: LEAF, decisionId: LEAF, unsubscribeUrl: LEAF, loyalty: { each: shapeOf(SAMPLE_LOYALTY_VIEW) } } };
 }
 
 /** Follows a path through a shape; returns the first segment that is not known, or undefined. */
@@ -148,6 +171,11 @@ function unknownSegment(shape: Shape, segments: readonly (string | number)[]): n
     const seg = segments[i]!;
     if (!here) return undefined;
     if (here.open) return undefined;
+    if (here.each) {
+      if (typeof seg === 'number' || BUILT_IN.has(seg)) return undefined;
+      here = here.each;
+      continue;
+    }
     if (typeof seg === 'string' && BUILT_IN.has(seg)) {
       here = here.items ?? LEAF;
       continue;
