@@ -467,7 +467,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await scheduler.idle();
           await queue.drained();
           await sesFeedback.poll();
-          await new Promise((r) => setTimeout(r, 150));
+          // A fresh poll of every stream: what was committed before this line has been read since.
+          await Promise.all([stream, aggregates, ...exporters].map((p) => p.caughtUp()));
           quiet = queue.depth === 0 && stream.isIdle && aggregates.isIdle && exporters.every((e) => e.isIdle) && scheduler.due === 0 && delivery.idle ? quiet + 1 : 0;
         }
       },

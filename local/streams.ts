@@ -30,6 +30,13 @@ export class LocalStreamPoller {
   private loop: Promise<void> | undefined;
   private busy = false;
   private idle = true;
+  /** Shards are looked for at the next poll (at the start, after a closed shard or a lost iterator, when asked). */
+  private rediscover = true;
+  /** Polls finished; `caughtUp` waits for one that began after it was called. */
+  private polls = 0;
+  private sleeping = false;
+  private wake: (() => void) | undefined;
+  private readonly waiters: { polls: number; resolve: () => void }[] = [];
 
   constructor(
     endpoint: string,
@@ -49,9 +56,26 @@ export class LocalStreamPoller {
     return this.idle && !this.busy;
   }
 
+  /**
+   * Resolves once a whole poll that began after this call has finished, shards looked for anew: a
+   * record committed before the call has then been read, and `isIdle` says whether any was found.
+   * (Between two polls the poller would otherwise look idle while a new record, or the first shard
+   * of a stream that had none, waits for it.)
+   */
+  caughtUp(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.rediscover = true;
+    const polls = this.polls + (this.sleeping ? 1 : 2);
+    const done = new Promise<void>((resolve) => this.waiters.push({ polls, resolve }));
+    this.wake?.();
+    return done;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.loop;
+    for (const w of this.waiters.splice(0)) w.resolve();
     this.client.destroy();
   }
 
@@ -62,16 +86,15 @@ export class LocalStreamPoller {
     // Lambda reads each shard about four times a second while it is quiet.
     const pollMs = this.opts.pollMs ?? 250;
     let describedAt = -Infinity;
-    let rediscover = true;
     while (!this.stopped) {
       let any = false;
       try {
         // New shards are looked for now and then, not before every read: on DynamoDB Local's single
         // JVM a DescribeStream costs as much as a read, and an idle stack would spend half its CPU on them.
-        if (rediscover || Date.now() - describedAt > DESCRIBE_EVERY_MS) {
+        if (this.rediscover || Date.now() - describedAt > DESCRIBE_EVERY_MS) {
           const stream = await this.client.send(new DescribeStreamCommand({ StreamArn: this.arn }));
           describedAt = Date.now();
-          rediscover = false;
+          this.rediscover = false;
           for (const shard of stream.StreamDescription?.Shards ?? []) {
             if (shard.ShardId && !iterators.has(shard.ShardId)) iterators.set(shard.ShardId, await this.iterator(shard.ShardId, lastSequence.get(shard.ShardId)));
           }
@@ -82,7 +105,7 @@ export class LocalStreamPoller {
             const out = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
             iterators.set(shardId, out.NextShardIterator);
             // A closed shard ends; its successor is a new shard, found at once.
-            if (!out.NextShardIterator) rediscover = true;
+            if (!out.NextShardIterator) this.rediscover = true;
             const records = out.Records ?? [];
             if (!records.length) continue;
             any = true;
@@ -98,7 +121,7 @@ export class LocalStreamPoller {
             if (this.stopped) break;
             // Expired or trimmed iterator: take a fresh one from where this shard was read up to.
             iterators.delete(shardId);
-            rediscover = true;
+            this.rediscover = true;
             if (!/past the oldest|expired/i.test((err as Error).message)) throw err;
           }
         }
@@ -107,8 +130,24 @@ export class LocalStreamPoller {
         console.error(`local stream poller ${this.opts.name}:`, (err as Error).message);
       }
       this.idle = !any;
-      // While a shard has records it is read again at once, as Lambda does; a quiet stream waits.
-      if (!this.stopped && !any) await new Promise((r) => setTimeout(r, pollMs));
+      this.polls++;
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        if (this.waiters[i]!.polls <= this.polls) this.waiters.splice(i, 1)[0]!.resolve();
+      }
+      // While a shard has records it is read again at once, as Lambda does; a quiet stream waits
+      // (caughtUp cuts the wait short).
+      if (!this.stopped && !any) {
+        this.sleeping = true;
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, pollMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.sleeping = false;
+        this.wake = undefined;
+      }
     }
   }
 
