@@ -21,6 +21,10 @@ import { counterKey } from '../../lib/adapters/dynamo/counters.ts';
 import { policySchema } from '../../lib/core/campaigns/policy.ts';
 import type { CustomerState } from '../../lib/core/customer/index.ts';
 import { db, tables, unique } from '../support/local.ts';
+import { sized } from '../support/depth.ts';
+
+/** Property runs per lane: CI's budget in `npm test`, the full 504 interleavings with BATON_TEST_DEPTH=full. */
+const RUNS_PER_LANE = sized(24, 63);
 
 const DAY = 86_400_000;
 const BASE = Date.parse('2030-01-01T12:00:00Z');
@@ -69,10 +73,11 @@ describe('limits under concurrency', () => {
     return card;
   }
 
-  it('never passes a cap or a budget, over 504 interleavings of 2-3 parallel deciders (property)', async () => {
+  it(`never passes a cap or a budget, over ${8 * RUNS_PER_LANE} interleavings of 2-3 parallel deciders (property)`, async () => {
     // What each run did; the stored contacts and counters are checked in bulk, to keep the run short.
     const runs: { at: string; cap: number; budget: number; campaignId: string; sent: number; customerId: string }[] = [];
-    // Eight independent loops (own customer, own instants) run side by side: 8 × 63 interleavings.
+    // Eight independent loops (own customer, own instants) run side by side: 8 × 24 interleavings in
+    // `npm test`, 8 × 63 = 504 with BATON_TEST_DEPTH=full (test/support/depth.ts).
     // Each run waits mostly on DynamoDB round trips and retry pauses, so more lanes finish sooner.
     const loop = async (lane: number) => {
       let run = 0;
@@ -117,7 +122,7 @@ describe('limits under concurrency', () => {
             expect(sent).toBe(Math.min(cap, budget, deciders));
           },
         ),
-        { numRuns: 63, seed: 500 + lane },
+        { numRuns: RUNS_PER_LANE, seed: 500 + lane },
       );
     };
     await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(loop));
